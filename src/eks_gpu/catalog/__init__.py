@@ -1,0 +1,1 @@
+"""GPU instance facts bundled with eks-gpu (generated data files, loaded lazily)."""

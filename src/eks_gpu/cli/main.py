@@ -1,0 +1,103 @@
+"""Entry point of ``eks-gpu`` and ``kubectl-gpu``: a lazy command group.
+
+Commands are imported only when run, so ``--help`` and ``--version`` never load pydantic,
+YAML or the catalog. Every expected failure is an :class:`EksGpuError`, turned into a short
+message on stderr and the exit code from :mod:`eks_gpu.errors`; only ``--debug`` shows
+tracebacks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+import click
+
+from eks_gpu import __version__
+from eks_gpu.errors import EXIT_INTERNAL, EXIT_USAGE, EksGpuError
+
+# name -> (module, function, one-line help); the help is here so listing needs no imports.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("eks_gpu.cli.init_cmd", "init", "Write a commented eks-gpu.yaml from a profile."),
+    "render": (
+        "eks_gpu.cli.render_cmd",
+        "render",
+        "Render the GPU NodePool, EC2NodeClass, device plugin and test pods.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module, attribute, _ = entry
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "--version", prog_name="eks-gpu", message="%(prog)s %(version)s")
+@click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """eks-gpu: verified, cost-aware GPU capacity for EKS clusters that run Karpenter.
+
+    The EKS GPU guide as software: render the GPU NodePool and device plugin, then
+    check, apply and diagnose them.
+    """
+    ctx.obj = {"debug": debug}
+
+
+def _prog_name(argv0: str) -> str:
+    """``kubectl gpu`` when run as a kubectl plugin, else ``eks-gpu``."""
+    return "kubectl gpu" if argv0.rsplit("/", 1)[-1].startswith("kubectl-gpu") else "eks-gpu"
+
+
+def _print_error(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(
+            line if line.startswith(("error:", "hint:", "  ")) else f"error: {line}", err=True
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (never raises for expected failures)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        result = cli.main(args=args, prog_name=_prog_name(sys.argv[0]), standalone_mode=False)
+    except click.ClickException as error:
+        error.show()
+        return EXIT_USAGE if error.exit_code == 2 else error.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except EksGpuError as error:
+        _print_error(error.lines())
+        return error.exit_code
+    except Exception as error:
+        if debug:
+            raise
+        click.echo(f"internal error: {type(error).__name__}: {error}", err=True)
+        click.echo("hint: rerun with --debug and report the traceback", err=True)
+        return EXIT_INTERNAL
+    return result if isinstance(result, int) else 0
+
+
+__all__ = ["COMMANDS", "cli", "main"]

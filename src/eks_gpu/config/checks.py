@@ -1,0 +1,185 @@
+"""Rules that span fields of a valid-typed config, each naming the exact path it breaks.
+
+pydantic has already checked types, enums and patterns; here we check what only makes
+sense across fields: references between pools and node classes, unique names, operator
+and value pairs, families against the catalog and the pool's architectures.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+from eks_gpu.catalog.families import gpu_families
+from eks_gpu.config.model import GpuConfig, NodeClass, NodePool, Requirement
+from eks_gpu.errors import Problem
+
+# Keys that dedicated pool fields own; a second source for them would only confuse.
+OWNED_KEYS = {
+    "karpenter.k8s.aws/instance-family": "instanceFamilies",
+    "karpenter.sh/capacity-type": "capacityTypes",
+    "kubernetes.io/arch": "architectures",
+    "kubernetes.io/os": "(always linux)",
+    "karpenter.k8s.aws/instance-gpu-manufacturer": "(always nvidia)",
+}
+RESTRICTED_KEYS = {"karpenter.sh/nodepool", "kubernetes.io/hostname"}
+RESTRICTED_TAGS = ("eks:eks-cluster-name", "karpenter.sh/nodepool", "karpenter.sh/nodeclaim")
+RESTRICTED_TAG_PREFIXES = ("kubernetes.io/cluster", "karpenter.k8s.aws/ec2nodeclass")
+NUMERIC_OPERATORS = {"Gt", "Lt", "Gte", "Lte"}
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """`` (did you mean 'g5'?)`` when a close match exists, else ``''``."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _duplicates(names: list[str]) -> Iterator[tuple[int, str]]:
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            yield index, name
+        seen.add(name)
+
+
+def _family_problems(pool: NodePool, path: str) -> Iterator[Problem]:
+    families = gpu_families()
+    known = sorted(families)
+    for index, name in enumerate(pool.instance_families):
+        where = f"{path}.instanceFamilies[{index}]"
+        family = families.get(name)
+        if family is None:
+            yield Problem(
+                where,
+                f"unknown GPU instance family {name!r}{did_you_mean(name, known)}; "
+                f"known: {', '.join(known)}",
+            )
+        elif not family.is_nvidia:
+            yield Problem(
+                where,
+                f"{name!r} has {family.gpu_manufacturer.upper()} GPUs ({family.gpu_name}), which "
+                "never provide nvidia.com/gpu; remove it (eks-gpu pools are NVIDIA pools)",
+            )
+        elif not set(family.architectures) & set(pool.architectures):
+            yield Problem(
+                where,
+                f"{name!r} is {'/'.join(family.architectures)} only, but architectures is "
+                f"{pool.architectures}; add {family.architectures[0]!r} to architectures "
+                "or drop the family",
+            )
+
+
+def _requirement_problem(requirement: Requirement) -> str | None:
+    """What is wrong with one requirement's operator/values, or None."""
+    op, values = requirement.operator, requirement.values
+    if op in ("In", "NotIn") and not values:
+        return f"operator {op} needs at least one value"
+    if op in ("Exists", "DoesNotExist") and values:
+        return f"operator {op} takes no values, got {values}"
+    if op in NUMERIC_OPERATORS and (len(values) != 1 or not values[0].isdigit()):
+        return f"operator {op} needs exactly one non-negative integer value, got {values}"
+    if requirement.min_values is not None:
+        if op != "In":
+            return "minValues is only meaningful with operator In"
+        if len(values) < requirement.min_values:
+            return f"minValues is {requirement.min_values} but only {len(values)} values are listed"
+    return None
+
+
+def _requirement_problems(pool: NodePool, path: str) -> Iterator[Problem]:
+    for index, requirement in enumerate(pool.requirements):
+        where = f"{path}.requirements[{index}]"
+        key = requirement.key
+        if key in OWNED_KEYS:
+            yield Problem(f"{where}.key", f"{key!r} is set by {OWNED_KEYS[key]}; use that field")
+        elif key in RESTRICTED_KEYS or (key.split("/")[0].endswith("karpenter.sh") and "/" in key):
+            yield Problem(f"{where}.key", f"{key!r} is restricted by Karpenter; remove it")
+        problem = _requirement_problem(requirement)
+        if problem:
+            yield Problem(f"{where}.values", problem)
+
+
+def _label_problems(pool: NodePool, path: str) -> Iterator[Problem]:
+    for key in pool.labels:
+        domain = key.split("/")[0] if "/" in key else ""
+        if key in RESTRICTED_KEYS or domain.endswith("karpenter.sh"):
+            yield Problem(f"{path}.labels[{key}]", f"label {key!r} is restricted by Karpenter")
+
+
+def _limit_problems(pool: NodePool, path: str) -> Iterator[Problem]:
+    for key, value in pool.limits.items():
+        if key == "nodes" and not value.isdigit():
+            yield Problem(f"{path}.limits[nodes]", f"must be a whole number of nodes, got {value}")
+
+
+def _pool_problems(config: GpuConfig, pool: NodePool, path: str) -> Iterator[Problem]:
+    class_names = [node_class.name for node_class in config.node_classes]
+    if pool.node_class not in class_names:
+        yield Problem(
+            f"{path}.nodeClass",
+            f"no nodeClasses entry is named {pool.node_class!r}"
+            f"{did_you_mean(pool.node_class, class_names)}; defined: {', '.join(class_names)}",
+        )
+    if not pool.taints:
+        yield Problem(
+            f"{path}.taints",
+            "a GPU pool needs at least one taint, or CPU pods will land on GPU nodes; "
+            "use the guide's nvidia.com/gpu=true:NoSchedule",
+        )
+    for index, taint in enumerate(pool.taints):
+        if taint.key.startswith("karpenter.sh/"):
+            yield Problem(f"{path}.taints[{index}].key", "karpenter.sh/ taints are Karpenter's own")
+    yield from _family_problems(pool, path)
+    yield from _requirement_problems(pool, path)
+    yield from _label_problems(pool, path)
+    yield from _limit_problems(pool, path)
+
+
+def _node_class_problems(node_class: NodeClass, path: str) -> Iterator[Problem]:
+    if node_class.role and node_class.instance_profile:
+        yield Problem(f"{path}.instanceProfile", "set role or instanceProfile, not both")
+    ami = node_class.ami
+    if (ami.alias is None) == (ami.name is None):
+        yield Problem(f"{path}.ami", "set exactly one of alias or name")
+    if ami.owner is not None and ami.name is None:
+        yield Problem(f"{path}.ami.owner", "owner only applies with name")
+    for key in node_class.tags:
+        if key in RESTRICTED_TAGS or key.startswith(RESTRICTED_TAG_PREFIXES):
+            yield Problem(f"{path}.tags[{key}]", f"tag {key!r} is set by Karpenter itself")
+    kubelet = node_class.kubelet
+    if (
+        kubelet
+        and kubelet.image_gc_high_threshold_percent is not None
+        and kubelet.image_gc_low_threshold_percent is not None
+        and kubelet.image_gc_high_threshold_percent <= kubelet.image_gc_low_threshold_percent
+    ):
+        yield Problem(
+            f"{path}.kubelet.imageGCHighThresholdPercent",
+            "must be greater than imageGCLowThresholdPercent",
+        )
+
+
+def config_problems(config: GpuConfig) -> list[Problem]:
+    """Every cross-field problem of ``config``, in document order."""
+    problems: list[Problem] = []
+    for index, name in _duplicates([nc.name for nc in config.node_classes]):
+        problems.append(Problem(f"nodeClasses[{index}].name", f"duplicate name {name!r}"))
+    for index, node_class in enumerate(config.node_classes):
+        problems.extend(_node_class_problems(node_class, f"nodeClasses[{index}]"))
+    for index, name in _duplicates([pool.name for pool in config.node_pools]):
+        problems.append(Problem(f"nodePools[{index}].name", f"duplicate name {name!r}"))
+    for index, pool in enumerate(config.node_pools):
+        problems.extend(_pool_problems(config, pool, f"nodePools[{index}]"))
+    pool_names = [pool.name for pool in config.node_pools]
+    if config.tests.node_pool is not None and config.tests.node_pool not in pool_names:
+        problems.append(
+            Problem(
+                "tests.nodePool",
+                f"no nodePools entry is named {config.tests.node_pool!r}; "
+                f"defined: {', '.join(pool_names)}",
+            )
+        )
+    return problems
+
+
+__all__ = ["config_problems", "did_you_mean"]

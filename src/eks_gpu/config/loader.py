@@ -1,0 +1,146 @@
+"""Read ``eks-gpu.yaml`` into a :class:`GpuConfig`, or fail with one line per problem.
+
+This is the config's boundary: YAML syntax, field types and cross-field rules are all
+checked here, and every failure becomes a :class:`ConfigError` whose problems name the
+field path, the bad value and what is allowed. Past this point the code trusts the model.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from eks_gpu.config.checks import config_problems, did_you_mean
+from eks_gpu.config.fields import PATTERN_WORDS
+from eks_gpu.config.model import GpuConfig
+from eks_gpu.errors import ConfigError, Problem
+
+CONFIG_HINT = "fix the fields above; `eks-gpu init` writes a commented example"
+
+
+def format_path(loc: tuple[int | str, ...]) -> str:
+    """``('nodePools', 0, 'taints', 1, 'effect')`` -> ``nodePools[0].taints[1].effect``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int) or (out and ("." in part or "/" in part)):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside ``X``, ``X | None``, ``list[X]`` or ``dict[str, X]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, list, dict, typing.Annotated):
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model class that owns the last element of ``loc`` (for listing allowed keys)."""
+    model: type[BaseModel] | None = GpuConfig
+    for part in loc[:-1]:
+        if model is None:
+            return None
+        if isinstance(part, int):
+            continue
+        fields = {(f.alias or name): f for name, f in model.model_fields.items()}
+        if part in fields:
+            model = _model_in(fields[part].annotation)
+        # a dict key (e.g. a label name) keeps the current value model
+    return model
+
+
+def _allowed_keys(model: type[BaseModel]) -> list[str]:
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _describe(error: ErrorDetails) -> str:
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    if kind == "extra_forbidden":
+        model = _model_at(error["loc"])
+        key = str(error["loc"][-1])
+        if model is None:
+            return "unknown field"
+        allowed = _allowed_keys(model)
+        return f"unknown field{did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "literal_error":
+        return f"{shown} is not allowed; expected {ctx.get('expected')}"
+    if kind == "string_pattern_mismatch":
+        words = PATTERN_WORDS.get(str(ctx.get("pattern")), f"to match {ctx.get('pattern')}")
+        return f"{shown} is not valid; expected {words}"
+    if kind in ("value_error", "assertion_error"):
+        return f"{shown}: {str(error['msg']).removeprefix('Value error, ')}"
+    return f"{shown}: {error['msg'][:1].lower()}{error['msg'][1:]}"
+
+
+def problems_from(error: ValidationError) -> list[Problem]:
+    """One :class:`Problem` per pydantic error, with a readable path and message."""
+    return [Problem(format_path(tuple(e["loc"])), _describe(e)) for e in error.errors()]
+
+
+def config_from_data(data: Any, source: str = "eks-gpu.yaml") -> GpuConfig:
+    """Validate already-parsed YAML/JSON data; raise :class:`ConfigError` on any problem."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problem = Problem("", f"the top level must be a mapping, got {type(data).__name__}")
+        raise ConfigError(source, [problem], hint=CONFIG_HINT)
+    try:
+        config = GpuConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(source, problems_from(error), hint=CONFIG_HINT) from None
+    problems = config_problems(config)
+    if problems:
+        raise ConfigError(source, problems, hint=CONFIG_HINT)
+    return config
+
+
+def config_from_text(text: str, source: str = "eks-gpu.yaml") -> GpuConfig:
+    """Parse YAML text (one document) and validate it."""
+    try:
+        documents = list(yaml.safe_load_all(text))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        reason = getattr(error, "problem", None) or str(error)
+        raise ConfigError(
+            source, [Problem(where, f"not valid YAML: {reason}")], hint=CONFIG_HINT
+        ) from None
+    if len(documents) > 1:
+        problem = Problem("", f"expected one YAML document, found {len(documents)}")
+        raise ConfigError(source, [problem], hint=CONFIG_HINT)
+    return config_from_data(documents[0] if documents else None, source)
+
+
+def load_config(path: Path) -> GpuConfig:
+    """Read and validate the config file at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            str(path),
+            [Problem("", "file not found")],
+            hint="run `eks-gpu init` to write one, or drop -c to use the guide's defaults",
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(str(path), [Problem("", f"cannot read: {error}")]) from None
+    return config_from_text(text, str(path))
+
+
+__all__ = ["config_from_data", "config_from_text", "format_path", "load_config", "problems_from"]

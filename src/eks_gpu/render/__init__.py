@@ -1,0 +1,1 @@
+"""Config -> Kubernetes objects: one module per object family, plain dicts, deterministic."""

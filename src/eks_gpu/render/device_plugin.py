@@ -1,0 +1,202 @@
+"""The NVIDIA device plugin DaemonSet (and its sharing ConfigMap), hardened for Karpenter.
+
+Starting point: NVIDIA's static manifest (``deployments/static/nvidia-device-plugin.yml``),
+whose names, labels, container, security context and volume we keep, so that
+``version: v0.16.2`` has the guide's semantics. On top of it:
+
+- tolerations for **every** taint of every GPU pool (the upstream manifest tolerates only
+  ``nvidia.com/gpu:NoSchedule``; any other pool taint leaves GPU nodes without a plugin);
+- a required node affinity to NVIDIA GPU nodes: plugin >= v0.18 fails on nodes without a
+  GPU (``FAIL_ON_INIT_ERROR`` is gone), so it must never be scheduled on CPU nodes;
+- kept off EKS Auto Mode nodes and any listed node classes (Bottlerocket ships its own
+  plugin; two plugins on one node conflict).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import yaml
+
+from eks_gpu.config.defaults import DEVICE_PLUGIN_IMAGE
+from eks_gpu.config.fields import version_tuple
+from eks_gpu.config.model import DevicePlugin, GpuConfig, TimeSlicing
+from eks_gpu.render.metadata import object_meta
+
+NAME = "nvidia-device-plugin-daemonset"
+POD_LABEL = {"name": "nvidia-device-plugin-ds"}
+CONTAINER_NAME = "nvidia-device-plugin-ctr"
+CONFIG_MAP_NAME = "nvidia-device-plugin-config"
+# Not /etc/nvidia: toolkit 1.20.0 fails containers whose /etc/nvidia is read-only
+# (NVIDIA/nvidia-container-toolkit#2026).
+CONFIG_DIR = "/etc/eks-gpu/device-plugin"
+PLUGIN_DIR = "/var/lib/kubelet/device-plugins"
+UPSTREAM_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+# v0.18.0 dropped FAIL_ON_INIT_ERROR=false, renamed the volume and typed it Directory.
+NEW_LAYOUT = (0, 18, 0)
+
+
+def image_for(plugin: DevicePlugin) -> str:
+    """The container image: the override, or NVIDIA's image at ``version``."""
+    return plugin.image or f"{DEVICE_PLUGIN_IMAGE}:{plugin.version}"
+
+
+def plugin_tolerations(config: GpuConfig) -> list[dict[str, str]]:
+    """Tolerate every taint and startup taint of every GPU pool, whatever its value."""
+    wanted = {(UPSTREAM_TOLERATION["key"], UPSTREAM_TOLERATION["effect"])}
+    for pool in config.node_pools:
+        wanted |= {(t.key, t.effect) for t in (*pool.taints, *pool.startup_taints)}
+    return [{"key": k, "operator": "Exists", "effect": e} for k, e in sorted(wanted)]
+
+
+def _exclusions(plugin: DevicePlugin) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {"key": "eks.amazonaws.com/compute-type", "operator": "NotIn", "values": ["auto"]}
+    ]
+    if plugin.exclude_node_classes:
+        out.append(
+            {
+                "key": "karpenter.k8s.aws/ec2nodeclass",
+                "operator": "NotIn",
+                "values": sorted(plugin.exclude_node_classes),
+            }
+        )
+    return out
+
+
+def plugin_affinity(plugin: DevicePlugin) -> dict[str, Any]:
+    """NVIDIA GPU nodes only: Karpenter's GPU label, or NFD/GFD's ``gpu.present`` label."""
+    exclusions = _exclusions(plugin)
+    gpu_markers = [
+        {
+            "key": "karpenter.k8s.aws/instance-gpu-manufacturer",
+            "operator": "In",
+            "values": ["nvidia"],
+        },
+        {"key": "nvidia.com/gpu.present", "operator": "In", "values": ["true"]},
+    ]
+    terms = [{"matchExpressions": [marker, *exclusions]} for marker in gpu_markers]
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}
+        }
+    }
+
+
+def sharing_config(time_slicing: TimeSlicing) -> str:
+    """The plugin's own config file (``version: v1``) for time-slicing."""
+    document = {
+        "version": "v1",
+        "sharing": {
+            "timeSlicing": {
+                "renameByDefault": time_slicing.rename_by_default,
+                "failRequestsGreaterThanOne": time_slicing.fail_requests_greater_than_one,
+                "resources": [{"name": "nvidia.com/gpu", "replicas": time_slicing.replicas}],
+            }
+        },
+    }
+    text: str = yaml.safe_dump(document, sort_keys=False)
+    return text
+
+
+def _time_slicing(plugin: DevicePlugin) -> TimeSlicing | None:
+    return plugin.sharing.time_slicing if plugin.sharing else None
+
+
+def render_config_map(plugin: DevicePlugin) -> dict[str, Any] | None:
+    """The sharing ConfigMap, or None when the plugin shares nothing."""
+    time_slicing = _time_slicing(plugin)
+    if time_slicing is None:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": object_meta(CONFIG_MAP_NAME, plugin.namespace),
+        "data": {"config.yaml": sharing_config(time_slicing)},
+    }
+
+
+def _container(plugin: DevicePlugin, volume: str) -> dict[str, Any]:
+    env: list[dict[str, str]] = []
+    if version_tuple(plugin.version) < NEW_LAYOUT:
+        env.append({"name": "FAIL_ON_INIT_ERROR", "value": "false"})
+    mounts: list[dict[str, Any]] = [{"name": volume, "mountPath": PLUGIN_DIR}]
+    if _time_slicing(plugin) is not None:
+        env.append({"name": "CONFIG_FILE", "value": f"{CONFIG_DIR}/config.yaml"})
+        mounts.append({"name": "sharing-config", "mountPath": CONFIG_DIR, "readOnly": True})
+    container: dict[str, Any] = {"name": CONTAINER_NAME, "image": image_for(plugin)}
+    if env:
+        container["env"] = env
+    container["securityContext"] = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    container["volumeMounts"] = mounts
+    return container
+
+
+def _volumes(plugin: DevicePlugin, volume: str) -> list[dict[str, Any]]:
+    host_path: dict[str, str] = {"path": PLUGIN_DIR}
+    if version_tuple(plugin.version) >= NEW_LAYOUT:
+        host_path["type"] = "Directory"
+    volumes: list[dict[str, Any]] = [{"name": volume, "hostPath": host_path}]
+    if _time_slicing(plugin) is not None:
+        volumes.append({"name": "sharing-config", "configMap": {"name": CONFIG_MAP_NAME}})
+    return volumes
+
+
+def _template_metadata(plugin: DevicePlugin) -> dict[str, Any]:
+    meta: dict[str, Any] = {"labels": dict(POD_LABEL)}
+    time_slicing = _time_slicing(plugin)
+    if time_slicing is not None:
+        # The plugin reads its config once; a changed hash rolls the DaemonSet.
+        digest = hashlib.sha256(sharing_config(time_slicing).encode()).hexdigest()[:16]
+        meta["annotations"] = {"eks-gpu.io/sharing-config-hash": digest}
+    return meta
+
+
+def render_daemonset(config: GpuConfig) -> dict[str, Any]:
+    """The device plugin DaemonSet for ``config``."""
+    plugin = config.device_plugin
+    volume = (
+        "kubelet-device-plugins-dir"
+        if version_tuple(plugin.version) >= NEW_LAYOUT
+        else "device-plugin"
+    )
+    pod_spec: dict[str, Any] = {
+        "tolerations": plugin_tolerations(config),
+        "affinity": plugin_affinity(plugin),
+        "priorityClassName": plugin.priority_class_name,
+        "containers": [_container(plugin, volume)],
+        "volumes": _volumes(plugin, volume),
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": object_meta(NAME, plugin.namespace),
+        "spec": {
+            "selector": {"matchLabels": dict(POD_LABEL)},
+            "updateStrategy": {"type": "RollingUpdate"},
+            "template": {"metadata": _template_metadata(plugin), "spec": pod_spec},
+        },
+    }
+
+
+def render_device_plugin(config: GpuConfig) -> list[dict[str, Any]]:
+    """ConfigMap (when sharing) then DaemonSet, in apply order."""
+    config_map = render_config_map(config.device_plugin)
+    return [*([config_map] if config_map else []), render_daemonset(config)]
+
+
+__all__ = [
+    "NAME",
+    "POD_LABEL",
+    "image_for",
+    "plugin_affinity",
+    "plugin_tolerations",
+    "render_config_map",
+    "render_daemonset",
+    "render_device_plugin",
+    "sharing_config",
+]
