@@ -23,6 +23,25 @@ OWNED_KEYS = {
     "karpenter.k8s.aws/instance-gpu-manufacturer": "(always nvidia)",
 }
 RESTRICTED_KEYS = {"karpenter.sh/nodepool", "kubernetes.io/hostname"}
+# Karpenter v1.14.1 NodePool CEL rules: in these domains only the listed keys may be used.
+ALLOWED_IN_DOMAIN = {
+    "karpenter.sh": {"karpenter.sh/capacity-type"},
+    "karpenter.k8s.aws": {
+        f"karpenter.k8s.aws/{name}"
+        for name in (
+            "instance-tenancy", "capacity-reservation-type", "capacity-reservation-id",
+            "capacity-reservation-interruptible", "ec2nodeclass",
+            "instance-encryption-in-transit-supported", "instance-category",
+            "instance-hypervisor", "instance-family", "instance-generation",
+            "instance-local-nvme", "instance-size", "instance-cpu", "instance-cpu-manufacturer",
+            "instance-cpu-sustained-clock-speed-mhz", "instance-memory", "instance-ebs-bandwidth",
+            "instance-network-bandwidth", "instance-gpu-name", "instance-gpu-manufacturer",
+            "instance-gpu-count", "instance-gpu-memory", "instance-accelerator-name",
+            "instance-accelerator-manufacturer", "instance-accelerator-count",
+            "instance-capability-flex", "placement-group-id", "placement-group-partition",
+        )
+    },
+}  # fmt: skip
 RESTRICTED_TAGS = ("eks:eks-cluster-name", "karpenter.sh/nodepool", "karpenter.sh/nodeclaim")
 RESTRICTED_TAG_PREFIXES = ("kubernetes.io/cluster", "karpenter.k8s.aws/ec2nodeclass")
 NUMERIC_OPERATORS = {"Gt", "Lt", "Gte", "Lte"}
@@ -30,8 +49,20 @@ NUMERIC_OPERATORS = {"Gt", "Lt", "Gte", "Lte"}
 
 def did_you_mean(word: str, choices: list[str]) -> str:
     """`` (did you mean 'g5'?)`` when a close match exists, else ``''``."""
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    lowered = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return f" (did you mean {lowered[close[0]]!r}?)" if close else ""
+
+
+def restricted_key_reason(key: str) -> str | None:
+    """Why Karpenter refuses ``key`` as a NodePool label or requirement key, or None."""
+    if key in RESTRICTED_KEYS:
+        return f"{key!r} is restricted by Karpenter"
+    domain = key.split("/")[0] if "/" in key else ""
+    for restricted, allowed in ALLOWED_IN_DOMAIN.items():
+        if domain.endswith(restricted) and key not in allowed:
+            return f"the {restricted!r} domain is restricted by Karpenter to its well-known keys"
+    return None
 
 
 def _duplicates(names: list[str]) -> Iterator[tuple[int, str]]:
@@ -90,10 +121,11 @@ def _requirement_problems(pool: NodePool, path: str) -> Iterator[Problem]:
     for index, requirement in enumerate(pool.requirements):
         where = f"{path}.requirements[{index}]"
         key = requirement.key
+        restricted = restricted_key_reason(key)
         if key in OWNED_KEYS:
             yield Problem(f"{where}.key", f"{key!r} is set by {OWNED_KEYS[key]}; use that field")
-        elif key in RESTRICTED_KEYS or (key.split("/")[0].endswith("karpenter.sh") and "/" in key):
-            yield Problem(f"{where}.key", f"{key!r} is restricted by Karpenter; remove it")
+        elif restricted:
+            yield Problem(f"{where}.key", f"{restricted}; remove it")
         problem = _requirement_problem(requirement)
         if problem:
             yield Problem(f"{where}.values", problem)
@@ -101,9 +133,19 @@ def _requirement_problems(pool: NodePool, path: str) -> Iterator[Problem]:
 
 def _label_problems(pool: NodePool, path: str) -> Iterator[Problem]:
     for key in pool.labels:
-        domain = key.split("/")[0] if "/" in key else ""
-        if key in RESTRICTED_KEYS or domain.endswith("karpenter.sh"):
-            yield Problem(f"{path}.labels[{key}]", f"label {key!r} is restricted by Karpenter")
+        restricted = restricted_key_reason(key)
+        if restricted or key == "karpenter.sh/capacity-type":
+            reason = restricted or "set capacityTypes instead"
+            yield Problem(f"{path}.labels[{key}]", f"label {key!r}: {reason}")
+
+
+def _budget_problems(pool: NodePool, path: str) -> Iterator[Problem]:
+    for index, budget in enumerate(pool.disruption.budgets or []):
+        if (budget.schedule is None) != (budget.duration is None):
+            yield Problem(
+                f"{path}.disruption.budgets[{index}]",
+                "'schedule' must be set with 'duration' (and the other way round)",
+            )
 
 
 def _limit_problems(pool: NodePool, path: str) -> Iterator[Problem]:
@@ -113,7 +155,7 @@ def _limit_problems(pool: NodePool, path: str) -> Iterator[Problem]:
 
 
 def _pool_problems(config: GpuConfig, pool: NodePool, path: str) -> Iterator[Problem]:
-    class_names = [node_class.name for node_class in config.node_classes]
+    class_names = list(dict.fromkeys(node_class.name for node_class in config.node_classes))
     if pool.node_class not in class_names:
         yield Problem(
             f"{path}.nodeClass",
@@ -126,12 +168,16 @@ def _pool_problems(config: GpuConfig, pool: NodePool, path: str) -> Iterator[Pro
             "a GPU pool needs at least one taint, or CPU pods will land on GPU nodes; "
             "use the guide's nvidia.com/gpu=true:NoSchedule",
         )
-    for index, taint in enumerate(pool.taints):
-        if taint.key.startswith("karpenter.sh/"):
-            yield Problem(f"{path}.taints[{index}].key", "karpenter.sh/ taints are Karpenter's own")
+    for field, taints in (("taints", pool.taints), ("startupTaints", pool.startup_taints)):
+        for index, taint in enumerate(taints):
+            if taint.key.startswith("karpenter.sh/"):
+                yield Problem(
+                    f"{path}.{field}[{index}].key", "karpenter.sh/ taints are Karpenter's own"
+                )
     yield from _family_problems(pool, path)
     yield from _requirement_problems(pool, path)
     yield from _label_problems(pool, path)
+    yield from _budget_problems(pool, path)
     yield from _limit_problems(pool, path)
 
 

@@ -31,6 +31,10 @@ EBS_VOLUME_SIZE = (
     r"|([1-9]||[1-5][0-7]|58)Ti|([1-9]||[1-5][0-9]|6[0-3]|64)T)$"
 )
 SEMVER_TAG = r"^v[0-9]+\.[0-9]+\.[0-9]+$"
+CRON = r"^(@(annually|yearly|monthly|weekly|daily|midnight|hourly))|((.+)\s(.+)\s(.+)\s(.+)\s(.+))$"
+BUDGET_NODES = r"^((100|[0-9]{1,2})%|[0-9]+)$"
+BUDGET_DURATION = r"^((([0-9]+(h|m))|([0-9]+h[0-9]+m))(0s)?)$"
+CLUSTER_NAME = r"^[0-9A-Za-z][A-Za-z0-9\-_]*$"
 AL2023_ALIAS = r"^al2023@(latest|v[0-9]{8})$"
 
 # Human wording for each pattern, used by the error formatter.
@@ -44,6 +48,10 @@ PATTERN_WORDS: dict[str, str] = {
     QUANTITY: "a non-negative quantity such as '16', '500m' or '64Gi'",
     EBS_VOLUME_SIZE: "an EBS size such as '100Gi', '200G' or '1Ti' (at most 64T)",
     SEMVER_TAG: "a release tag such as 'v0.20.0'",
+    CRON: "a cron schedule such as '0 9 * * mon-fri', or a macro such as '@daily'",
+    BUDGET_NODES: "a node count such as '1' or a percentage such as '10%'",
+    BUDGET_DURATION: "a duration in hours and minutes such as '8h' or '1h30m'",
+    CLUSTER_NAME: "an EKS cluster name: letters, digits, '-' and '_', at most 100 characters",
     AL2023_ALIAS: "'al2023@latest' or a pinned release such as 'al2023@v20260714'",
 }
 
@@ -70,6 +78,10 @@ EbsVolumeSize = Annotated[str, StringConstraints(pattern=EBS_VOLUME_SIZE)]
 SemverTag = Annotated[str, StringConstraints(pattern=SEMVER_TAG)]
 Al2023Alias = Annotated[str, StringConstraints(pattern=AL2023_ALIAS)]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+Cron = Annotated[str, StringConstraints(pattern=CRON)]
+BudgetNodes = Annotated[str, StringConstraints(pattern=BUDGET_NODES)]
+BudgetDuration = Annotated[str, StringConstraints(pattern=BUDGET_DURATION)]
+ClusterName = Annotated[str, StringConstraints(pattern=CLUSTER_NAME, max_length=100)]
 
 
 def version_tuple(tag: str) -> tuple[int, int, int]:
@@ -84,6 +96,10 @@ def version_tuple(tag: str) -> tuple[int, int, int]:
 __all__ = [
     "PATTERN_WORDS",
     "Al2023Alias",
+    "BudgetDuration",
+    "BudgetNodes",
+    "ClusterName",
+    "Cron",
     "DnsLabel",
     "DnsSubdomain",
     "Duration",

@@ -21,18 +21,18 @@ from eks_gpu.config.fields import PATTERN_WORDS
 from eks_gpu.config.model import GpuConfig
 from eks_gpu.errors import ConfigError, Problem
 
+KEY_MARKER = "[key]"
 CONFIG_HINT = "fix the fields above; `eks-gpu init` writes a commented example"
 
 
 def format_path(loc: tuple[int | str, ...]) -> str:
-    """``('nodePools', 0, 'taints', 1, 'effect')`` -> ``nodePools[0].taints[1].effect``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int) or (out and ("." in part or "/" in part)):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out
+    """``('nodePools', 0, 'limits', 'nvidia.com/gpu')`` -> ``nodePools[0].limits[nvidia.com/gpu]``.
+
+    Field names join with dots, list indices and map keys go in brackets, so one map entry
+    is spelled the same whether pydantic or :mod:`eks_gpu.config.checks` reports it.
+    pydantic's ``[key]`` marker (the key itself is wrong) is dropped: the message says so.
+    """
+    return _walk(loc)[0]
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
@@ -48,23 +48,51 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
-    """The model class that owns the last element of ``loc`` (for listing allowed keys)."""
+def _fields(model: type[BaseModel]) -> dict[str, Any]:
+    return {(info.alias or name): info for name, info in model.model_fields.items()}
+
+
+def _walk(loc: tuple[int | str, ...]) -> tuple[str, type[BaseModel] | None]:
+    """The printable path of ``loc`` and the model its last element holds (None: no model)."""
     model: type[BaseModel] | None = GpuConfig
-    for part in loc[:-1]:
-        if model is None:
-            return None
-        if isinstance(part, int):
+    out = ""
+    for part in loc:
+        if part == KEY_MARKER:
             continue
-        fields = {(f.alias or name): f for name, f in model.model_fields.items()}
-        if part in fields:
+        fields = _fields(model) if model is not None else {}
+        if isinstance(part, str) and part in fields:
+            out += f".{part}" if out else part
             model = _model_in(fields[part].annotation)
-        # a dict key (e.g. a label name) keeps the current value model
-    return model
+        elif isinstance(part, str) and model is not None:
+            out += f".{part}" if out else part  # a field the model does not have
+        else:
+            out += f"[{part}]"  # a list index (items share the model) or a map key
+    return out, model
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model in which ``loc``'s last element is a key (for listing allowed keys)."""
+    return _walk(loc[:-1])[1] if len(loc) > 1 else GpuConfig
 
 
 def _allowed_keys(model: type[BaseModel]) -> list[str]:
     return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _reason(kind: str, ctx: dict[str, Any], shown: str, msg: str) -> str:
+    """Why a value was refused, and what is allowed instead."""
+    if kind == "string_type" and shown[:1] not in ("'", '"'):
+        return f'{shown} is not a string; quote it in YAML: "{shown}"'
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "literal_error":
+        return f"{shown} is not allowed; expected {ctx.get('expected')}"
+    if kind == "string_pattern_mismatch":
+        words = PATTERN_WORDS.get(str(ctx.get("pattern")), f"to match {ctx.get('pattern')}")
+        return f"{shown} is not valid; expected {words}"
+    if kind in ("value_error", "assertion_error"):
+        return f"{shown}: {msg.removeprefix('Value error, ')}"
+    return f"{shown}: {msg[:1].lower()}{msg[1:]}"
 
 
 def _describe(error: ErrorDetails) -> str:
@@ -77,16 +105,8 @@ def _describe(error: ErrorDetails) -> str:
             return "unknown field"
         allowed = _allowed_keys(model)
         return f"unknown field{did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}"
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "literal_error":
-        return f"{shown} is not allowed; expected {ctx.get('expected')}"
-    if kind == "string_pattern_mismatch":
-        words = PATTERN_WORDS.get(str(ctx.get("pattern")), f"to match {ctx.get('pattern')}")
-        return f"{shown} is not valid; expected {words}"
-    if kind in ("value_error", "assertion_error"):
-        return f"{shown}: {str(error['msg']).removeprefix('Value error, ')}"
-    return f"{shown}: {error['msg'][:1].lower()}{error['msg'][1:]}"
+    reason = _reason(kind, ctx, shown, str(error["msg"]))
+    return f"bad map key: {reason}" if KEY_MARKER in error["loc"] else reason
 
 
 def problems_from(error: ValidationError) -> list[Problem]:

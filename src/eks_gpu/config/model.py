@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from eks_gpu.config import defaults as d
 from eks_gpu.config.fields import (
     Al2023Alias,
+    BudgetDuration,
+    BudgetNodes,
+    ClusterName,
+    Cron,
     DnsLabel,
     DnsSubdomain,
     Duration,
@@ -44,9 +48,6 @@ EvictionSignal = Literal[
     "imagefs.inodesFree",
     "pid.available",
 ]
-ClusterName = Annotated[
-    str, StringConstraints(pattern=r"^[0-9A-Za-z][A-Za-z0-9\-_]*$", max_length=100)
-]
 
 
 def _int_to_str(value: Any) -> Any:
@@ -71,6 +72,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
+        strict=True,
         alias_generator=to_camel,
         validate_by_alias=True,
         validate_by_name=False,
@@ -107,17 +109,18 @@ class Requirement(_Model):
 class Budget(_Model):
     """A Karpenter disruption budget."""
 
-    nodes: Annotated[str, StringConstraints(pattern=r"^((100|[0-9]{1,2})%|[0-9]+)$")] = Field(
+    nodes: BudgetNodes = Field(
         default="10%", description="How many nodes may be disrupted at once: '10%' or '1'."
     )
     reasons: list[Literal["Underutilized", "Empty", "Drifted"]] | None = Field(
         default=None, description="Disruption reasons this budget applies to (all if unset)."
     )
-    schedule: NonEmpty | None = Field(default=None, description="Cron schedule; needs duration.")
-    duration: (
-        Annotated[str, StringConstraints(pattern=r"^((([0-9]+(h|m))|([0-9]+h[0-9]+m))(0s)?)$")]
-        | None
-    ) = Field(default=None, description="How long the scheduled budget is active, e.g. '8h'.")
+    schedule: Cron | None = Field(
+        default=None, description="When the budget starts (cron or '@daily'); needs duration."
+    )
+    duration: BudgetDuration | None = Field(
+        default=None, description="How long the scheduled budget is active, e.g. '8h'."
+    )
 
 
 class Disruption(_Model):
@@ -131,7 +134,7 @@ class Disruption(_Model):
         default=d.CONSOLIDATE_AFTER, description="How long a node must be empty first ('Never')."
     )
     budgets: list[Budget] | None = Field(
-        default=None, description="Disruption budgets (Karpenter's default: 10% of nodes)."
+        default=None, description="Disruption budgets, e.g. [{nodes: '1'}] (default: 10%)."
     )
 
 
@@ -209,7 +212,9 @@ class RootVolume(_Model):
 
     device_name: NonEmpty = Field(default=d.ROOT_DEVICE, description="Root device name.")
     volume_size: EbsVolumeSize = Field(default=d.ROOT_VOLUME_SIZE, description="Size, e.g. 100Gi.")
-    volume_type: Literal["gp3", "gp2", "io1", "io2"] = Field(default="gp3", description="Type.")
+    volume_type: Literal["gp3", "gp2", "io1", "io2"] = Field(
+        default="gp3", description="EBS volume type."
+    )
     encrypted: bool = Field(default=True, description="Encrypt the volume.")
     iops: int | None = Field(default=None, ge=100, description="Provisioned IOPS (gp3/io1/io2).")
     throughput: int | None = Field(default=None, ge=125, le=2000, description="gp3 MiB/s.")
@@ -221,7 +226,9 @@ class RootVolume(_Model):
 class MetadataOptions(_Model):
     """Instance metadata (IMDS); IMDSv2 with hop limit 1 keeps pods off node credentials."""
 
-    http_endpoint: Literal["enabled", "disabled"] = Field(default="enabled", description="IMDS.")
+    http_endpoint: Literal["enabled", "disabled"] = Field(
+        default="enabled", description="Instance metadata service on or off."
+    )
     http_protocol_ipv6: Literal["enabled", "disabled"] = Field(
         default="disabled", alias="httpProtocolIPv6", description="IMDS over IPv6."
     )
@@ -238,14 +245,28 @@ class Kubelet(_Model):
 
     max_pods: int | None = Field(default=None, ge=0, description="Pods per node.")
     pods_per_core: int | None = Field(default=None, ge=0, description="Pods per vCPU.")
-    kube_reserved: dict[ReservedKey, Quantity] | None = Field(default=None, description="")
-    system_reserved: dict[ReservedKey, Quantity] | None = Field(default=None, description="")
-    eviction_hard: dict[EvictionSignal, NonEmpty] | None = Field(default=None, description="")
+    kube_reserved: dict[ReservedKey, Quantity] | None = Field(
+        default=None, description="Reserved for Kubernetes daemons, e.g. {cpu: 100m}."
+    )
+    system_reserved: dict[ReservedKey, Quantity] | None = Field(
+        default=None, description="Reserved for the OS, e.g. {memory: 500Mi}."
+    )
+    eviction_hard: dict[EvictionSignal, NonEmpty] | None = Field(
+        default=None, description="Hard eviction thresholds, e.g. {memory.available: 5%}."
+    )
     image_gc_high_threshold_percent: int | None = Field(
-        default=None, ge=0, le=100, alias="imageGCHighThresholdPercent", description=""
+        default=None,
+        ge=0,
+        le=100,
+        alias="imageGCHighThresholdPercent",
+        description="Disk usage that starts image garbage collection.",
     )
     image_gc_low_threshold_percent: int | None = Field(
-        default=None, ge=0, le=100, alias="imageGCLowThresholdPercent", description=""
+        default=None,
+        ge=0,
+        le=100,
+        alias="imageGCLowThresholdPercent",
+        description="Disk usage image garbage collection frees down to.",
     )
 
 
@@ -288,7 +309,9 @@ class NodeClass(_Model):
     metadata_options: MetadataOptions = Field(
         default_factory=MetadataOptions, description="IMDS settings (IMDSv2, hop limit 1)."
     )
-    kubelet: Kubelet | None = Field(default=None, description="Kubelet settings for Karpenter.")
+    kubelet: Kubelet | None = Field(
+        default=None, description="Kubelet settings Karpenter sizes nodes with, e.g. {maxPods: 58}."
+    )
     user_data: UserData = Field(default_factory=UserData, description="Boot-time configuration.")
     tags: dict[NonEmpty, str] = Field(default_factory=dict, description="Extra EC2 tags.")
 
@@ -322,11 +345,15 @@ class DevicePlugin(_Model):
     image: NonEmpty | None = Field(
         default=None, description="Image override (default: nvcr.io/...:<version>)."
     )
-    namespace: DnsLabel = Field(default=d.DEVICE_PLUGIN_NAMESPACE, description="Namespace.")
+    namespace: DnsLabel = Field(
+        default=d.DEVICE_PLUGIN_NAMESPACE, description="Namespace (guide: kube-system)."
+    )
     priority_class_name: DnsSubdomain = Field(
         default="system-node-critical", description="Keeps the plugin from being preempted."
     )
-    sharing: Sharing | None = Field(default=None, description="GPU sharing (time-slicing).")
+    sharing: Sharing | None = Field(
+        default=None, description="GPU sharing, e.g. {timeSlicing: {replicas: 4}}."
+    )
     exclude_node_classes: list[DnsSubdomain] = Field(
         default_factory=list,
         description="EC2NodeClasses to keep the plugin off (e.g. Bottlerocket ones).",
@@ -337,14 +364,19 @@ class Tests(_Model):
     """The guide's three smoke-test pods."""
 
     enabled: bool = Field(default=True, description="Render the test pods.")
-    namespace: DnsLabel = Field(default=d.TESTS_NAMESPACE, description="Their namespace.")
+    namespace: DnsLabel = Field(
+        default=d.TESTS_NAMESPACE, description="Their own namespace (Pod Security: restricted)."
+    )
     node_pool: DnsSubdomain | None = Field(
         default=None, description="Pool they target (default: the first nodePools entry)."
     )
     cuda_image: NonEmpty = Field(default=d.CUDA_IMAGE, description="Image for nvidia-smi.")
     pytorch_image: NonEmpty = Field(default=d.PYTORCH_IMAGE, description="PyTorch image.")
     deadline_seconds: int = Field(
-        default=d.TEST_DEADLINE_SECONDS, ge=60, le=86400, description="Pod activeDeadline."
+        default=d.TEST_DEADLINE_SECONDS,
+        ge=60,
+        le=86400,
+        description="activeDeadlineSeconds: a stuck test never holds a GPU node longer.",
     )
     storage_request: Quantity = Field(
         default=d.TEST_STORAGE_REQUEST, description="Local NVMe scratch the storage test asks for."
@@ -354,7 +386,9 @@ class Tests(_Model):
 class GpuConfig(_Model):
     """The whole ``eks-gpu.yaml``."""
 
-    api_version: Literal["eks-gpu/v1alpha1"] = Field(default=API_VERSION, description="Schema.")
+    api_version: Literal["eks-gpu/v1alpha1"] = Field(
+        default=API_VERSION, description="Config schema version."
+    )
     kind: Literal["GpuConfig"] = Field(default=KIND, description="Always GpuConfig.")
     cluster_name: ClusterName | None = Field(
         default=None, description="EKS cluster name (discovery tags, IAM role default)."
@@ -365,7 +399,9 @@ class GpuConfig(_Model):
     node_pools: list[NodePool] = Field(
         default_factory=lambda: [NodePool()], min_length=1, description="GPU NodePools."
     )
-    device_plugin: DevicePlugin = Field(default_factory=DevicePlugin, description="Plugin.")
+    device_plugin: DevicePlugin = Field(
+        default_factory=DevicePlugin, description="The NVIDIA device plugin DaemonSet."
+    )
     tests: Tests = Field(default_factory=Tests, description="Smoke-test pods.")
 
     def node_class(self, name: str) -> NodeClass:
