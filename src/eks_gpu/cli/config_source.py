@@ -45,14 +45,8 @@ def resolve_config(path: Path | None, profile: str | None) -> LoadedConfig:
     return LoadedConfig(load_config(path), str(path))
 
 
-def require_cluster_name(config: GpuConfig, flag: str | None) -> str:
-    """``--cluster-name`` if given, else the config's ``clusterName``, else a usage error."""
-    name = flag or config.cluster_name
-    if not name:
-        raise UsageError(
-            "no cluster name: it names the subnet/security-group discovery tags and the node role",
-            hint="pass --cluster-name NAME, or set clusterName in eks-gpu.yaml",
-        )
+def check_cluster_name(name: str) -> str:
+    """``name`` if it is a valid EKS cluster name, else a usage error naming the flag."""
     if not CLUSTER_NAME.match(name):
         raise UsageError(
             f"--cluster-name {name!r} is not a valid EKS cluster name",
@@ -61,4 +55,23 @@ def require_cluster_name(config: GpuConfig, flag: str | None) -> str:
     return name
 
 
-__all__ = ["DEFAULT_FILE", "ENV_VAR", "LoadedConfig", "require_cluster_name", "resolve_config"]
+def require_cluster_name(config: GpuConfig, flag: str | None) -> str:
+    """``--cluster-name`` if given, else the config's ``clusterName``, else a usage error."""
+    if flag is not None:
+        return check_cluster_name(flag)
+    if not config.cluster_name:
+        raise UsageError(
+            "no cluster name: it names the subnet/security-group discovery tags and the node role",
+            hint="pass --cluster-name NAME, or set clusterName in eks-gpu.yaml",
+        )
+    return config.cluster_name
+
+
+__all__ = [
+    "DEFAULT_FILE",
+    "ENV_VAR",
+    "LoadedConfig",
+    "check_cluster_name",
+    "require_cluster_name",
+    "resolve_config",
+]

@@ -45,12 +45,12 @@ def init(profile: str, cluster_name: str | None, path: Path, force: bool) -> int
       eks-gpu init --profile dev --cluster-name demo
       eks-gpu init --profile training -f - | less
     """
-    from eks_gpu.cli.config_source import require_cluster_name
+    from eks_gpu.cli.config_source import check_cluster_name
     from eks_gpu.config.commented import commented_yaml
     from eks_gpu.config.profiles import PROFILES, profile_config
 
     if cluster_name is not None:
-        require_cluster_name(profile_config("guide"), cluster_name)
+        check_cluster_name(cluster_name)
     config = profile_config(profile, cluster_name)
     header = [
         "eks-gpu configuration (render it with: eks-gpu render -c <this file>)",

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from eks_gpu.cli.config_source import require_cluster_name, resolve_config
 from eks_gpu.errors import UsageError
 
+if TYPE_CHECKING:
+    from eks_gpu.render.bundle import Group
+
 GROUP_NAMES = ("nodeclass", "nodepool", "device-plugin", "tests")
 PROFILE_NAMES = ("guide", "dev", "inference", "training")
 
 
-def parse_only(value: str | None) -> tuple[str, ...]:
+def parse_only(value: str | None) -> tuple[Group, ...]:
     """``--only nodepool,tests`` -> ``('nodepool', 'tests')``, each name checked."""
     if not value:
-        return GROUP_NAMES
+        return cast("tuple[Group, ...]", GROUP_NAMES)
     names = tuple(part.strip() for part in value.split(",") if part.strip())
     unknown = [name for name in names if name not in GROUP_NAMES]
     if unknown or not names:
@@ -24,7 +28,7 @@ def parse_only(value: str | None) -> tuple[str, ...]:
             f"--only: unknown group {', '.join(unknown) or repr(value)}",
             hint=f"choose from {','.join(GROUP_NAMES)}",
         )
-    return names
+    return cast("tuple[Group, ...]", names)
 
 
 def write_out_dir(out_dir: Path, files: dict[str, str]) -> list[Path]:
@@ -98,7 +102,7 @@ def render(
         raise UsageError("--out-dir writes YAML files; -o json only applies to stdout")
     loaded = resolve_config(config_path, profile)
     cluster = require_cluster_name(loaded.config, cluster_name)
-    items = render_all(loaded.config, cluster, groups)  # type: ignore[arg-type]
+    items = render_all(loaded.config, cluster, groups)
     if out_dir is None:
         objects = [item.obj for item in items]
         text = to_json_list(objects) if output == "json" else to_yaml_stream(objects)
