@@ -12,13 +12,15 @@ hyperfine -N --warmup 3 --runs "${RUNS:-30}" --export-json "$out" --style basic 
   'eks-gpu --version' \
   'eks-gpu --help' \
   'eks-gpu render --cluster-name demo' \
+  'eks-gpu instances --gpu l4' \
+  'eks-gpu recommend --workload inference --model-params 13B' \
   "$@" >/dev/null
 python3 - "$out" <<'PY'
 import json, sys
 results = json.load(open(sys.argv[1]))["results"]
 floor = results[0]["median"]
-print(f"{'command':40} {'median ms':>10} {'x python -c pass':>17}")
+print(f"{'command':60} {'median ms':>10} {'x python -c pass':>17}")
 for r in results:
-    print(f"{r['command']:40} {r['median'] * 1000:10.1f} {r['median'] / floor:17.1f}")
+    print(f"{r['command']:60} {r['median'] * 1000:10.1f} {r['median'] / floor:17.1f}")
 PY
 rm -f "$out"

@@ -88,6 +88,12 @@ class ClusterAccessError(EksGpuError):
     exit_code = EXIT_CLUSTER
 
 
+class CloudAccessError(EksGpuError):
+    """The AWS APIs could not be reached, had no credentials, or refused every request."""
+
+    exit_code = EXIT_CLUSTER
+
+
 def exit_code_for(error: BaseException) -> int:
     """The exit code for ``error``: the table above, in one place."""
     if isinstance(error, EksGpuError):
@@ -102,6 +108,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "CatalogError",
+    "CloudAccessError",
     "ClusterAccessError",
     "ConfigError",
     "EksGpuError",

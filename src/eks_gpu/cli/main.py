@@ -19,7 +19,22 @@ from eks_gpu.errors import EXIT_INTERNAL, EXIT_USAGE, EksGpuError
 
 # name -> (module, function, one-line help); the help is here so listing needs no imports.
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "catalog": (
+        "eks_gpu.cli.catalog_cmd",
+        "catalog",
+        "Refresh prices and zone offerings from AWS; show the price source.",
+    ),
     "init": ("eks_gpu.cli.init_cmd", "init", "Write a commented eks-gpu.yaml from a profile."),
+    "instances": (
+        "eks_gpu.cli.instances_cmd",
+        "instances",
+        "List GPU instance types with specs and prices.",
+    ),
+    "recommend": (
+        "eks_gpu.cli.recommend_cmd",
+        "recommend",
+        "Recommend GPU instance types for a workload, cheapest first.",
+    ),
     "render": (
         "eks_gpu.cli.render_cmd",
         "render",

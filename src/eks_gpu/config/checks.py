@@ -7,12 +7,12 @@ and value pairs, families against the catalog and the pool's architectures.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
 from eks_gpu.catalog.families import gpu_families
 from eks_gpu.config.model import GpuConfig, NodeClass, NodePool, Requirement
 from eks_gpu.errors import Problem
+from eks_gpu.spelling import did_you_mean
 
 # Keys that dedicated pool fields own; a second source for them would only confuse.
 OWNED_KEYS = {
@@ -45,13 +45,6 @@ ALLOWED_IN_DOMAIN = {
 RESTRICTED_TAGS = ("eks:eks-cluster-name", "karpenter.sh/nodepool", "karpenter.sh/nodeclaim")
 RESTRICTED_TAG_PREFIXES = ("kubernetes.io/cluster", "karpenter.k8s.aws/ec2nodeclass")
 NUMERIC_OPERATORS = {"Gt", "Lt", "Gte", "Lte"}
-
-
-def did_you_mean(word: str, choices: list[str]) -> str:
-    """`` (did you mean 'g5'?)`` when a close match exists, else ``''``."""
-    lowered = {choice.lower(): choice for choice in choices}
-    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
-    return f" (did you mean {lowered[close[0]]!r}?)" if close else ""
 
 
 def restricted_key_reason(key: str) -> str | None:
@@ -228,4 +221,4 @@ def config_problems(config: GpuConfig) -> list[Problem]:
     return problems
 
 
-__all__ = ["config_problems", "did_you_mean"]
+__all__ = ["config_problems", "restricted_key_reason"]

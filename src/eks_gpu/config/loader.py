@@ -16,10 +16,11 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from eks_gpu.config.checks import config_problems, did_you_mean
+from eks_gpu.config.checks import config_problems
 from eks_gpu.config.fields import PATTERN_WORDS
 from eks_gpu.config.model import GpuConfig
 from eks_gpu.errors import ConfigError, Problem
+from eks_gpu.spelling import did_you_mean
 
 KEY_MARKER = "[key]"
 CONFIG_HINT = "fix the fields above; `eks-gpu init` writes a commented example"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from eks_gpu.catalog.advice import guide_advice
 from eks_gpu.config.loader import config_from_data
 from eks_gpu.config.model import GpuConfig
 
@@ -22,41 +23,36 @@ class Profile:
     pool: dict[str, Any] = field(default_factory=dict)
 
 
-PROFILES: dict[str, Profile] = {
-    "guide": Profile(
-        "guide",
-        "The guide as written: G4dn/G5/G6/G6e/P3/P4, Spot and On-Demand, WhenEmpty after 30s.",
-    ),
-    "dev": Profile(
-        "dev",
-        "Development and testing: g4dn (T4) on Spot, the guide's cheapest choice.",
-        {
-            "instanceFamilies": ["g4dn"],
-            "capacityTypes": ["spot"],
-            "limits": {"cpu": "64", "nvidia.com/gpu": "4"},
-        },
-    ),
-    "inference": Profile(
-        "inference",
-        "Production inference: g5 (A10G) On-Demand; nodes stay 5m after the last pod.",
-        {
-            "instanceFamilies": ["g5"],
-            "capacityTypes": ["on-demand"],
-            "limits": {"cpu": "256", "nvidia.com/gpu": "8"},
-            "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"},
-        },
-    ),
-    "training": Profile(
-        "training",
-        "Large training: P-family (A100/H100/H200) Spot with On-Demand fallback; p3 (V100) "
-        "is legacy (driver R580, CUDA 12.x only): add it back if you need it.",
-        {
-            "instanceFamilies": ["p4d", "p4de", "p5", "p5e", "p5en"],
-            "capacityTypes": ["spot", "on-demand"],
-            "limits": {"cpu": "1000", "nvidia.com/gpu": "32"},
-        },
-    ),
+# Pool changes beyond the advice's families and capacity types (limits, disruption).
+_EXTRA: dict[str, dict[str, Any]] = {
+    "dev": {"limits": {"cpu": "64", "nvidia.com/gpu": "4"}},
+    "inference": {
+        "limits": {"cpu": "256", "nvidia.com/gpu": "8"},
+        "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"},
+    },
+    "training": {"limits": {"cpu": "1000", "nvidia.com/gpu": "32"}},
 }
+
+
+def _profiles() -> dict[str, Profile]:
+    """The guide profile, then one per workload of the guide's priority list."""
+    profiles = {
+        "guide": Profile(
+            "guide",
+            "The guide as written: G4dn/G5/G6/G6e/P3/P4, Spot and On-Demand, WhenEmpty after 30s.",
+        )
+    }
+    for workload, advice in guide_advice().items():
+        pool = {
+            "instanceFamilies": list(advice.families),
+            "capacityTypes": list(advice.capacity_types),
+            **_EXTRA[workload],
+        }
+        profiles[workload] = Profile(workload, advice.summary, pool)
+    return profiles
+
+
+PROFILES: dict[str, Profile] = _profiles()
 
 
 def profile_config(name: str, cluster_name: str | None = None) -> GpuConfig:

@@ -1,0 +1,162 @@
+"""Prices and zone offerings: the bundled us-east-1 table, or a refreshed per-region cache.
+
+Every command that shows a price says where it came from (:meth:`PriceBook.describe`).
+Spot prices are never invented: without a refreshed cache they are unknown (``None``).
+The cache is written by ``eks-gpu catalog refresh`` (:mod:`eks_gpu.catalog.refresh`) as
+``<cache dir>/prices-<region>.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from eks_gpu.errors import CatalogError
+
+BUNDLED_REGION = "us-east-1"
+CACHE_FORMAT = 1
+CapacityType = Literal["on-demand", "spot"]
+
+
+def cache_dir() -> Path:
+    """``$EKS_GPU_CACHE_DIR``, else ``$XDG_CACHE_HOME/eks-gpu``, else ``~/.cache/eks-gpu``."""
+    explicit = os.environ.get("EKS_GPU_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "eks-gpu"
+
+
+def cache_path(region: str) -> Path:
+    """Where the refreshed prices of ``region`` live."""
+    return cache_dir() / f"prices-{region}.json"
+
+
+@dataclass(frozen=True)
+class PriceBook:
+    """On-demand and spot prices (USD/hour) and zone offerings for one region."""
+
+    region: str
+    source: Literal["bundled", "aws", "none"]
+    date: str
+    on_demand: Mapping[str, float] = field(default_factory=dict)
+    spot: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    zones: Mapping[str, tuple[str, ...]] | None = None
+
+    def price(self, instance_type: str, capacity_type: CapacityType = "on-demand") -> float | None:
+        """The hourly price, or None when unknown; spot is the cheapest zone's latest price."""
+        if capacity_type == "on-demand":
+            return self.on_demand.get(instance_type)
+        by_zone = self.spot.get(instance_type)
+        return min(by_zone.values()) if by_zone else None
+
+    def offered(self, instance_type: str) -> bool | None:
+        """Whether the type is offered in the region (None: unknown, no refresh done)."""
+        if self.zones is None:
+            return None
+        return bool(self.zones.get(instance_type))
+
+    def describe(self, capacity_type: CapacityType = "on-demand") -> str:
+        """One line saying which prices these are, and what is unknown."""
+        if self.source == "none":
+            return (
+                f"no prices for {self.region}: the bundled table covers {BUNDLED_REGION} only; "
+                f"run `eks-gpu catalog refresh --region {self.region}`"
+            )
+        if self.source == "bundled":
+            text = (
+                f"on-demand prices: bundled {BUNDLED_REGION} table (AWS Pricing API via "
+                f"Karpenter, {self.date})"
+            )
+            if capacity_type == "spot":
+                text += "; spot prices unknown: run `eks-gpu catalog refresh` with AWS credentials"
+            return text
+        parts = [
+            f"on-demand for {len(self.on_demand)} types" if self.on_demand else "on-demand unknown",
+            f"spot for {len(self.spot)} types" if self.spot else "spot unknown",
+        ]
+        return f"prices: AWS APIs for {self.region}, fetched {self.date} ({'; '.join(parts)})"
+
+    def to_json(self) -> str:
+        """The cache file's text."""
+        document: dict[str, Any] = {
+            "format": CACHE_FORMAT,
+            "region": self.region,
+            "source": self.source,
+            "date": self.date,
+            "on_demand": dict(sorted(self.on_demand.items())),
+            "spot": {k: dict(sorted(v.items())) for k, v in sorted(self.spot.items())},
+            "zones": None
+            if self.zones is None
+            else {k: list(v) for k, v in sorted(self.zones.items())},
+        }
+        return json.dumps(document, indent=1) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, origin: str) -> PriceBook:
+        """Parse a cache file; a damaged one is a :class:`CatalogError` naming the file."""
+        try:
+            raw = json.loads(text)
+            if raw.get("format") != CACHE_FORMAT:
+                raise ValueError(f"unsupported format {raw.get('format')!r}")
+            zones = raw["zones"]
+            return cls(
+                region=str(raw["region"]),
+                source=raw["source"],
+                date=str(raw["date"]),
+                on_demand={k: float(v) for k, v in raw["on_demand"].items()},
+                spot={k: {z: float(p) for z, p in v.items()} for k, v in raw["spot"].items()},
+                zones=None if zones is None else {k: tuple(v) for k, v in zones.items()},
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise CatalogError(
+                f"{origin}: not a valid price cache ({error})",
+                hint=f"delete it, or run `eks-gpu catalog refresh` again: {origin}",
+            ) from None
+
+
+def bundled_price_book() -> PriceBook:
+    """The us-east-1 on-demand table shipped with eks-gpu."""
+    from eks_gpu.catalog.instance_types import catalog_price_date, on_demand_prices
+
+    return PriceBook(BUNDLED_REGION, "bundled", catalog_price_date(), on_demand=on_demand_prices())
+
+
+def load_price_book(region: str | None = None) -> PriceBook:
+    """The refreshed cache for ``region`` if there is one, else the bundled table (us-east-1)."""
+    wanted = region or BUNDLED_REGION
+    path = cache_path(wanted)
+    if path.is_file():
+        book = PriceBook.from_json(path.read_text(encoding="utf-8"), str(path))
+        if wanted == BUNDLED_REGION:
+            # The refresh fetches GPU types only; keep the bundled prices of everything else.
+            merged = {**bundled_price_book().on_demand, **book.on_demand}
+            book = replace(book, on_demand=merged)
+        return book
+    if wanted == BUNDLED_REGION:
+        return bundled_price_book()
+    return PriceBook(wanted, "none", "")
+
+
+def save_price_book(book: PriceBook) -> Path:
+    """Write ``book`` to its region's cache file; returns the path."""
+    path = cache_path(book.region)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(book.to_json(), encoding="utf-8")
+    return path
+
+
+__all__ = [
+    "BUNDLED_REGION",
+    "CapacityType",
+    "PriceBook",
+    "bundled_price_book",
+    "cache_dir",
+    "cache_path",
+    "load_price_book",
+    "save_price_book",
+]

@@ -1,0 +1,185 @@
+"""Choose the cheapest GPU instance types that hold a workload, and say why.
+
+A type fits when ``n`` of its NVIDIA GPUs hold the required memory, ``n`` being the
+smallest tensor-parallel degree (1, 2, 4, 8) that does. You pay for the whole node, so
+options are ranked by the node's hourly price (then fewer GPUs, then name). Types that
+cannot serve ``nvidia.com/gpu`` pods (AMD, fractional) or lack a price are left out and
+the assumptions say so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eks_gpu.catalog.gpu_types import GpuInstanceType, gpu_instance_types
+from eks_gpu.catalog.notes import notes_for
+from eks_gpu.catalog.prices import PriceBook
+
+PARALLEL_DEGREES = (1, 2, 4, 8)
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """What the workload needs and what the user allows."""
+
+    required_gib: float
+    capacity_types: tuple[str, ...]
+    gpus: int | None = None
+    max_price: float | None = None
+    families: tuple[str, ...] = ()
+    architecture: str = "amd64"
+    min_compute_capability: float | None = None
+    limit: int = 5
+
+
+@dataclass(frozen=True)
+class Option:
+    """One ranked instance type."""
+
+    spec: GpuInstanceType
+    gpus_used: int
+    price: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The ranked options, the price basis and what was left out."""
+
+    options: tuple[Option, ...]
+    price_basis: str
+    notes: tuple[str, ...]
+
+
+def gpus_needed(spec: GpuInstanceType, required_gib: float, fixed: int | None) -> int | None:
+    """The fewest of ``spec``'s GPUs (a parallel degree, or ``fixed``) that hold the memory."""
+    degrees = (fixed,) if fixed else PARALLEL_DEGREES
+    for count in degrees:
+        if count <= spec.nvidia_gpus and count * spec.gpu_memory_gib >= required_gib:
+            return count
+    return None
+
+
+def _price_basis(prices: PriceBook, capacity_types: Sequence[str]) -> tuple[str, str | None]:
+    """Which price ranks the options, and a note when spot was wanted but is unknown."""
+    if "spot" in capacity_types and prices.spot:
+        return "spot", None
+    if "spot" in capacity_types:
+        return "on-demand", (
+            "ranked by on-demand price: spot prices are unknown without "
+            "`eks-gpu catalog refresh` (spot usually costs less, and varies by zone)"
+        )
+    return "on-demand", None
+
+
+def _eligible(spec: GpuInstanceType, constraints: Constraints) -> bool:
+    floor = constraints.min_compute_capability
+    return (
+        spec.nvidia_gpus > 0
+        and spec.architecture == constraints.architecture
+        and (not constraints.families or spec.family in constraints.families)
+        and (floor is None or float(spec.compute_capability or 0) >= floor)
+    )
+
+
+def _reason(spec: GpuInstanceType, gpus: int, required: float, price: float, best: float) -> str:
+    each = spec.gpu_memory_gib
+    if gpus == 1:
+        text = f"one {spec.gpu_model} ({each:.1f} GiB) holds {required:.1f} GiB"
+    else:
+        of = f" of its {spec.gpu_count}" if gpus < spec.gpu_count else ""
+        text = (
+            f"{gpus}{of} {spec.gpu_model} GPUs ({gpus} x {each:.1f} = {gpus * each:.1f} GiB) "
+            f"hold {required:.1f} GiB split across them"
+        )
+    text += "; cheapest fit" if price == best else f"; {price / best:.2f}x the cheapest"
+    notes = notes_for(spec.family)
+    if notes.legacy:
+        text += "; legacy V100: driver R580 and CUDA 12.x only"
+    if notes.min_driver:
+        text += f"; needs NVIDIA driver >= {notes.min_driver}"
+    return text
+
+
+def choose(constraints: Constraints, prices: PriceBook) -> Choice:
+    """Rank every eligible GPU type that holds ``constraints.required_gib``."""
+    basis, basis_note = _price_basis(prices, constraints.capacity_types)
+    fits: list[tuple[float, int, GpuInstanceType]] = []
+    unpriced: list[str] = []
+    for spec in gpu_instance_types():
+        gpus = gpus_needed(spec, constraints.required_gib, constraints.gpus)
+        if not _eligible(spec, constraints) or gpus is None:
+            continue
+        price = prices.price(spec.instance_type, basis)  # type: ignore[arg-type]
+        if price is None:
+            unpriced.append(spec.instance_type)
+        elif constraints.max_price is None or price <= constraints.max_price:
+            fits.append((price, gpus, spec))
+    fits.sort(key=lambda fit: (fit[0], fit[1], fit[2].instance_type))
+    best = fits[0][0] if fits else 0.0
+    options = tuple(
+        Option(spec, gpus, price, _reason(spec, gpus, constraints.required_gib, price, best))
+        for price, gpus, spec in fits[: constraints.limit]
+    )
+    notes = [
+        "left out: AMD g4ad (amd.com/gpu) and fractional g6f/gr6f (no nvidia.com/gpu in Karpenter)",
+        f"only {constraints.architecture} types (the guide's AMI)",
+    ]
+    if constraints.min_compute_capability is not None:
+        notes.append(
+            f"only GPUs of compute capability >= {constraints.min_compute_capability:g} "
+            "(bf16 tensor cores for mixed-precision training: no T4, no V100)"
+        )
+    if basis_note:
+        notes.append(basis_note)
+    if unpriced:
+        notes.append(f"fit but have no {basis} price, so are not ranked: {', '.join(unpriced)}")
+    return Choice(options, basis, tuple(notes))
+
+
+def _requirement(key: str, operator: str, values: list[str]) -> dict[str, Any]:
+    return {"key": key, "operator": operator, "values": values}
+
+
+def nodepool_requirements(
+    options: Sequence[Option], capacity_types: Sequence[str], required_gib: float
+) -> list[dict[str, Any]]:
+    """Karpenter requirements under which every launchable type holds the workload.
+
+    The pod requests ``n`` = the best option's GPU count, so Karpenter only launches types
+    with at least ``n`` GPUs; requiring each GPU to hold ``required / n`` then guarantees the
+    fit. Families and GPU names are those of the options that use the same ``n``.
+    """
+    if not options:
+        return []
+    count = options[0].gpus_used
+    same = [option for option in options if option.gpus_used == count]
+    floor_mib = math.ceil(required_gib * 1024 / count)
+    requirements = [
+        _requirement(
+            "karpenter.k8s.aws/instance-family", "In", sorted({o.spec.family for o in same})
+        ),
+        _requirement(
+            "karpenter.k8s.aws/instance-gpu-name", "In", sorted({o.spec.gpu_name for o in same})
+        ),
+        _requirement("karpenter.k8s.aws/instance-gpu-memory", "Gt", [str(floor_mib - 1)]),
+    ]
+    if count > 1:
+        requirements.append(
+            _requirement("karpenter.k8s.aws/instance-gpu-count", "Gt", [str(count - 1)])
+        )
+    requirements.append(_requirement("karpenter.sh/capacity-type", "In", list(capacity_types)))
+    return requirements
+
+
+__all__ = [
+    "Choice",
+    "Constraints",
+    "Option",
+    "choose",
+    "gpus_needed",
+    "nodepool_requirements",
+]
