@@ -1,0 +1,180 @@
+"""Build the control-plane binaries from the pinned Go wrapper modules in hack/controlplane/.
+
+Each module is built into its own cache folder named after a hash of its go.mod, go.sum, the
+Go version and the build flags, so a folder is reused while those are unchanged and a version
+bump builds only the module that changed. The cache root is ``$EKS_GPU_CONTROLPLANE_CACHE``,
+else ``${XDG_CACHE_HOME:-~/.cache}/eks-gpu/controlplane``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+HACK = REPO / "hack" / "controlplane"
+FORMAT = "1"  # bump to invalidate every cached build (e.g. when the flags below change)
+
+
+@dataclass(frozen=True)
+class Module:
+    """One wrapper module: its folder under hack/controlplane and the binaries it builds."""
+
+    name: str
+    binaries: dict[str, str]  # binary name -> main package
+    stamp_kubernetes_version: bool = False
+    data: tuple[str, ...] = ()  # files of the first binary's module, copied next to the binaries
+
+    @property
+    def dir(self) -> Path:
+        return HACK / self.name
+
+
+MODULES = (
+    Module("etcd", {"etcd": "go.etcd.io/etcd/server/v3"}),
+    Module(
+        "kubernetes",
+        {
+            "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
+            "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
+        },
+        stamp_kubernetes_version=True,
+    ),
+    Module(
+        "kwok",
+        {"kwok": "sigs.k8s.io/kwok/cmd/kwok"},
+        data=(
+            "kustomize/stage/node/fast/node-initialize.yaml",
+            "kustomize/stage/pod/fast/pod-ready.yaml",
+            "kustomize/stage/pod/fast/pod-delete.yaml",
+        ),
+    ),
+)
+BUILD_FLAGS = ("-trimpath",)
+BUILD_ENV = {"CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly -buildvcs=false", "GOTOOLCHAIN": "local"}
+
+
+class BuildError(RuntimeError):
+    """Go is missing or a build failed; the message says which and how to fix it."""
+
+
+def cache_root() -> Path:
+    explicit = os.environ.get("EKS_GPU_CONTROLPLANE_CACHE")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "eks-gpu" / "controlplane"
+
+
+def go_binary() -> str:
+    go = shutil.which("go")
+    if go is None:
+        raise BuildError("Go is not installed (no `go` on PATH)")
+    return go
+
+
+def _go(args: list[str], cwd: Path, **extra_env: str) -> str:
+    env = {**os.environ, **BUILD_ENV, **extra_env}
+    proc = subprocess.run(
+        [go_binary(), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise BuildError(f"`go {' '.join(args)}` in {cwd} failed:\n{proc.stderr.strip()}")
+    return proc.stdout.strip()
+
+
+def _key(module: Module, go_version: str) -> str:
+    digest = hashlib.sha256()
+    digest.update(repr((FORMAT, go_version, BUILD_FLAGS, sorted(BUILD_ENV.items()))).encode())
+    for name in ("go.mod", "go.sum"):
+        digest.update((module.dir / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def module_dir(module: Module, go_version: str | None = None) -> Path:
+    """Where ``module``'s binaries live (or will live) for the current versions."""
+    version = go_version or _go(["env", "GOVERSION"], REPO)
+    return cache_root() / f"{module.name}-{_key(module, version)}"
+
+
+def _ldflags(module: Module) -> str:
+    flags = ["-s", "-w"]
+    if module.stamp_kubernetes_version:
+        version = _go(["list", "-m", "-f", "{{.Version}}", "k8s.io/kubernetes"], module.dir)
+        major, minor = version.lstrip("v").split(".")[:2]
+        for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+            flags += [
+                f"-X {pkg}.gitVersion={version}",
+                f"-X {pkg}.gitMajor={major}",
+                f"-X {pkg}.gitMinor={minor}",
+                f"-X {pkg}.gitTreeState=clean",
+            ]
+    return " ".join(flags)
+
+
+def _copy_data(module: Module, dest: Path) -> None:
+    package = next(iter(module.binaries.values()))
+    src = Path(_go(["list", "-f", "{{.Module.Dir}}", package], module.dir))
+    for rel in module.data:
+        shutil.copyfile(src / rel, dest / Path(rel).name)
+
+
+def build_module(module: Module, log=print) -> Path:  # type: ignore[no-untyped-def]
+    """Build ``module`` into its cache folder unless it is there already; returns the folder."""
+    dest = module_dir(module)
+    if (dest / ".complete").exists():
+        log(f"{module.name}: cached in {dest}")
+        return dest
+    tmp = dest.with_name(dest.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    ldflags = _ldflags(module)
+    for binary, package in module.binaries.items():
+        start = time.monotonic()
+        log(f"{module.name}: go build {package} -> {binary}")
+        _go(
+            ["build", *BUILD_FLAGS, f"-ldflags={ldflags}", "-o", str(tmp / binary), package],
+            module.dir,
+        )
+        log(f"{module.name}: {binary} built in {time.monotonic() - start:.0f}s")
+    if module.data:
+        _copy_data(module, tmp)
+    (tmp / ".complete").write_text("")
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    return dest
+
+
+def binaries(modules: tuple[Module, ...] = MODULES) -> dict[str, Path] | None:
+    """Paths of every built binary and data file, or None when some module is not built yet."""
+    version = _go(["env", "GOVERSION"], REPO)
+    found: dict[str, Path] = {}
+    for module in modules:
+        folder = module_dir(module, version)
+        if not (folder / ".complete").exists():
+            return None
+        found.update({p.name: p for p in folder.iterdir() if not p.name.startswith(".")})
+    return found
+
+
+def build_all(log=print) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+    """Build every module (cached ones are skipped); returns binary name -> path."""
+    for module in MODULES:
+        build_module(module, log)
+    found = binaries()
+    assert found is not None
+    return found
+
+
+if __name__ == "__main__":
+    try:
+        for name, path in sorted(build_all().items()):
+            print(f"{name}: {path}")
+    except BuildError as err:
+        sys.exit(f"error: {err}")

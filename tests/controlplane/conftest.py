@@ -1,0 +1,73 @@
+"""The local control plane as a session fixture: up once, a kubeconfig path out, down at the end.
+
+Where it cannot run (no Go, not built yet, no openssl) every ``controlplane`` test is skipped
+with a loud reason, unless ``EKS_GPU_REQUIRE_CONTROLPLANE=1`` (set by ``.ci/run``), which turns
+the skip into an error so CI never passes without having exercised the real API server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .build import BuildError, binaries
+from .kube import Kube
+from .plane import Plane, down, karpenter_crds, up
+
+HOW_TO_ENABLE = (
+    "to enable: install Go >= 1.26 and openssl, then run `scripts/controlplane.sh build` "
+    "(about 5 min on 2 cores the first time, cached afterwards; README: Local control plane)"
+)
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("EKS_GPU_REQUIRE_CONTROLPLANE") == "1":
+        pytest.fail(f"EKS_GPU_REQUIRE_CONTROLPLANE=1 but {reason}", pytrace=False)
+    pytest.skip(
+        f"LOCAL CONTROL PLANE UNAVAILABLE, cluster tests skipped: {reason}; {HOW_TO_ENABLE}"
+    )
+
+
+@pytest.fixture(scope="session")
+def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
+    """etcd + kube-apiserver (+ kube-scheduler + kwok), Karpenter's CRDs installed."""
+    try:
+        bins = binaries()
+    except BuildError as err:
+        _unavailable(str(err))
+    if bins is None:
+        _unavailable("the binaries are not built for the pinned versions")
+    if shutil.which("openssl") is None:
+        _unavailable("openssl is not installed (it makes the service-account key)")
+    assert bins is not None
+    start = time.monotonic()
+    running = up(
+        tmp_path_factory.mktemp("controlplane"), bins, karpenter_crds(), tie_to_parent=True
+    )
+    print(f"\ncontrol plane up in {time.monotonic() - start:.1f}s: {running.dir}")
+    try:
+        yield running
+    finally:
+        down(running.dir)
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(plane: Plane) -> Path:
+    return plane.kubeconfig
+
+
+@pytest.fixture(scope="session")
+def kube(kubeconfig: Path) -> Kube:
+    """The admin user (system:masters)."""
+    return Kube.from_kubeconfig(kubeconfig, "admin")
+
+
+@pytest.fixture(scope="session")
+def restricted(kubeconfig: Path) -> Kube:
+    """A user with no RBAC bindings at all."""
+    return Kube.from_kubeconfig(kubeconfig, "restricted")
