@@ -9,26 +9,17 @@ The cache is written by ``eks-gpu catalog refresh`` (:mod:`eks_gpu.catalog.refre
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from eks_gpu.cache import cache_dir
 from eks_gpu.errors import CatalogError
 
 BUNDLED_REGION = "us-east-1"
 CACHE_FORMAT = 1
 CapacityType = Literal["on-demand", "spot"]
-
-
-def cache_dir() -> Path:
-    """``$EKS_GPU_CACHE_DIR``, else ``$XDG_CACHE_HOME/eks-gpu``, else ``~/.cache/eks-gpu``."""
-    explicit = os.environ.get("EKS_GPU_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "eks-gpu"
 
 
 def cache_path(region: str) -> Path:
@@ -155,7 +146,6 @@ __all__ = [
     "CapacityType",
     "PriceBook",
     "bundled_price_book",
-    "cache_dir",
     "cache_path",
     "load_price_book",
     "save_price_book",

@@ -40,6 +40,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "render",
         "Render the GPU NodePool, EC2NodeClass, device plugin and test pods.",
     ),
+    "validate": (
+        "eks_gpu.cli.validate_cmd",
+        "validate",
+        "Validate Karpenter and Kubernetes manifests offline, plus GPU lint rules.",
+    ),
 }
 
 

@@ -1,0 +1,1 @@
+"""Scheduling: Karpenter's requirement algebra, taints, resource fit and instance choice (pure)."""

@@ -1,0 +1,1 @@
+"""Offline validation: CRD schemas, CEL rules, core schemas and GPU lint rules (pure)."""

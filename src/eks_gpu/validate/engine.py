@@ -1,0 +1,117 @@
+"""Validate a set of manifests: CRD schema and CEL for custom resources, core schemas for
+Kubernetes kinds, Karpenter-version warnings, then the GPU lint rules over the whole set."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eks_gpu.validate.cel import evaluate
+from eks_gpu.validate.core import core_findings
+from eks_gpu.validate.crds import CrdSet, CrdVersion
+from eks_gpu.validate.findings import Finding, object_ref, sort_findings
+from eks_gpu.validate.manifests import Manifest, ManifestSet
+from eks_gpu.validate.rules import run_lint
+from eks_gpu.validate.schema import schema_violations
+from eks_gpu.validate.versions import version_findings
+
+KARPENTER_GROUPS = ("karpenter.sh", "karpenter.k8s.aws")
+
+
+@dataclass
+class Report:
+    """Everything validation found, and what it could not check."""
+
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def count(self, severity: str) -> int:
+        return sum(1 for finding in self.findings if finding.severity == severity)
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``-o json`` contract."""
+        return {
+            "findings": [finding.as_json() for finding in self.findings],
+            "errors": self.count("error"),
+            "warnings": self.count("warning"),
+            "skipped": list(self.skipped),
+        }
+
+
+@dataclass(frozen=True)
+class Options:
+    """Where schemas come from and which versions to check against."""
+
+    crds: CrdSet | None
+    crds_missing: str | None  # why CRD validation is skipped, when ``crds`` is None
+    kubernetes_version: str
+    karpenter_version: str | None
+
+
+def _custom_resource(crd: CrdVersion, manifest: Manifest, report: Report) -> None:
+    ref = object_ref(manifest.obj)
+    for path, message in schema_violations(crd.validator, manifest.obj):
+        report.findings.append(Finding("schema", "error", ref, path, message))
+    transition_skips = 0
+    for result in evaluate(crd.cel, manifest.obj):
+        if result.outcome == "skipped" and result.transition:
+            transition_skips += 1
+        elif result.outcome == "skipped":
+            report.skipped.append(f"{ref} {result.path}: CEL rule not evaluated: {result.message}")
+        else:
+            report.findings.append(
+                Finding(
+                    "cel", "error", ref, result.path, result.message, f"CEL rule: {result.rule}"
+                )
+            )
+    if transition_skips:
+        report.skipped.append(
+            f"{ref}: {transition_skips} transition rule(s) (oldSelf) not evaluated without "
+            "the live object"
+        )
+
+
+def _one(manifest: Manifest, options: Options, report: Report) -> None:
+    obj, group = manifest.obj, manifest.api_group
+    ref = object_ref(obj)
+    crd = options.crds.find(str(obj.get("apiVersion")), manifest.kind) if options.crds else None
+    if crd is not None:
+        _custom_resource(crd, manifest, report)
+    elif options.crds is not None and options.crds.knows_group(group):
+        served = sorted({c.api_version for c in options.crds.versions if c.kind == manifest.kind})
+        report.findings.append(
+            Finding(
+                "schema",
+                "error",
+                ref,
+                ".apiVersion",
+                f"{obj.get('apiVersion')} {manifest.kind} is not served by {options.crds.origin}",
+                f"use {' or '.join(served)}" if served else "check the kind",
+            )
+        )
+    elif group in KARPENTER_GROUPS:
+        report.skipped.append(f"{ref}: CRD schema and CEL ({options.crds_missing})")
+    else:
+        found = core_findings(obj, options.kubernetes_version)
+        if found is None:
+            report.skipped.append(f"{ref}: no schema for {obj.get('apiVersion')} {manifest.kind}")
+        else:
+            report.findings.extend(found)
+    if options.karpenter_version and group in KARPENTER_GROUPS:
+        report.findings.extend(version_findings(obj, options.karpenter_version))
+
+
+def validate_manifests(manifests: Sequence[Manifest], options: Options) -> Report:
+    """Validate every manifest on its own, then the set with the GPU lint rules."""
+    report = Report()
+    for manifest in manifests:
+        if manifest.kind == "CustomResourceDefinition":
+            continue
+        _one(manifest, options, report)
+    report.findings.extend(run_lint(ManifestSet(list(manifests))))
+    report.findings = sort_findings(report.findings)
+    return report
+
+
+__all__ = ["KARPENTER_GROUPS", "Options", "Report", "validate_manifests"]

@@ -1,0 +1,77 @@
+"""``cuda-arch-unsupported``: CUDA code without Volta kernels that can land on a V100 node.
+
+A CUDA 13 image, or a PyTorch build that dropped sm_70, fails on p3/p3dn with "no kernel
+image is available for execution on the device" once Karpenter picks one (spot shortage,
+a large GPU count). The GPUs' compute capabilities come from the GPU catalog; what the
+image needs from :mod:`eks_gpu.validate.rules.cuda_images`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from eks_gpu.catalog.gpu_types import GpuInstanceType
+from eks_gpu.validate.findings import Finding
+from eks_gpu.validate.manifests import ManifestSet
+from eks_gpu.validate.rules.cuda_images import (
+    TURING,
+    CudaBuild,
+    command_build,
+    compute_capability,
+    drops_volta,
+    image_build,
+)
+from eks_gpu.validate.rules.placement import landing_types
+from eks_gpu.validate.rules.pools import Pool, families, gpu_facts, pools_of
+from eks_gpu.validate.rules.rule import Rule
+from eks_gpu.validate.rules.workloads import containers, pod_spec_path, requests_gpus
+
+
+def _build(container: dict[str, Any]) -> tuple[CudaBuild, str]:
+    """The container's build (the command's pins win over the image's tag) and its field."""
+    image = image_build(str(container.get("image", "")))
+    words = [str(w) for w in (*(container.get("command") or []), *(container.get("args") or []))]
+    command = command_build(words)
+    field = ".command" if command.cuda or command.torch else ".image"
+    return CudaBuild(command.cuda or image.cuda, command.torch or image.torch), field
+
+
+def _old_gpus(pod_spec: dict[str, Any], pools: list[Pool]) -> list[GpuInstanceType]:
+    """GPU types older than Turing the pod can land on."""
+    facts = gpu_facts()
+    rows = [facts[it.name] for p in pools for it in landing_types(pod_spec, p, gpu=True)]
+    return [r for r in rows if (compute_capability(r.compute_capability) or TURING) < TURING]
+
+
+def _check(manifests: ManifestSet) -> Iterator[Finding]:
+    pools = pools_of(manifests)
+    for obj, pod_spec in manifests.workloads():
+        if not requests_gpus(pod_spec):
+            continue
+        for path, container in containers(pod_spec):
+            build, field = _build(container)
+            why = drops_volta(build)
+            old = _old_gpus(pod_spec, pools) if why else []
+            if not old:
+                continue
+            names = ", ".join(sorted({r.gpu_name for r in old}))
+            yield RULE.finding(
+                obj,
+                f"{pod_spec_path(obj)}{path}{field}",
+                f"{why}, but the pod can land on {', '.join(families(old))} ({names}, compute "
+                f"capability {old[0].compute_capability}), where its CUDA code cannot run",
+                "use a CUDA 12.x build (e.g. an nvidia/cuda:12.x image, PyTorch cu126 wheels), "
+                f"or keep the pod off those GPUs: karpenter.k8s.aws/instance-gpu-name NotIn "
+                f"[{names}] in its node affinity",
+            )
+
+
+RULE = Rule(
+    id="cuda-arch-unsupported",
+    severity="warning",
+    summary="CUDA 13 / PyTorch builds without sm_70 for pods that can land on V100 (p3/p3dn)",
+    check=_check,
+)
+
+__all__ = ["RULE"]

@@ -1,0 +1,34 @@
+"""What a lint rule is: a stable id (part of the JSON contract), a severity and a check.
+
+Severity policy: ``error`` when the manifests as written leave GPU pods unschedulable or GPU
+nodes without ``nvidia.com/gpu`` (or the API server would refuse them); ``warning`` for cost,
+security and hygiene; ``info`` for what is merely worth knowing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from eks_gpu.validate.findings import Finding, Severity, object_ref
+from eks_gpu.validate.manifests import ManifestSet
+
+CheckFn = Callable[[ManifestSet], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One GPU lint rule; ``check`` yields every finding it has for a manifest set."""
+
+    id: str
+    severity: Severity
+    summary: str
+    check: CheckFn
+
+    def finding(self, obj: dict[str, Any], path: str, message: str, fix: str) -> Finding:
+        """A finding of this rule about ``obj`` at ``path``."""
+        return Finding(self.id, self.severity, object_ref(obj), path, message, fix)
+
+
+__all__ = ["CheckFn", "Rule"]

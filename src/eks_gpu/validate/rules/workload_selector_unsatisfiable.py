@@ -1,0 +1,101 @@
+"""``workload-selector-unsatisfiable``: no NodePool of the set can run this workload.
+
+Either its ``nodeSelector``/required node affinity matches nothing any NodePool can launch
+(a label the pool does not set, a family it does not allow...), or it asks for
+``nvidia.com/gpu`` and tolerates the taints of no pool that could give it one. Either way
+Karpenter never launches a node for it and it stays Pending. Sets without NodePools are
+skipped: the nodes may come from elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from eks_gpu.validate.findings import Finding
+from eks_gpu.validate.manifests import ManifestSet
+from eks_gpu.validate.rules.placement import has_node_constraints, selector_reasons, untolerated
+from eks_gpu.validate.rules.pools import Pool, pools_of
+from eks_gpu.validate.rules.rule import Rule
+from eks_gpu.validate.rules.workloads import pod_spec_path, requests_gpus
+
+SELECTOR_FIX = (
+    "select only labels a NodePool sets (its spec.template.metadata.labels or requirements, "
+    "e.g. node-type: gpu), or add the label/value to the NodePool"
+)
+
+
+def _selector_path(pod_spec: dict[str, Any]) -> str:
+    affinity = pod_spec.get("affinity")
+    if isinstance(affinity, dict) and affinity.get("nodeAffinity"):
+        return ".affinity.nodeAffinity"
+    return ".nodeSelector"
+
+
+def _taint_finding(obj: dict[str, Any], pod_spec: dict[str, Any], pools: list[Pool]) -> Finding:
+    blocked = [f"{p.ref} ({', '.join(untolerated(pod_spec, p.hard_taints))})" for p in pools]
+    first = untolerated(pod_spec, pools[0].hard_taints)[0]
+    key, _, effect = first.partition(":")
+    return RULE.finding(
+        obj,
+        f"{pod_spec_path(obj)}.tolerations",
+        f"asks for nvidia.com/gpu but tolerates no GPU pool's taints: {'; '.join(blocked)}",
+        f"add the toleration {{key: {key.partition('=')[0]}, operator: Exists, "
+        f"effect: {effect}}} to the pod template",
+    )
+
+
+def _selector_finding(
+    obj: dict[str, Any], pod_spec: dict[str, Any], reasons: dict[str, list[str]]
+) -> Finding:
+    detail = "; ".join(f"{ref}: {', '.join(why)}" for ref, why in reasons.items())
+    if not has_node_constraints(pod_spec):
+        return RULE.finding(
+            obj,
+            f"{pod_spec_path(obj)}.containers",
+            f"asks for nvidia.com/gpu but no NodePool launches NVIDIA GPU instances: {detail}",
+            "add a GPU NodePool (eks-gpu render) or allow NVIDIA GPU families in one",
+        )
+    return RULE.finding(
+        obj,
+        pod_spec_path(obj) + _selector_path(pod_spec),
+        f"no NodePool can satisfy its node selector/affinity, so it stays Pending: {detail}",
+        SELECTOR_FIX,
+    )
+
+
+def _workload_finding(
+    obj: dict[str, Any], pod_spec: dict[str, Any], pools: list[Pool]
+) -> Finding | None:
+    """The finding for one workload, or None when some pool can run it."""
+    gpu = requests_gpus(pod_spec)
+    if not gpu and not has_node_constraints(pod_spec):
+        return None
+    reasons = {p.ref: selector_reasons(pod_spec, p, gpu) for p in pools}
+    matching = [p for p in pools if not reasons[p.ref]]
+    if not matching:
+        return _selector_finding(obj, pod_spec, reasons)
+    if not gpu or any(not untolerated(pod_spec, p.hard_taints) for p in matching):
+        return None
+    return _taint_finding(obj, pod_spec, matching)
+
+
+def _check(manifests: ManifestSet) -> Iterator[Finding]:
+    pools = pools_of(manifests)
+    if not pools:
+        return
+    for obj, pod_spec in manifests.workloads():
+        finding = _workload_finding(obj, pod_spec, pools)
+        if finding is not None:
+            yield finding
+
+
+RULE = Rule(
+    id="workload-selector-unsatisfiable",
+    severity="error",
+    summary="a workload's selector/affinity no NodePool satisfies, or a GPU pod that "
+    "tolerates no GPU pool's taints",
+    check=_check,
+)
+
+__all__ = ["RULE"]

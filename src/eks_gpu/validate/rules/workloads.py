@@ -1,0 +1,80 @@
+"""The parts of a workload the GPU rules read: where its pod spec is, its containers, GPUs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+GPU_RESOURCE = "nvidia.com/gpu"
+_POD_SPEC_PATHS = {"Pod": ".spec", "CronJob": ".spec.jobTemplate.spec.template.spec"}
+
+
+def pod_spec_path(obj: dict[str, Any]) -> str:
+    """JSON path of the pod spec inside ``obj`` (``.spec`` for a Pod)."""
+    return _POD_SPEC_PATHS.get(str(obj.get("kind")), ".spec.template.spec")
+
+
+def containers(pod_spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(path relative to the pod spec, container)`` for init containers and containers."""
+    for field in ("initContainers", "containers"):
+        raw = pod_spec.get(field)
+        for index, container in enumerate(raw if isinstance(raw, list) else []):
+            if isinstance(container, dict):
+                yield f".{field}[{index}]", container
+
+
+def quantity(value: Any) -> Decimal | None:
+    """A plain decimal resource quantity (``"1"``, ``2``); None when it is not one.
+
+    Extended resources such as ``nvidia.com/gpu`` must be whole numbers, so suffixes are
+    not needed here.
+    """
+    if isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _resources(container: dict[str, Any], section: str) -> dict[str, Any]:
+    resources = container.get("resources")
+    raw = resources.get(section) if isinstance(resources, dict) else None
+    return raw if isinstance(raw, dict) else {}
+
+
+def requests_section(container: dict[str, Any]) -> dict[str, Any]:
+    """``resources.requests`` (empty when absent)."""
+    return _resources(container, "requests")
+
+
+def limits_section(container: dict[str, Any]) -> dict[str, Any]:
+    """``resources.limits`` (empty when absent)."""
+    return _resources(container, "limits")
+
+
+def container_gpus(container: dict[str, Any]) -> Decimal:
+    """The ``nvidia.com/gpu`` a container asks for (limit, else request; 0 when none)."""
+    for section in (limits_section(container), requests_section(container)):
+        amount = quantity(section.get(GPU_RESOURCE))
+        if amount is not None:
+            return amount
+    return Decimal(0)
+
+
+def requests_gpus(pod_spec: dict[str, Any]) -> bool:
+    """True when any container of the pod asks for ``nvidia.com/gpu``."""
+    return any(container_gpus(c) > 0 for _, c in containers(pod_spec))
+
+
+__all__ = [
+    "GPU_RESOURCE",
+    "container_gpus",
+    "containers",
+    "limits_section",
+    "pod_spec_path",
+    "quantity",
+    "requests_gpus",
+    "requests_section",
+]

@@ -1,0 +1,839 @@
+"""GPU lint rules: a failing and a passing case for each, rendered sets clean, the id contract."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from eks_gpu.config.loader import config_from_data
+from eks_gpu.config.profiles import PROFILES, profile_config
+from eks_gpu.render.bundle import render_all
+from eks_gpu.validate.findings import Finding
+from eks_gpu.validate.manifests import Manifest, ManifestSet
+from eks_gpu.validate.rules import ALL_RULES, RULES_BY_ID, run_lint
+from eks_gpu.validate.rules.cuda_images import (
+    CudaBuild,
+    command_build,
+    drops_volta,
+    image_build,
+)
+from eks_gpu.validate.rules.device_plugin import fails_on_init_by_default, image_version
+from eks_gpu.validate.rules.placement import tolerates
+from eks_gpu.validate.rules.root_volume_small import size_bytes
+
+CONTRACT_IDS = {
+    "gpu-pool-untainted",
+    "device-plugin-untolerated-taint",
+    "device-plugin-crashloop-cpu-nodes",
+    "workload-selector-unsatisfiable",
+    "gpu-limit-missing",
+    "raid0-without-instance-store",
+    "non-nvidia-gpu-family",
+    "fractional-gpu-family",
+    "cuda-arch-unsupported",
+    "ami-unpinned",
+    "arch-mismatch",
+    "imds-exposed",
+    "root-volume-small",
+    "gpu-request-not-limit",
+    "legacy-gpu-family",
+}
+
+NVIDIA_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+TOLERATE_GPU = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+GPU_ONLY_AFFINITY = {
+    "nodeAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [
+                {
+                    "matchExpressions": [
+                        {
+                            "key": "karpenter.k8s.aws/instance-gpu-manufacturer",
+                            "operator": "In",
+                            "values": ["nvidia"],
+                        }
+                    ]
+                }
+            ]
+        }
+    }
+}
+CUDA_12 = "nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04"
+
+
+# --- builders: defaults are the happy GPU setup; each test states only what differs ---
+
+
+def req(key: str, operator: str, *values: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": key, "operator": operator}
+    if values:
+        out["values"] = list(values)
+    return out
+
+
+def make_nodepool(
+    name: str = "gpu",
+    *,
+    families: tuple[str, ...] = ("g5",),
+    arch: tuple[str, ...] = ("amd64",),
+    manufacturer: str | None = "nvidia",
+    taints: list[dict[str, Any]] | None = None,
+    labels: dict[str, str] | None = None,
+    extra: list[dict[str, Any]] | None = None,
+    requirements: list[dict[str, Any]] | None = None,
+    limits: dict[str, str] | None = None,
+    node_class: str = "gpu",
+) -> dict[str, Any]:
+    if requirements is None:
+        requirements = [
+            req("karpenter.k8s.aws/instance-family", "In", *families),
+            req("karpenter.sh/capacity-type", "In", "spot", "on-demand"),
+            req("kubernetes.io/arch", "In", *arch),
+            req("kubernetes.io/os", "In", "linux"),
+        ]
+        if manufacturer:
+            requirements.append(
+                req("karpenter.k8s.aws/instance-gpu-manufacturer", "In", manufacturer)
+            )
+    return {
+        "apiVersion": "karpenter.sh/v1",
+        "kind": "NodePool",
+        "metadata": {"name": name},
+        "spec": {
+            "template": {
+                "metadata": {"labels": {"node-type": "gpu"} if labels is None else labels},
+                "spec": {
+                    "nodeClassRef": {
+                        "group": "karpenter.k8s.aws",
+                        "kind": "EC2NodeClass",
+                        "name": node_class,
+                    },
+                    "taints": [NVIDIA_TAINT] if taints is None else taints,
+                    "requirements": requirements + (extra or []),
+                },
+            },
+            "limits": {"nvidia.com/gpu": "8", "cpu": "256"} if limits is None else limits,
+        },
+    }
+
+
+def make_nodeclass(
+    name: str = "gpu",
+    *,
+    alias: str | None = "al2023@v20260714",
+    ami_terms: list[dict[str, Any]] | None = None,
+    raid0: bool = True,
+    root_size: str | None = "100Gi",
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "amiSelectorTerms": ami_terms if ami_terms is not None else [{"alias": alias}],
+        "role": "KarpenterNodeRole-demo",
+        "subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": "demo"}}],
+        "securityGroupSelectorTerms": [{"tags": {"karpenter.sh/discovery": "demo"}}],
+    }
+    if raid0:
+        spec["instanceStorePolicy"] = "RAID0"
+    if root_size is not None:
+        spec["blockDeviceMappings"] = [
+            {"deviceName": "/dev/xvda", "rootVolume": True, "ebs": {"volumeSize": root_size}}
+        ]
+    spec["metadataOptions"] = metadata or {"httpTokens": "required", "httpPutResponseHopLimit": 1}
+    return {
+        "apiVersion": "karpenter.k8s.aws/v1",
+        "kind": "EC2NodeClass",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+def make_pod(
+    name: str = "job",
+    *,
+    gpus: int | None = 1,
+    tolerations: list[dict[str, Any]] | None = None,
+    node_selector: dict[str, str] | None = None,
+    affinity: dict[str, Any] | None = None,
+    image: str = CUDA_12,
+    command: list[str] | None = None,
+    resources: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    container: dict[str, Any] = {"name": "main", "image": image}
+    if command is not None:
+        container["command"] = command
+    if resources is not None:
+        container["resources"] = resources
+    elif gpus is not None:
+        container["resources"] = {"limits": {"nvidia.com/gpu": str(gpus)}}
+    spec: dict[str, Any] = {
+        "nodeSelector": {"node-type": "gpu"} if node_selector is None else node_selector,
+        "tolerations": [TOLERATE_GPU] if tolerations is None else tolerations,
+        "containers": [container],
+    }
+    if affinity is not None:
+        spec["affinity"] = affinity
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "ml"},
+        "spec": spec,
+    }
+
+
+def make_deployment(pod: dict[str, Any], name: str = "serve") -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "ml"},
+        "spec": {"template": {"metadata": {"labels": {"app": name}}, "spec": pod["spec"]}},
+    }
+
+
+def make_plugin(
+    *,
+    version: str = "v0.20.0",
+    tolerations: list[dict[str, Any]] | None = None,
+    affinity: dict[str, Any] | None = GPU_ONLY_AFFINITY,
+    env: list[dict[str, str]] | None = None,
+    args: list[str] | None = None,
+) -> dict[str, Any]:
+    container: dict[str, Any] = {
+        "name": "nvidia-device-plugin-ctr",
+        "image": f"nvcr.io/nvidia/k8s-device-plugin:{version}",
+    }
+    if env is not None:
+        container["env"] = env
+    if args is not None:
+        container["args"] = args
+    spec: dict[str, Any] = {
+        "tolerations": [TOLERATE_GPU] if tolerations is None else tolerations,
+        "containers": [container],
+    }
+    if affinity is not None:
+        spec["affinity"] = affinity
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "nvidia-device-plugin-daemonset", "namespace": "kube-system"},
+        "spec": {"template": {"metadata": {"labels": {"name": "dp"}}, "spec": spec}},
+    }
+
+
+def manifest_set(*objs: dict[str, Any]) -> ManifestSet:
+    return ManifestSet([Manifest(obj, "test.yaml", i) for i, obj in enumerate(objs)])
+
+
+def check(rule_id: str, *objs: dict[str, Any]) -> list[Finding]:
+    """The findings of one rule over ``objs``."""
+    return list(RULES_BY_ID[rule_id].check(manifest_set(*objs)))
+
+
+def happy_set(**overrides: dict[str, Any]) -> list[dict[str, Any]]:
+    objs = {
+        "nodeclass": make_nodeclass(),
+        "nodepool": make_nodepool(),
+        "plugin": make_plugin(),
+        "pod": make_pod(),
+    }
+    objs.update(overrides)
+    return list(objs.values())
+
+
+# --- the contract and the baseline ---
+
+
+def test_rule_ids_are_unique_and_match_the_contract() -> None:
+    ids = [rule.id for rule in ALL_RULES]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == CONTRACT_IDS
+    assert all(rule.severity in ("error", "warning", "info") for rule in ALL_RULES)
+    assert all(rule.summary for rule in ALL_RULES)
+
+
+def test_the_happy_gpu_setup_has_no_findings() -> None:
+    assert run_lint(manifest_set(*happy_set())) == []
+
+
+def test_run_lint_sorts_errors_first_and_reports_every_rule() -> None:
+    findings = run_lint(
+        manifest_set(
+            make_nodeclass(alias="al2023@latest"),
+            make_nodepool(taints=[]),
+            make_pod(resources={"requests": {"nvidia.com/gpu": "1"}}),
+        )
+    )
+    severities = [f.severity for f in findings]
+    assert severities == sorted(severities, key=["error", "warning", "info"].index)
+    assert {"ami-unpinned", "gpu-pool-untainted", "gpu-request-not-limit"} <= {
+        f.rule for f in findings
+    }
+    assert all(f.fix for f in findings)
+
+
+def _rendered(config_data: dict[str, Any] | None = None, profile: str | None = None) -> ManifestSet:
+    config = profile_config(profile) if profile else config_from_data(config_data or {}, source="t")
+    return manifest_set(*(item.obj for item in render_all(config, "demo")))
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_profile_renders_without_errors(profile: str) -> None:
+    findings = run_lint(_rendered(profile=profile))
+    assert [f for f in findings if f.severity == "error"] == []
+    assert "ami-unpinned" in {f.rule for f in findings}  # al2023@latest is the default
+
+
+def test_guide_warnings_are_the_expected_ones() -> None:
+    rules = {f.rule for f in run_lint(_rendered(profile="guide"))}
+    assert rules == {"ami-unpinned", "legacy-gpu-family", "raid0-without-instance-store"}
+
+
+@pytest.mark.parametrize(
+    "config_data",
+    [
+        {"devicePlugin": {"version": "v0.16.2"}},
+        {"devicePlugin": {"version": "v0.17.1", "sharing": {"timeSlicing": {"replicas": 4}}}},
+        {"nodePools": [{"instanceFamilies": ["g5g", "g5"], "architectures": ["arm64", "amd64"]}]},
+        {
+            "nodePools": [
+                {
+                    "taints": [{"key": "dedicated", "value": "ml", "effect": "NoExecute"}],
+                    "startupTaints": [{"key": "agent", "effect": "NoSchedule"}],
+                }
+            ]
+        },
+        {"nodeClasses": [{"ami": {"name": "amazon-eks-node-al2023-x86_64-nvidia-*"}}]},
+    ],
+    ids=["plugin-v0.16.2", "time-slicing", "g5g", "custom-taints", "guide-ami-name"],
+)
+def test_rendered_variants_have_no_errors(config_data: dict[str, Any]) -> None:
+    findings = run_lint(_rendered(config_data))
+    assert [f for f in findings if f.severity == "error"] == []
+
+
+# --- gpu-pool-untainted ---
+
+
+def test_gpu_pool_untainted_fails_without_a_hard_taint() -> None:
+    soft = {"key": "nvidia.com/gpu", "effect": "PreferNoSchedule"}
+    for taints in ([], [soft]):
+        [finding] = check("gpu-pool-untainted", make_nodepool(taints=taints))
+        assert finding.path == ".spec.template.spec.taints"
+        assert finding.object == "NodePool/gpu" and "g5" in finding.message
+
+
+def test_gpu_pool_untainted_flags_general_pools_that_allow_gpu_types() -> None:
+    assert check("gpu-pool-untainted", make_nodepool(requirements=[], taints=[]))
+
+
+def test_gpu_pool_untainted_passes_tainted_and_cpu_pools() -> None:
+    assert check("gpu-pool-untainted", make_nodepool()) == []
+    cpu = make_nodepool(families=("m5", "c6i"), manufacturer=None, taints=[])
+    assert check("gpu-pool-untainted", cpu) == []
+    no_gpus = make_nodepool(
+        requirements=[req("karpenter.k8s.aws/instance-gpu-count", "DoesNotExist")], taints=[]
+    )
+    assert check("gpu-pool-untainted", no_gpus) == []
+
+
+# --- device-plugin-untolerated-taint ---
+
+
+def test_device_plugin_untolerated_taint_fails_on_an_unknown_taint() -> None:
+    pool = make_nodepool(
+        taints=[NVIDIA_TAINT, {"key": "dedicated", "value": "ml", "effect": "NoExecute"}]
+    )
+    [finding] = check("device-plugin-untolerated-taint", pool, make_plugin())
+    assert finding.severity == "error"
+    assert finding.object == "DaemonSet/kube-system/nvidia-device-plugin-daemonset"
+    assert finding.path == ".spec.template.spec.tolerations"
+    assert "dedicated=ml:NoExecute" in finding.message
+    assert "key: dedicated" in str(finding.fix)
+
+
+def test_device_plugin_untolerated_taint_fails_on_noexecute_with_the_upstream_toleration() -> None:
+    pool = make_nodepool(taints=[{"key": "nvidia.com/gpu", "effect": "NoExecute"}])
+    assert check("device-plugin-untolerated-taint", pool, make_plugin())
+
+
+def test_device_plugin_untolerated_taint_passes_when_tolerated_or_not_a_gpu_pool() -> None:
+    pool = make_nodepool(taints=[{"key": "dedicated", "value": "ml", "effect": "NoExecute"}])
+    any_effect = make_plugin(tolerations=[{"key": "dedicated", "operator": "Exists"}])
+    assert check("device-plugin-untolerated-taint", pool, any_effect) == []
+    blanket = make_plugin(tolerations=[{"operator": "Exists"}])
+    assert check("device-plugin-untolerated-taint", pool, blanket) == []
+    cpu = make_nodepool(
+        families=("m5",), manufacturer=None, taints=[{"key": "x", "effect": "NoSchedule"}]
+    )
+    assert check("device-plugin-untolerated-taint", cpu, make_plugin()) == []
+    assert check("device-plugin-untolerated-taint", pool) == []  # no plugin in the set
+
+
+def test_tolerates_follows_kubernetes() -> None:
+    taint = {"key": "k", "value": "v", "effect": "NoSchedule"}
+    assert tolerates({"key": "k", "operator": "Equal", "value": "v", "effect": "NoSchedule"}, taint)
+    assert tolerates({"key": "k", "value": "v"}, taint)  # operator defaults to Equal
+    assert not tolerates({"key": "k", "value": "w"}, taint)
+    assert not tolerates({"key": "k", "operator": "Exists", "effect": "NoExecute"}, taint)
+    assert tolerates({"operator": "Exists"}, taint)
+    assert not tolerates({"operator": "Equal"}, taint)
+    assert tolerates({"key": "k", "operator": "Exists"}, {"key": "k", "effect": "NoExecute"})
+
+
+# --- device-plugin-crashloop-cpu-nodes ---
+
+
+@pytest.mark.parametrize("version", ["v0.18.0", "v0.20.0", "latest"])
+def test_crashloop_fails_for_new_plugins_without_gpu_affinity(version: str) -> None:
+    [finding] = check(
+        "device-plugin-crashloop-cpu-nodes", make_plugin(version=version, affinity=None)
+    )
+    assert finding.path == ".spec.template.spec.affinity"
+    assert finding.severity == "warning"
+
+
+def test_crashloop_fails_when_the_affinity_does_not_exclude_cpu_nodes() -> None:
+    not_auto = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [req("eks.amazonaws.com/compute-type", "NotIn", "auto")]},
+                ]
+            }
+        }
+    }
+    assert check("device-plugin-crashloop-cpu-nodes", make_plugin(affinity=not_auto))
+
+
+def test_crashloop_passes_with_affinity_env_flag_or_an_old_plugin() -> None:
+    assert check("device-plugin-crashloop-cpu-nodes", make_plugin()) == []
+    env = [{"name": "FAIL_ON_INIT_ERROR", "value": "false"}]
+    assert check("device-plugin-crashloop-cpu-nodes", make_plugin(affinity=None, env=env)) == []
+    flag = ["--fail-on-init-error=false"]
+    assert check("device-plugin-crashloop-cpu-nodes", make_plugin(affinity=None, args=flag)) == []
+    old = make_plugin(version="v0.17.1", affinity=None)
+    assert check("device-plugin-crashloop-cpu-nodes", old) == []
+
+
+def test_plugin_versions_are_read_from_the_tag() -> None:
+    assert image_version("nvcr.io/nvidia/k8s-device-plugin:v0.17.1") == (0, 17, 1)
+    assert image_version("registry:5000/k8s-device-plugin:v0.18") == (0, 18, 0)
+    assert image_version("nvcr.io/nvidia/k8s-device-plugin@sha256:abc") is None
+    assert fails_on_init_by_default("nvcr.io/nvidia/k8s-device-plugin") is True
+    assert fails_on_init_by_default("nvcr.io/nvidia/k8s-device-plugin:v0.16.2") is False
+    assert fails_on_init_by_default("nvcr.io/nvidia/k8s-device-plugin@sha256:abc") is None
+
+
+# --- workload-selector-unsatisfiable ---
+
+
+def test_selector_fails_on_a_label_no_pool_sets() -> None:
+    [finding] = check(
+        "workload-selector-unsatisfiable",
+        make_nodepool(),
+        make_pod(node_selector={"node-type": "cpu"}),
+    )
+    assert finding.severity == "error"
+    assert finding.object == "Pod/ml/job" and finding.path == ".spec.nodeSelector"
+    assert "node-type" in finding.message
+
+
+def test_selector_fails_on_a_family_or_arch_the_pool_does_not_allow() -> None:
+    pool = make_nodepool()
+    family = make_pod(node_selector={"karpenter.k8s.aws/instance-family": "p5"})
+    arch = make_pod(node_selector={"kubernetes.io/arch": "arm64"})
+    custom = make_pod(node_selector={"team": "ml"})
+    for pod in (family, arch, custom):
+        assert check("workload-selector-unsatisfiable", pool, pod), pod["spec"]["nodeSelector"]
+
+
+def test_selector_fails_when_a_gpu_pod_tolerates_no_gpu_pool() -> None:
+    [finding] = check("workload-selector-unsatisfiable", make_nodepool(), make_pod(tolerations=[]))
+    assert finding.path == ".spec.tolerations"
+    assert "nvidia.com/gpu=true:NoSchedule" in finding.message
+    assert "key: nvidia.com/gpu" in str(finding.fix)
+
+
+def test_selector_fails_when_no_pool_launches_gpus() -> None:
+    cpu = make_nodepool(families=("m5",), manufacturer=None, taints=[], labels={})
+    [finding] = check(
+        "workload-selector-unsatisfiable", cpu, make_pod(node_selector={}, tolerations=[])
+    )
+    assert "no NodePool launches NVIDIA GPU" in finding.message
+
+
+def test_selector_fails_on_capacity_type_the_pool_excludes() -> None:
+    pool = make_nodepool(extra=[req("karpenter.sh/capacity-type", "In", "on-demand")])
+    pod = make_pod(node_selector={"karpenter.sh/capacity-type": "spot"})
+    assert check("workload-selector-unsatisfiable", pool, pod)
+
+
+def test_selector_passes_for_satisfiable_workloads() -> None:
+    pool = make_nodepool(families=("g5", "g6"))
+    spot = make_pod(node_selector={"node-type": "gpu", "karpenter.sh/capacity-type": "spot"})
+    zone = make_pod(node_selector={"topology.kubernetes.io/zone": "us-east-1a"})  # well-known
+    cpu_plain = make_pod(gpus=None, node_selector={}, tolerations=[])
+    second_term = make_deployment(
+        make_pod(
+            node_selector={},
+            affinity={
+                "nodeAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": {
+                        "nodeSelectorTerms": [
+                            {
+                                "matchExpressions": [
+                                    req("karpenter.k8s.aws/instance-family", "In", "p5")
+                                ]
+                            },
+                            {
+                                "matchExpressions": [
+                                    req("karpenter.k8s.aws/instance-gpu-name", "In", "l4")
+                                ]
+                            },
+                        ]
+                    }
+                }
+            },
+        )
+    )
+    for workload in (make_pod(), spot, zone, cpu_plain, second_term):
+        assert check("workload-selector-unsatisfiable", pool, workload) == []
+
+
+def test_selector_is_skipped_without_nodepools() -> None:
+    assert check("workload-selector-unsatisfiable", make_pod(node_selector={"nowhere": "x"})) == []
+
+
+def test_selector_reports_the_affinity_path_for_deployments() -> None:
+    affinity = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [req("kubernetes.io/arch", "In", "arm64")]}
+                ]
+            }
+        }
+    }
+    deployment = make_deployment(make_pod(node_selector={}, affinity=affinity))
+    [finding] = check("workload-selector-unsatisfiable", make_nodepool(), deployment)
+    assert finding.path == ".spec.template.spec.affinity.nodeAffinity"
+    assert finding.object == "Deployment/ml/serve"
+
+
+# --- gpu-limit-missing ---
+
+
+def test_gpu_limit_missing_fails_without_limits() -> None:
+    [finding] = check("gpu-limit-missing", make_nodepool(limits={}))
+    assert finding.path == ".spec.limits" and finding.severity == "warning"
+
+
+def test_gpu_limit_missing_passes_with_limits_or_for_cpu_pools() -> None:
+    assert check("gpu-limit-missing", make_nodepool()) == []
+    assert (
+        check("gpu-limit-missing", make_nodepool(families=("m5",), manufacturer=None, limits={}))
+        == []
+    )
+
+
+# --- raid0-without-instance-store ---
+
+
+@pytest.mark.parametrize(
+    ("families", "arch", "bare"), [(("g5", "p3"), ("amd64",), "p3"), (("g5g",), ("arm64",), "g5g")]
+)
+def test_raid0_fails_for_families_without_nvme(
+    families: tuple[str, ...], arch: tuple[str, ...], bare: str
+) -> None:
+    pool = make_nodepool(families=families, arch=arch)
+    [finding] = check("raid0-without-instance-store", make_nodeclass(), pool)
+    assert finding.object == "NodePool/gpu" and bare in finding.message
+    assert "g5," not in finding.message
+
+
+def test_raid0_passes_with_nvme_families_or_without_raid0() -> None:
+    assert (
+        check(
+            "raid0-without-instance-store", make_nodeclass(), make_nodepool(families=("g5", "p3dn"))
+        )
+        == []
+    )
+    assert (
+        check(
+            "raid0-without-instance-store",
+            make_nodeclass(raid0=False),
+            make_nodepool(families=("p3",)),
+        )
+        == []
+    )
+    other_class = make_nodepool(families=("p3",), node_class="other")
+    assert check("raid0-without-instance-store", make_nodeclass(), other_class) == []
+
+
+# --- non-nvidia-gpu-family ---
+
+
+def test_non_nvidia_family_fails_for_amd_in_an_nvidia_pool() -> None:
+    pool = make_nodepool(families=("g4ad", "g5"), manufacturer=None)
+    [finding] = check("non-nvidia-gpu-family", pool)
+    assert finding.severity == "error" and "g4ad" in finding.message and "AMD" in finding.message
+
+
+def test_non_nvidia_family_passes_when_excluded_or_an_amd_pool() -> None:
+    assert check("non-nvidia-gpu-family", make_nodepool(families=("g4ad", "g5"))) == []
+    amd = make_nodepool(
+        families=("g4ad",),
+        manufacturer=None,
+        taints=[{"key": "amd.com/gpu", "effect": "NoSchedule"}],
+        limits={"amd.com/gpu": "4"},
+    )
+    assert check("non-nvidia-gpu-family", amd) == []
+    general = make_nodepool(requirements=[], taints=[], limits={"cpu": "100"})
+    assert check("non-nvidia-gpu-family", general) == []
+
+
+# --- fractional-gpu-family ---
+
+
+def test_fractional_family_fails_for_g6f_in_an_nvidia_pool() -> None:
+    [finding] = check("fractional-gpu-family", make_nodepool(families=("g6", "g6f")))
+    assert "g6f" in finding.message and "g6," not in finding.message
+    assert finding.severity == "error"
+    by_gpu_name = make_nodepool(
+        requirements=[req("karpenter.k8s.aws/instance-gpu-name", "In", "l4")]
+    )
+    [finding] = check("fractional-gpu-family", by_gpu_name)
+    assert "g6f" in finding.message and "gr6f" in finding.message
+
+
+def test_fractional_family_passes_without_fractional_types() -> None:
+    assert check("fractional-gpu-family", make_nodepool(families=("g6",))) == []
+    whole = make_nodepool(
+        families=("g6", "g6f"), extra=[req("karpenter.k8s.aws/instance-gpu-count", "Gt", "0")]
+    )
+    assert check("fractional-gpu-family", whole) == []
+
+
+# --- cuda-arch-unsupported ---
+
+V100_POOL = {"families": ("g5", "p3")}
+
+
+@pytest.mark.parametrize(
+    ("image", "command"),
+    [
+        ("nvidia/cuda:13.0.1-runtime-ubuntu24.04", None),
+        ("pytorch/pytorch:2.11.0-cuda12.8-cudnn9-runtime", None),
+        ("vllm/vllm-openai:v0.11.0-cu130", None),
+        ("python:3.12", ["sh", "-c", "pip install torch==2.11.0+cu128 && python train.py"]),
+        (
+            "python:3.12",
+            ["pip", "install", "torch", "--index-url", "https://download.pytorch.org/whl/cu130"],
+        ),
+    ],
+)
+def test_cuda_arch_fails_for_builds_without_volta_on_a_v100_pool(
+    image: str, command: list[str] | None
+) -> None:
+    pod = make_pod(image=image, command=command)
+    [finding] = check("cuda-arch-unsupported", make_nodepool(**V100_POOL), pod)
+    assert "p3" in finding.message and "7.0" in finding.message
+    assert finding.path == ".spec.containers[0]" + (".command" if command else ".image")
+
+
+def test_cuda_arch_passes_for_cuda_12_builds_new_gpus_or_pods_kept_off_v100() -> None:
+    v100 = make_nodepool(**V100_POOL)
+    cuda13 = "nvidia/cuda:13.0.1-runtime-ubuntu24.04"
+    assert check("cuda-arch-unsupported", v100, make_pod(image=CUDA_12)) == []
+    assert (
+        check(
+            "cuda-arch-unsupported",
+            v100,
+            make_pod(image="pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime"),
+        )
+        == []
+    )
+    assert check("cuda-arch-unsupported", make_nodepool(), make_pod(image=cuda13)) == []
+    kept_off = make_pod(
+        image=cuda13,
+        affinity={
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                req("karpenter.k8s.aws/instance-gpu-name", "NotIn", "v100")
+                            ]
+                        }
+                    ]
+                }
+            }
+        },
+    )
+    assert check("cuda-arch-unsupported", v100, kept_off) == []
+    assert check("cuda-arch-unsupported", v100, make_pod(image=cuda13, gpus=None)) == []
+
+
+def test_cuda_builds_are_read_from_images_and_commands() -> None:
+    assert image_build("nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04") == CudaBuild((12, 4), None)
+    assert image_build("pytorch/pytorch:2.7.0-cuda12.8-cudnn9-devel") == CudaBuild((12, 8), (2, 7))
+    assert image_build("nvcr.io/nvidia/pytorch:25.01-py3") == CudaBuild(None, None)
+    assert command_build(["pip install torch==2.9.0+cu126"]) == CudaBuild((12, 6), (2, 9))
+    assert drops_volta(CudaBuild((12, 8), (2, 7)))
+    assert drops_volta(CudaBuild((12, 8), (2, 9))) is None
+    assert drops_volta(CudaBuild((12, 8), None)) is None
+    assert drops_volta(CudaBuild((13, 0), None))
+
+
+# --- ami-unpinned ---
+
+
+def test_ami_unpinned_fails_for_latest_alias_and_versionless_wildcards() -> None:
+    [latest] = check("ami-unpinned", make_nodeclass(alias="al2023@latest"))
+    assert latest.path == ".spec.amiSelectorTerms[0].alias" and latest.severity == "warning"
+    assert "#7731" in str(latest.fix)
+    wildcard = make_nodeclass(ami_terms=[{"name": "amazon-eks-node-al2023-x86_64-nvidia-*"}])
+    [name] = check("ami-unpinned", wildcard)
+    assert name.path == ".spec.amiSelectorTerms[0].name" and "#7731" in str(name.fix)
+
+
+def test_ami_unpinned_passes_for_pinned_selection() -> None:
+    assert check("ami-unpinned", make_nodeclass()) == []
+    versioned = make_nodeclass(ami_terms=[{"name": "amazon-eks-node-al2023-x86_64-nvidia-1.33-*"}])
+    assert check("ami-unpinned", versioned) == []
+    assert check("ami-unpinned", make_nodeclass(ami_terms=[{"id": "ami-0123456789abcdef0"}])) == []
+    assert check("ami-unpinned", make_nodeclass(alias="windows2022@latest")) == []
+
+
+# --- arch-mismatch ---
+
+
+def test_arch_mismatch_fails_for_g5g_without_arm64_and_the_reverse() -> None:
+    [finding] = check("arch-mismatch", make_nodepool(families=("g5", "g5g")))
+    assert "g5g" in finding.message and "arm64" in finding.message
+    assert finding.severity == "error"
+    [reverse] = check("arch-mismatch", make_nodepool(families=("g5",), arch=("arm64",)))
+    assert "g5 (amd64 only)" in reverse.message
+
+
+def test_arch_mismatch_passes_when_the_arch_is_allowed() -> None:
+    assert (
+        check("arch-mismatch", make_nodepool(families=("g5", "g5g"), arch=("amd64", "arm64"))) == []
+    )
+    no_arch = make_nodepool(requirements=[req("karpenter.k8s.aws/instance-family", "In", "g5g")])
+    assert check("arch-mismatch", no_arch) == []
+
+
+# --- imds-exposed ---
+
+
+def test_imds_exposed_fails_for_imdsv1_and_hop_limit_above_one() -> None:
+    exposed = make_nodeclass(metadata={"httpTokens": "optional", "httpPutResponseHopLimit": 2})
+    paths = {f.path for f in check("imds-exposed", exposed)}
+    assert paths == {
+        ".spec.metadataOptions.httpTokens",
+        ".spec.metadataOptions.httpPutResponseHopLimit",
+    }
+
+
+def test_imds_exposed_passes_for_imdsv2_hop_one_or_disabled() -> None:
+    assert check("imds-exposed", make_nodeclass()) == []
+    disabled = make_nodeclass(metadata={"httpEndpoint": "disabled", "httpTokens": "optional"})
+    assert check("imds-exposed", disabled) == []
+    defaults = make_nodeclass()
+    del defaults["spec"]["metadataOptions"]
+    assert check("imds-exposed", defaults) == []
+
+
+# --- root-volume-small ---
+
+
+def test_root_volume_small_fails_without_raid0() -> None:
+    [finding] = check(
+        "root-volume-small", make_nodeclass(raid0=False, root_size="20Gi"), make_nodepool()
+    )
+    assert finding.path == ".spec.blockDeviceMappings[0].ebs.volumeSize"
+    [default] = check(
+        "root-volume-small", make_nodeclass(raid0=False, root_size=None), make_nodepool()
+    )
+    assert default.path == ".spec.blockDeviceMappings" and "20Gi" in default.message
+
+
+def test_root_volume_small_checks_the_bottlerocket_data_volume() -> None:
+    bottlerocket = make_nodeclass(alias="bottlerocket@v1.40.0", raid0=False)
+    bottlerocket["spec"]["blockDeviceMappings"].append(
+        {"deviceName": "/dev/xvdb", "ebs": {"volumeSize": "40Gi"}}
+    )
+    [finding] = check("root-volume-small", bottlerocket)
+    assert finding.path == ".spec.blockDeviceMappings[1].ebs.volumeSize"
+
+
+def test_root_volume_small_passes_for_big_volumes_raid0_and_cpu_classes() -> None:
+    assert (
+        check("root-volume-small", make_nodeclass(raid0=False, root_size="200G"), make_nodepool())
+        == []
+    )
+    assert (
+        check("root-volume-small", make_nodeclass(raid0=True, root_size="20Gi"), make_nodepool())
+        == []
+    )
+    cpu_pool = make_nodepool(families=("m5",), manufacturer=None)
+    assert check("root-volume-small", make_nodeclass(raid0=False, root_size="20Gi"), cpu_pool) == []
+
+
+def test_volume_sizes() -> None:
+    assert size_bytes("100Gi") == 100 * 2**30
+    assert size_bytes("1T") == 10**12
+    assert size_bytes("1Ti") == 2**40
+    assert size_bytes("lots") is None
+
+
+# --- gpu-request-not-limit ---
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        {"requests": {"nvidia.com/gpu": "1"}},
+        {"requests": {"nvidia.com/gpu": "1"}, "limits": {"nvidia.com/gpu": "2"}},
+        {"requests": {"nvidia.com/mig-1g.10gb": 1}},
+    ],
+)
+def test_gpu_request_not_limit_fails(resources: dict[str, Any]) -> None:
+    [finding] = check("gpu-request-not-limit", make_deployment(make_pod(resources=resources)))
+    assert finding.path == ".spec.template.spec.containers[0].resources"
+    assert finding.severity == "error"
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        {"limits": {"nvidia.com/gpu": "1"}},
+        {"requests": {"nvidia.com/gpu": "2"}, "limits": {"nvidia.com/gpu": 2}},
+        {"requests": {"cpu": "1"}},
+    ],
+)
+def test_gpu_request_not_limit_passes(resources: dict[str, Any]) -> None:
+    assert check("gpu-request-not-limit", make_pod(resources=resources)) == []
+
+
+# --- legacy-gpu-family ---
+
+
+@pytest.mark.parametrize("family", ["p3", "p3dn"])
+def test_legacy_family_fails_for_v100(family: str) -> None:
+    [finding] = check("legacy-gpu-family", make_nodepool(families=("g5", family)))
+    assert family in finding.message and "V100" in finding.message
+    assert finding.severity == "warning"
+
+
+def test_legacy_family_passes_for_current_families() -> None:
+    assert check("legacy-gpu-family", make_nodepool(families=("g5", "g6e", "p5"))) == []
+
+
+def test_rules_do_not_mutate_their_input() -> None:
+    objs = happy_set(nodepool=make_nodepool(families=("p3", "g4ad", "g6f"), taints=[], limits={}))
+    before = copy.deepcopy(objs)
+    run_lint(manifest_set(*objs))
+    assert objs == before
