@@ -30,6 +30,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "instances",
         "List GPU instance types with specs and prices.",
     ),
+    "plan": (
+        "eks_gpu.cli.plan_cmd",
+        "plan",
+        "Start here: render, validate and simulate the config; what it launches and costs.",
+    ),
     "recommend": (
         "eks_gpu.cli.recommend_cmd",
         "recommend",
@@ -39,6 +44,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "eks_gpu.cli.render_cmd",
         "render",
         "Render the GPU NodePool, EC2NodeClass, device plugin and test pods.",
+    ),
+    "simulate": (
+        "eks_gpu.cli.simulate_cmd",
+        "simulate",
+        "Simulate what Karpenter would launch for workloads, and why pods stay Pending.",
     ),
     "validate": (
         "eks_gpu.cli.validate_cmd",

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Scheduling throughput, in the shape of Karpenter's scheduling benchmark.
+
+Karpenter (kubernetes-sigs/karpenter pkg/controllers/provisioning/scheduling/
+scheduling_benchmark_test.go) times Solve() with one NodePool and 400 fake instance types,
+type i having i+1 vCPU, 2(i+1) GiB and 10(i+1) pods, and pods with random requests (seed 42):
+CPU in {100, 250, 500, 1000, 1500}m, memory in {100, 256, 512, 1024, 2048, 4096}Mi. We
+rebuild that shape for generic pods (no topology, which we do not simulate), plus a GPU mix
+on the real catalog with the guide's NodePool. Only ``Solver.solve`` is timed.
+
+Usage: python benchmarks/scheduling.py [--sizes 100,1000,10000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from decimal import Decimal
+
+from eks_gpu.catalog.prices import load_price_book
+from eks_gpu.config.model import GpuConfig
+from eks_gpu.render.bundle import render_all
+from eks_gpu.scheduling.instance_model import Offering, SimInstanceType
+from eks_gpu.scheduling.pools import PoolModel, build_pool
+from eks_gpu.scheduling.requirements import Requirement, Requirements
+from eks_gpu.scheduling.simulate import Inputs, build_pools
+from eks_gpu.scheduling.solver import Solver
+from eks_gpu.scheduling.workloads import SimPod
+
+GIB = Decimal(1024**3)
+CPUS = ("100m", "250m", "500m", "1000m", "1500m")
+MEMORIES = ("100Mi", "256Mi", "512Mi", "1024Mi", "2048Mi", "4096Mi")
+
+
+def fake_types(count: int = 400) -> list[SimInstanceType]:
+    """Karpenter's ``fake.InstanceTypes(400)`` shape: type i has i+1 vCPU, 2(i+1) GiB."""
+    out = []
+    for i in range(count):
+        name = f"fake-it-{i}"
+        offering = Offering("test-zone-a", "on-demand", 0.1 * (i + 1), 0.1 * (i + 1))
+        requirements = Requirements(
+            [
+                Requirement.create("node.kubernetes.io/instance-type", "In", [name]),
+                Requirement.create("kubernetes.io/arch", "In", ["amd64"]),
+                Requirement.create("kubernetes.io/os", "In", ["linux"]),
+                Requirement.create("topology.kubernetes.io/zone", "In", ["test-zone-a"]),
+                Requirement.create("karpenter.sh/capacity-type", "In", ["on-demand"]),
+            ]
+        )
+        allocatable = {
+            "cpu": Decimal(i + 1),
+            "memory": 2 * (i + 1) * GIB,
+            "pods": Decimal(10 * (i + 1)),
+        }
+        capacity = {"cpu": allocatable["cpu"], "memory": allocatable["memory"]}
+        out.append(SimInstanceType(name, requirements, allocatable, capacity, (offering,), False))
+    return out
+
+
+def fake_pool() -> PoolModel:
+    nodepool = {
+        "metadata": {"name": "default"},
+        "spec": {
+            "template": {"spec": {"requirements": [], "nodeClassRef": {"name": "x"}}},
+            "limits": {"cpu": "10000000", "memory": "10000000Gi"},
+        },
+    }
+    types = fake_types()
+    return build_pool(nodepool, {}, lambda _kubelet, _raid0: types)
+
+
+def generic_pods(count: int, seed: int = 42) -> list[SimPod]:
+    rng = random.Random(seed)
+    return [
+        SimPod.from_spec(
+            "default",
+            f"pod-{i}",
+            {
+                "containers": [
+                    {
+                        "name": "c",
+                        "image": "x",
+                        "resources": {
+                            "requests": {"cpu": rng.choice(CPUS), "memory": rng.choice(MEMORIES)}
+                        },
+                    }
+                ]
+            },
+        )
+        for i in range(count)
+    ]
+
+
+def gpu_pods(count: int, seed: int = 42) -> list[SimPod]:
+    """1, 2, 4 or 8 GPUs per pod, tolerating the guide's taint."""
+    rng = random.Random(seed)
+    toleration = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    pods = []
+    for i in range(count):
+        gpus = rng.choice((1, 1, 1, 2, 4, 8))
+        spec = {
+            "tolerations": [toleration],
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "x",
+                    "resources": {
+                        "requests": {"cpu": rng.choice(CPUS), "memory": rng.choice(MEMORIES)},
+                        "limits": {"nvidia.com/gpu": str(gpus)},
+                    },
+                }
+            ],
+        }
+        pods.append(SimPod.from_spec("ml", f"gpu-{i}", spec))
+    return pods
+
+
+def guide_pools() -> list[PoolModel]:
+    config = GpuConfig.model_validate({"nodePools": [{"limits": {}}]})
+    objects = [item.obj for item in render_all(config, "bench")]
+    inputs = Inputs(
+        nodepools=[o for o in objects if o["kind"] == "NodePool"],
+        nodeclasses=[o for o in objects if o["kind"] == "EC2NodeClass"],
+        workloads=[],
+        prices=load_price_book(),
+    )
+    return build_pools(inputs, [o for o in objects if o["kind"] == "DaemonSet"])
+
+
+def measure(make_pools: object, pods: list[SimPod], runs: int) -> tuple[float, int, int]:
+    """(median seconds, NodeClaims, unschedulable) over ``runs`` fresh solves."""
+    times, claims, failed = [], 0, 0
+    for _ in range(runs):
+        pools = make_pools()  # type: ignore[operator]
+        start = time.perf_counter()
+        plan = Solver(pools).solve(pods)
+        times.append(time.perf_counter() - start)
+        claims, failed = len(plan.claims), len(plan.unschedulable)
+    return statistics.median(times), claims, failed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="100,500,1000,2000,5000,10000")
+    parser.add_argument("--gpu-sizes", default="100,1000")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    print(f"{'scenario':34} {'pods':>6} {'median s':>9} {'pods/s':>9} {'claims':>7} {'failed':>7}")
+    for size in (int(s) for s in args.sizes.split(",")):
+        seconds, claims, failed = measure(lambda: [fake_pool()], generic_pods(size), args.runs)
+        print(f"{'generic, 400 fake types':34} {size:6} {seconds:9.3f} {size / seconds:9.0f} "
+              f"{claims:7} {failed:7}")  # fmt: skip
+    for size in (int(s) for s in args.gpu_sizes.split(",")):
+        seconds, claims, failed = measure(guide_pools, gpu_pods(size), args.runs)
+        print(f"{'GPU mix, guide pool, real catalog':34} {size:6} {seconds:9.3f} "
+              f"{size / seconds:9.0f} {claims:7} {failed:7}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""Instance types as Karpenter sees them when it plans: requirements, allocatable, offerings.
+
+Every instance type defines every label key the catalog knows, as ``In {value}`` or
+``DoesNotExist`` (so ``instance-gpu-count Gt 0`` never matches a CPU type); zones and
+capacity types are its offerings'. Allocatable is Karpenter's estimate
+(:mod:`eks_gpu.scheduling.allocatable`); ``nvidia.com/gpu`` comes from NVIDIA GPU count only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+
+from eks_gpu.catalog.instance_types import InstanceType, all_instance_types
+from eks_gpu.catalog.prices import PriceBook
+from eks_gpu.scheduling.allocatable import KubeletSettings, estimate
+from eks_gpu.scheduling.requirements import Requirement, Requirements
+from eks_gpu.scheduling.resources import parse_quantity
+
+ZONE = "topology.kubernetes.io/zone"
+CAPACITY_TYPE = "karpenter.sh/capacity-type"
+DEFAULT_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
+EXOTIC = ("nvidia.com/gpu", "amd.com/gpu", "aws.amazon.com/neuron", "habana.ai/gaudi")
+GB = Decimal(10**9)
+TENANCY = "karpenter.k8s.aws/instance-tenancy"
+# Well-known keys no modelled offering sets: Linux nodes, no capacity reservations.
+ABSENT_KEYS = (
+    "node.kubernetes.io/windows-build",
+    "karpenter.k8s.aws/capacity-reservation-id",
+    "karpenter.k8s.aws/capacity-reservation-type",
+    "karpenter.k8s.aws/capacity-reservation-interruptible",
+)
+
+
+@dataclass(frozen=True)
+class Offering:
+    """Where and how a type can be bought; ``rank`` orders offerings (``price`` may be unknown)."""
+
+    zone: str
+    capacity_type: str
+    price: float | None
+    rank: float
+
+
+@dataclass(frozen=True)
+class SimInstanceType:
+    """One instance type, ready for the solver."""
+
+    name: str
+    requirements: Requirements
+    allocatable: Mapping[str, Decimal]
+    capacity: Mapping[str, Decimal]
+    offerings: tuple[Offering, ...]  # cheapest first
+    exotic: bool
+
+    def offering_for(self, requirements: Requirements) -> Offering | None:
+        """The cheapest offering whose zone and capacity type ``requirements`` allow."""
+        zones, capacity = requirements.get(ZONE), requirements.get(CAPACITY_TYPE)
+        for offering in self.offerings:
+            if zones.has(offering.zone) and capacity.has(offering.capacity_type):
+                return offering
+        return None
+
+    @property
+    def rank(self) -> float:
+        return self.offerings[0].rank if self.offerings else math.inf
+
+
+@cache
+def _label_keys() -> tuple[str, ...]:
+    return tuple(sorted({k for t in all_instance_types().values() for k in t.labels}))
+
+
+def _requirements(spec: InstanceType) -> Requirements:
+    items = [
+        Requirement.create(key, "In", [spec.labels[key]])
+        if key in spec.labels
+        else Requirement.create(key, "DoesNotExist")
+        for key in _label_keys()
+    ]
+    items += [Requirement.create(key, "DoesNotExist") for key in ABSENT_KEYS]
+    items.append(Requirement.create(TENANCY, "In", ["default"]))
+    # zone and capacity type live on the offerings (offering_for), so that "no type fits"
+    # and "no offering in that zone / capacity type" stay two different answers
+    return Requirements(items)
+
+
+def _offerings(
+    name: str, prices: PriceBook, zones: Sequence[str], capacity_types: Sequence[str]
+) -> tuple[Offering, ...]:
+    """Spot ranks at the on-demand price when its own price is unknown (stated assumption)."""
+    on_demand = prices.on_demand.get(name)
+    offered = prices.zones.get(name, ()) if prices.zones is not None else zones
+    out = []
+    for zone in offered:
+        if zone not in zones:
+            continue
+        for capacity_type in capacity_types:
+            price = (
+                on_demand if capacity_type == "on-demand" else prices.spot.get(name, {}).get(zone)
+            )
+            rank = (
+                price if price is not None else (on_demand if on_demand is not None else math.inf)
+            )
+            out.append(Offering(zone, capacity_type, price, rank))
+    # spot before on-demand at equal rank: Karpenter prefers spot when both are allowed
+    return tuple(sorted(out, key=lambda o: (o.rank, o.capacity_type != "spot", o.zone)))
+
+
+def _resources(
+    spec: InstanceType, kubelet: KubeletSettings, raid0: bool
+) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    labels, modelled = spec.labels, spec.resources
+    vcpu = int(labels["karpenter.k8s.aws/instance-cpu"])
+    memory_mib = int(labels["karpenter.k8s.aws/instance-memory"])
+    allocatable: dict[str, Decimal] = {
+        key: parse_quantity(value) for key, value in modelled.items()
+    }
+    allocatable.update(
+        estimate(vcpu, memory_mib, labels["kubernetes.io/arch"], int(modelled["pods"]), kubelet)
+    )
+    nvme = labels.get("karpenter.k8s.aws/instance-local-nvme")
+    if raid0 and nvme:
+        allocatable["ephemeral-storage"] = Decimal(nvme) * GB
+    capacity = {
+        "cpu": Decimal(vcpu),
+        "memory": Decimal(memory_mib) * 1024 * 1024,
+        **{k: v for k, v in allocatable.items() if k in EXOTIC},
+    }
+    return allocatable, capacity
+
+
+def build_instance_types(
+    prices: PriceBook,
+    zones: Sequence[str] = DEFAULT_ZONES,
+    capacity_types: Sequence[str] = ("spot", "on-demand"),
+    kubelet: KubeletSettings | None = None,
+    raid0: bool = False,
+) -> list[SimInstanceType]:
+    """Every catalog instance type with at least one offering, cheapest first."""
+    kubelet = kubelet or KubeletSettings()
+    out = []
+    for spec in all_instance_types().values():
+        offerings = _offerings(spec.name, prices, zones, capacity_types)
+        if not offerings:
+            continue
+        allocatable, capacity = _resources(spec, kubelet, raid0)
+        exotic = "metal" in spec.name or any(capacity.get(key, 0) > 0 for key in EXOTIC)
+        out.append(
+            SimInstanceType(
+                spec.name, _requirements(spec), allocatable, capacity, offerings, exotic
+            )
+        )
+    return sorted(out, key=lambda t: (t.rank, t.name))
+
+
+__all__ = [
+    "CAPACITY_TYPE",
+    "DEFAULT_ZONES",
+    "ZONE",
+    "Offering",
+    "SimInstanceType",
+    "build_instance_types",
+]

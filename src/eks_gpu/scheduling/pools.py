@@ -1,0 +1,110 @@
+"""NodePools as the solver sees them: requirements, taints, limits, overhead, instance types."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from eks_gpu.scheduling.allocatable import KubeletSettings
+from eks_gpu.scheduling.instance_model import SimInstanceType
+from eks_gpu.scheduling.requirements import Requirement, Requirements
+from eks_gpu.scheduling.resources import parse_quantity, parse_resources
+
+NODEPOOL_KEY = "karpenter.sh/nodepool"
+TypesFor = Callable[[KubeletSettings, bool], list[SimInstanceType]]
+
+
+@dataclass
+class PoolModel:
+    """One NodePool; ``used`` grows as the plan adds NodeClaims (for ``limits``)."""
+
+    name: str
+    weight: int
+    requirements: Requirements
+    labels: Mapping[str, str]
+    taints: tuple[Mapping[str, Any], ...]
+    limits: Mapping[str, Decimal]
+    types: list[SimInstanceType]
+    overhead: Mapping[str, Decimal] = field(default_factory=dict)
+    used: dict[str, Decimal] = field(default_factory=dict)
+
+    def node_labels(self) -> dict[str, str]:
+        """Labels every node of the pool will carry (for DaemonSet placement)."""
+        return {**self.requirements.labels(), **self.labels}
+
+
+def _spec(obj: Mapping[str, Any], *keys: str) -> Any:
+    node: Any = obj
+    for key in keys:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node
+
+
+def kubelet_settings(node_class: Mapping[str, Any] | None) -> KubeletSettings:
+    """The allocatable-relevant ``kubelet`` fields of an EC2NodeClass."""
+    kubelet = _spec(node_class or {}, "spec", "kubelet") or {}
+    eviction = (kubelet.get("evictionHard") or {}).get("memory.available")
+    return KubeletSettings(
+        max_pods=kubelet.get("maxPods"),
+        pods_per_core=kubelet.get("podsPerCore"),
+        kube_reserved=parse_resources(kubelet.get("kubeReserved")),
+        system_reserved=parse_resources(kubelet.get("systemReserved")),
+        eviction_memory=parse_quantity(eviction) if eviction and "%" not in eviction else None,
+    )
+
+
+def pool_requirements(nodepool: Mapping[str, Any]) -> Requirements:
+    """spec requirements + template labels (as ``In``) + ``karpenter.sh/nodepool``."""
+    name = str(_spec(nodepool, "metadata", "name"))
+    items = _spec(nodepool, "spec", "template", "spec", "requirements") or []
+    labels = _spec(nodepool, "spec", "template", "metadata", "labels") or {}
+    return (
+        Requirements.from_dicts(items)
+        .add(Requirements.from_labels(labels))
+        .add(Requirement.create(NODEPOOL_KEY, "In", [name]))
+    )
+
+
+def build_pool(
+    nodepool: Mapping[str, Any],
+    node_classes: Mapping[str, Mapping[str, Any]],
+    types_for: TypesFor,
+) -> PoolModel:
+    """One PoolModel; instance types are those compatible with the pool and offered under it."""
+    name = str(_spec(nodepool, "metadata", "name"))
+    template = _spec(nodepool, "spec", "template") or {}
+    node_class = node_classes.get(str(_spec(template, "spec", "nodeClassRef", "name")))
+    raid0 = _spec(node_class or {}, "spec", "instanceStorePolicy") == "RAID0"
+    requirements = pool_requirements(nodepool)
+    types = [
+        t
+        for t in types_for(kubelet_settings(node_class), raid0)
+        if t.requirements.is_intersecting(requirements) and t.offering_for(requirements)
+    ]
+    return PoolModel(
+        name=name,
+        weight=int(_spec(nodepool, "spec", "weight") or 0),
+        requirements=requirements,
+        labels=dict(_spec(template, "metadata", "labels") or {}),
+        taints=tuple(_spec(template, "spec", "taints") or ()),
+        limits=parse_resources(_spec(nodepool, "spec", "limits")),
+        types=types,
+    )
+
+
+def order_pools(pools: Sequence[PoolModel]) -> list[PoolModel]:
+    """Weight descending, then name ascending (Karpenter breaks ties by reverse name order;
+    we use ascending names so the order reads naturally; stated in the assumptions)."""
+    return sorted(pools, key=lambda pool: (-pool.weight, pool.name))
+
+
+__all__ = [
+    "NODEPOOL_KEY",
+    "PoolModel",
+    "build_pool",
+    "kubelet_settings",
+    "order_pools",
+    "pool_requirements",
+]

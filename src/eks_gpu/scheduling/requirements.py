@@ -1,0 +1,817 @@
+"""Karpenter's requirement algebra as immutable values (our own code, after STYLE.md §algebra).
+
+A :class:`Requirement` is one label key's allowed set: ``values`` when ``complement`` is
+false, every string *except* ``values`` when it is true, and, when a bound is set, only
+integers in ``[gte, lte]`` (inclusive). The eight operators map onto that at construction:
+
+=============  ==========  ==========  ===================  ================================
+operator       complement  values      bounds               note
+=============  ==========  ==========  ===================  ================================
+In v…          false       {v…}        –
+NotIn v…       true        {v…}        –
+Exists         true        {}          –
+DoesNotExist   false       {}          –                    the label must be absent
+Gt n           true        {}          gte = n+1            ``Gt`` MaxInt64 → DoesNotExist
+Lt n           true        {}          lte = n-1            ``Lt`` MinInt64 → DoesNotExist
+Gte n / Lte n  true        {}          gte = n / lte = n    Karpenter's NodePool extension
+=============  ==========  ==========  ===================  ================================
+
+Semantics we implement (and test):
+
+* Integers are what Go's ``strconv.Atoi`` reads on 64 bits: optional sign, decimal digits,
+  leading zeros allowed (``"05"`` is 5), within int64. Anything else is outside every bound.
+* The universe of label values is the infinite set of strings (the 63-character limit is
+  ignored). Because a bounded range that is not empty holds infinitely many spellings
+  (``"5"``, ``"05"``, ``"005"`` …), a complement whose bounds do not cross always allows
+  infinitely many values. Hence :meth:`Requirement.has_intersection` is **exact**: it is
+  true iff some string ``v`` has ``a.has(v) and b.has(v)``; and for every pair,
+  ``a.has_intersection(b) == not a.intersection(b).allows_nothing()``.
+* :class:`Requirements` maps a key to the AND of its requirements. ``intersects`` looks only
+  at keys both sides have; a shared key without overlap still passes when both sides are
+  ``NotIn``/``DoesNotExist`` without bounds (an absent label satisfies both).
+  ``compatible`` is asymmetric: ``self`` is the node/NodePool side, ``other`` the pod side.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+MAX_INT = 2**63 - 1
+MIN_INT = -(2**63)
+
+LABEL_NODEPOOL = "karpenter.sh/nodepool"
+LABEL_CAPACITY_TYPE = "karpenter.sh/capacity-type"
+LABEL_ZONE = "topology.kubernetes.io/zone"
+LABEL_REGION = "topology.kubernetes.io/region"
+LABEL_INSTANCE_TYPE = "node.kubernetes.io/instance-type"
+LABEL_ARCH = "kubernetes.io/arch"
+LABEL_OS = "kubernetes.io/os"
+LABEL_WINDOWS_BUILD = "node.kubernetes.io/windows-build"
+LABEL_ZONE_ID = "topology.k8s.aws/zone-id"
+_AWS = "karpenter.k8s.aws/"
+LABEL_GPU_NAME = _AWS + "instance-gpu-name"
+LABEL_GPU_MANUFACTURER = _AWS + "instance-gpu-manufacturer"
+LABEL_GPU_COUNT = _AWS + "instance-gpu-count"
+LABEL_GPU_MEMORY = _AWS + "instance-gpu-memory"
+
+CORE_WELL_KNOWN_LABELS: frozenset[str] = frozenset(
+    {
+        LABEL_NODEPOOL,
+        LABEL_ZONE,
+        LABEL_REGION,
+        LABEL_INSTANCE_TYPE,
+        LABEL_ARCH,
+        LABEL_OS,
+        LABEL_CAPACITY_TYPE,
+        LABEL_WINDOWS_BUILD,
+    }
+)
+"""Karpenter core's well-known labels: a pod may select them on any NodePool."""
+
+AWS_WELL_KNOWN_LABELS: frozenset[str] = frozenset(
+    {LABEL_ZONE_ID}
+    | {
+        _AWS + suffix
+        for suffix in (
+            "instance-hypervisor",
+            "instance-encryption-in-transit-supported",
+            "instance-category",
+            "instance-family",
+            "instance-generation",
+            "instance-size",
+            "instance-local-nvme",
+            "instance-cpu",
+            "instance-cpu-manufacturer",
+            "instance-cpu-sustained-clock-speed-mhz",
+            "instance-memory",
+            "instance-ebs-bandwidth",
+            "instance-network-bandwidth",
+            "instance-gpu-name",
+            "instance-gpu-manufacturer",
+            "instance-gpu-count",
+            "instance-gpu-memory",
+            "instance-accelerator-name",
+            "instance-accelerator-manufacturer",
+            "instance-accelerator-count",
+            "instance-capability-flex",
+            "instance-tenancy",
+            "capacity-reservation-id",
+            "capacity-reservation-type",
+            "capacity-reservation-interruptible",
+        )
+    }
+)
+"""What the AWS provider adds (karpenter-provider-aws ``pkg/apis/v1/labels.go``, v1.14)."""
+
+WELL_KNOWN_LABELS: frozenset[str] = CORE_WELL_KNOWN_LABELS | AWS_WELL_KNOWN_LABELS
+
+OFFERING_LABELS: frozenset[str] = frozenset(
+    {
+        LABEL_ZONE,
+        LABEL_ZONE_ID,
+        LABEL_CAPACITY_TYPE,
+        _AWS + "capacity-reservation-id",
+        _AWS + "capacity-reservation-type",
+        _AWS + "capacity-reservation-interruptible",
+    }
+)
+"""Well-known keys whose values come from an offering (zone, capacity type), not the type."""
+
+KEY_ALIASES: Mapping[str, str] = {
+    "failure-domain.beta.kubernetes.io/zone": LABEL_ZONE,
+    "failure-domain.beta.kubernetes.io/region": LABEL_REGION,
+    "beta.kubernetes.io/arch": LABEL_ARCH,
+    "beta.kubernetes.io/os": LABEL_OS,
+    "beta.kubernetes.io/instance-type": LABEL_INSTANCE_TYPE,
+}
+
+OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt", "Gte", "Lte")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_EMPTY: frozenset[str] = frozenset()
+_SHOWN_VALUES = 8
+
+
+def normalize_key(key: str) -> str:
+    """The current name of a label key (``beta.kubernetes.io/arch`` → ``kubernetes.io/arch``)."""
+    return KEY_ALIASES.get(key, key)
+
+
+@lru_cache(maxsize=16384)
+def parse_int(text: str) -> int | None:
+    """``text`` as a 64-bit integer the way Go's ``strconv.Atoi`` reads it, else None."""
+    if _INTEGER.fullmatch(text) is None or len(text.lstrip("+-").lstrip("0")) > 19:
+        return None
+    number = int(text)
+    return number if MIN_INT <= number <= MAX_INT else None
+
+
+def _within(value: str, gte: int | None, lte: int | None) -> bool:
+    number = parse_int(value)
+    return number is not None and (gte is None or number >= gte) and (lte is None or number <= lte)
+
+
+def _max(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None or a >= b else b
+
+
+class RequirementError(ValueError):
+    """A requirement that cannot be built; ``field`` names the bad part (key, values, …)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _string_values(values: Iterable[Any]) -> list[str]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise RequirementError("values", f"must be a list of strings, got {values!r}")
+    out = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise RequirementError("values", f"must be strings, got {value!r}")
+        out.append(str(value))
+    return out
+
+
+def _bound(operator: str, values: list[str]) -> int:
+    number = parse_int(values[0]) if len(values) == 1 else None
+    if number is None:
+        raise RequirementError(
+            "values", f'"{operator}" needs exactly one 64-bit integer value, got {values}'
+        )
+    return number
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """One key's allowed values: a (possibly complemented) set, optionally integer-bounded."""
+
+    key: str
+    complement: bool
+    values: frozenset[str]
+    gte: int | None = None
+    lte: int | None = None
+    min_values: int | None = None
+
+    @classmethod
+    def create(
+        cls, key: str, operator: str, values: Iterable[str] = (), min_values: int | None = None
+    ) -> Requirement:
+        """Build from a node selector requirement; raises :class:`RequirementError` (a
+        ``ValueError``) on bad input. Alias keys are normalized, Gt/Lt become inclusive bounds.
+        """
+        if not isinstance(key, str) or not key:
+            raise RequirementError("key", f"must be a non-empty string, got {key!r}")
+        if min_values is not None and (
+            isinstance(min_values, bool) or not isinstance(min_values, int) or min_values < 1
+        ):
+            raise RequirementError("minValues", f"must be a positive integer, got {min_values!r}")
+        key = normalize_key(key)
+        given = _string_values(values)
+        if operator in ("In", "NotIn"):
+            if not given:
+                raise RequirementError("values", f'"{operator}" needs at least one value')
+            if operator == "In" and min_values is not None and len(set(given)) < min_values:
+                raise RequirementError(
+                    "values", f"minValues is {min_values} but only {len(set(given))} listed"
+                )
+            return cls(key, operator == "NotIn", frozenset(given), min_values=min_values)
+        if operator in ("Exists", "DoesNotExist"):
+            if given:
+                raise RequirementError("values", f'"{operator}" takes no values, got {given}')
+            return cls(key, operator == "Exists", _EMPTY, min_values=min_values)
+        if operator in ("Gt", "Lt", "Gte", "Lte"):
+            return cls._bounded(key, operator, _bound(operator, given), min_values)
+        raise RequirementError(
+            "operator", f"unknown operator {operator!r} (expected one of {', '.join(OPERATORS)})"
+        )
+
+    @classmethod
+    def _bounded(cls, key: str, operator: str, n: int, min_values: int | None) -> Requirement:
+        gte = n + 1 if operator == "Gt" else n if operator == "Gte" else None
+        lte = n - 1 if operator == "Lt" else n if operator == "Lte" else None
+        if (gte is not None and gte > MAX_INT) or (lte is not None and lte < MIN_INT):
+            return cls(key, False, _EMPTY, min_values=min_values)  # no int64 qualifies
+        return cls(key, True, _EMPTY, gte, lte, min_values)
+
+    @property
+    def operator(self) -> str:
+        """``In`` / ``NotIn`` / ``Exists`` / ``DoesNotExist`` (bounds ride along)."""
+        if self.complement:
+            return "NotIn" if self.values else "Exists"
+        return "In" if self.values else "DoesNotExist"
+
+    @property
+    def bounded(self) -> bool:
+        """True when an integer bound is set."""
+        return self.gte is not None or self.lte is not None
+
+    def has(self, value: str) -> bool:
+        """Whether ``value`` is allowed (the label being present with this value)."""
+        if (value in self.values) is self.complement:
+            return False
+        return (self.gte is None and self.lte is None) or _within(value, self.gte, self.lte)
+
+    def intersection(self, other: Requirement) -> Requirement:
+        """The requirement both allow (AND); keeps the larger ``min_values``."""
+        if other is self or _unconstrained(other):
+            return self
+        if _unconstrained(self) and other.key == self.key:
+            return other
+        gte, lte = self.gte, self.lte
+        if other.gte is not None and (gte is None or other.gte > gte):
+            gte = other.gte
+        if other.lte is not None and (lte is None or other.lte < lte):
+            lte = other.lte
+        min_values = _max(self.min_values, other.min_values)
+        if gte is not None and lte is not None and gte > lte:
+            return Requirement(self.key, False, _EMPTY, None, None, min_values)
+        complement = self.complement and other.complement
+        values = _combine(self, other)
+        if values and (gte is not None or lte is not None):
+            kept = [v for v in values if _within(v, gte, lte)]
+            if len(kept) != len(values):
+                values = frozenset(kept)
+        if not complement:
+            gte = lte = None  # a concrete set has had its bounds applied
+        return Requirement(self.key, complement, values, gte, lte, min_values)
+
+    def has_intersection(self, other: Requirement) -> bool:
+        """``not self.intersection(other).allows_nothing()``, without allocating."""
+        gte, lte = self.gte, self.lte
+        if other.gte is not None and (gte is None or other.gte > gte):
+            gte = other.gte
+        if other.lte is not None and (lte is None or other.lte < lte):
+            lte = other.lte
+        if gte is not None and lte is not None and gte > lte:
+            return False
+        if self.complement:
+            if other.complement:
+                return True  # infinitely many strings (and spellings of each integer) remain
+            concrete, excluded = other.values, self.values
+        elif other.complement:
+            concrete, excluded = self.values, other.values
+        else:
+            small, large = (self.values, other.values)
+            if len(small) > len(large):
+                small, large = large, small
+            if gte is None and lte is None:
+                return not small.isdisjoint(large)
+            for value in small:  # noqa: SIM110 - a plain loop is 3x faster than any() here
+                if value in large and _within(value, gte, lte):
+                    return True
+            return False
+        if gte is None and lte is None:
+            return not concrete <= excluded
+        for value in concrete:  # noqa: SIM110 - a plain loop is 3x faster than any() here
+            if value not in excluded and _within(value, gte, lte):
+                return True
+        return False
+
+    def allows_nothing(self) -> bool:
+        """True when no value is allowed (``DoesNotExist``-equivalent)."""
+        if not self.complement:
+            return not self.values or (self.bounded and not any(map(self.has, self.values)))
+        return self.gte is not None and self.lte is not None and self.gte > self.lte
+
+    def any_value(self) -> str | None:
+        """A value this requirement allows (the smallest, deterministically); None if none."""
+        if not self.complement:
+            allowed = [v for v in self.values if self.has(v)] if self.bounded else self.values
+            return min(allowed) if allowed else None
+        if self.allows_nothing():
+            return None
+        if not self.bounded:
+            return next(c for c in _fresh_strings() if c not in self.values)
+        return next(v for v in _integer_spellings(self.gte, self.lte) if v not in self.values)
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """As node selector requirement dicts: one, or one per bound (plus ``NotIn``)."""
+        out: list[dict[str, Any]] = []
+        if not (self.complement and self.bounded and not self.values):
+            item: dict[str, Any] = {"key": self.key, "operator": self.operator}
+            if self.values:
+                item["values"] = sorted(self.values)
+            out.append(item)
+        if self.complement:
+            for operator, bound in (("Gte", self.gte), ("Lte", self.lte)):
+                if bound is not None:
+                    out.append({"key": self.key, "operator": operator, "values": [str(bound)]})
+        if self.min_values is not None:
+            out[0]["minValues"] = self.min_values
+        return out
+
+    def describe(self, limit: int | None = _SHOWN_VALUES) -> str:
+        """Like ``str()``, showing at most ``limit`` values (for messages)."""
+        parts = [self.key]
+        if not (self.complement and self.bounded and not self.values):
+            parts.append(self.operator)
+        if self.values:
+            shown = sorted(self.values)
+            more = len(shown) - limit if limit is not None and len(shown) > limit else 0
+            text = " ".join(shown[: len(shown) - more])
+            parts.append(f"[{text} and {more} more]" if more else f"[{text}]")
+        if self.complement:
+            parts += [
+                f"{op} {n}" for op, n in (("Gte", self.gte), ("Lte", self.lte)) if n is not None
+            ]
+        if self.min_values is not None:
+            parts.append(f"minValues {self.min_values}")
+        return " ".join(parts)
+
+    def __str__(self) -> str:
+        """E.g. ``key In [a b]``, ``key NotIn [x] Gte 3``, ``key Gte 1 Lte 8``; all values."""
+        return self.describe(None)
+
+
+def _unconstrained(r: Requirement) -> bool:
+    return (
+        r.complement and not r.values and r.gte is None and r.lte is None and r.min_values is None
+    )
+
+
+def _combine(a: Requirement, b: Requirement) -> frozenset[str]:
+    """The values of ``a ∩ b`` before bounds are applied."""
+    if a.complement:
+        if b.complement:
+            return a.values | b.values if a.values and b.values else a.values or b.values
+        return b.values - a.values if a.values else b.values
+    if b.complement:
+        return a.values - b.values if b.values else a.values
+    return a.values & b.values
+
+
+def _fresh_strings() -> Iterator[str]:
+    yield "a"
+    n = 0
+    while True:
+        yield f"a{n}"
+        n += 1
+
+
+def _integer_spellings(gte: int | None, lte: int | None) -> Iterator[str]:
+    """Integers in ``[gte, lte]`` from the lower (else upper) bound, then ever more
+    zero-padded spellings of that bound, which read as the same integer."""
+    low = MIN_INT if gte is None else gte
+    high = MAX_INT if lte is None else lte
+    start, step = (low, 1) if gte is not None else (high, -1)
+    n = start
+    while low <= n <= high and abs(n - start) <= 64:
+        yield str(n)
+        n += step
+    sign, digits = ("-" if start < 0 else ""), str(abs(start))
+    zeros = 1
+    while True:
+        yield f"{sign}{'0' * zeros}{digits}"
+        zeros += 1
+
+
+@lru_cache(maxsize=4096)
+def _exists(key: str) -> Requirement:
+    return Requirement(key, True, _EMPTY)
+
+
+def _absent_ok(r: Requirement) -> bool:
+    """``NotIn`` or ``DoesNotExist`` with no bound: an absent label satisfies it."""
+    return (r.complement is bool(r.values)) and r.gte is None and r.lte is None
+
+
+def _overlap(a: Requirement, b: Requirement) -> bool:
+    """Whether one key's two sides can hold together (a value, or both allow absence)."""
+    return a is b or a.has_intersection(b) or (_absent_ok(a) and _absent_ok(b))
+
+
+class Requirements:
+    """An immutable map of key → :class:`Requirement`; same-key entries are ANDed.
+
+    Iteration yields the :class:`Requirement` values in key order (so ``Requirements(r)``
+    copies ``r``); ``keys()``, ``items()``, ``r[key]`` and ``key in r`` work as on a mapping;
+    ``get(key)`` answers ``Exists`` for a missing key. Hashable (the hash is cached).
+    """
+
+    __slots__ = ("_hash", "_items")
+
+    def __init__(self, requirements: Iterable[Requirement] = ()) -> None:
+        items: dict[str, Requirement] = {}
+        for requirement in requirements:
+            prior = items.get(requirement.key)
+            items[requirement.key] = (
+                requirement if prior is None else prior.intersection(requirement)
+            )
+        self._items = items
+        self._hash: int | None = None
+
+    @classmethod
+    def _of(cls, items: dict[str, Requirement]) -> Requirements:
+        out = cls.__new__(cls)
+        out._items = items
+        out._hash = None
+        return out
+
+    @classmethod
+    def from_dicts(
+        cls, items: Iterable[Mapping[str, Any]] | None, path: str = "requirements"
+    ) -> Requirements:
+        """From ``[{key, operator, values, minValues?}]``; a ``ValueError`` names the entry."""
+        if items is None:
+            return EMPTY
+        if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
+            raise RequirementError(path, f"must be a list of requirements, got {items!r}")
+        return cls(_from_dict(item, f"{path}[{i}]") for i, item in enumerate(items))
+
+    @classmethod
+    def from_labels(cls, labels: Mapping[str, Any] | None) -> Requirements:
+        """Each label as ``In {value}`` (booleans as ``true``/``false``)."""
+        return cls(
+            Requirement.create(key, "In", [_label_value(value)])
+            for key, value in (labels or {}).items()
+        )
+
+    def add(self, *others: Requirement | Requirements) -> Requirements:
+        """A new set with ``others`` ANDed in."""
+        if len(others) == 1 and isinstance(others[0], Requirements):
+            if not others[0]._items:
+                return self
+            if not self._items:
+                return others[0]
+        items = dict(self._items)
+        for other in others:
+            for requirement in (
+                other._items.values() if isinstance(other, Requirements) else (other,)
+            ):
+                prior = items.get(requirement.key)
+                items[requirement.key] = (
+                    requirement if prior is None else prior.intersection(requirement)
+                )
+        return Requirements._of(items)
+
+    def get(self, key: str) -> Requirement:
+        """The requirement on ``key`` (aliases accepted); ``Exists`` when unconstrained."""
+        found = self._items.get(key)
+        if found is not None:
+            return found
+        key = normalize_key(key)
+        return self._items.get(key) or _exists(key)
+
+    def __getitem__(self, key: str) -> Requirement:
+        found = self._items.get(key) or self._items.get(normalize_key(key))
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and (key in self._items or normalize_key(key) in self._items)
+
+    def keys(self) -> frozenset[str]:
+        """The constrained keys."""
+        return frozenset(self._items)
+
+    def items(self) -> list[tuple[str, Requirement]]:
+        """``(key, requirement)`` pairs in key order."""
+        return sorted(self._items.items())
+
+    def values(self) -> list[Requirement]:
+        """The requirements in key order."""
+        return [self._items[key] for key in sorted(self._items)]
+
+    def __iter__(self) -> Iterator[Requirement]:
+        return iter(self.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Requirements):
+            return NotImplemented
+        return self is other or self._items == other._items
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(frozenset(self._items.values()))
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"Requirements([{', '.join(repr(r) for r in self)}])"
+
+    def __str__(self) -> str:
+        return ", ".join(str(r) for r in self)
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """All requirements as node selector requirement dicts, in key order."""
+        return [item for requirement in self for item in requirement.to_dicts()]
+
+    def labels(self) -> dict[str, str]:
+        """Single-valued ``In`` requirements as labels, in key order."""
+        return {
+            key: next(iter(r.values))
+            for key, r in sorted(self._items.items())
+            if not r.complement and len(r.values) == 1
+        }
+
+    def _conflicts(self, other: Requirements) -> list[str]:
+        """Keys both sides constrain where no value (nor absence) satisfies both."""
+        mine, theirs = self._items, other._items
+        return [
+            key
+            for key, a in mine.items()
+            if (b := theirs.get(key)) is not None and not _overlap(a, b)
+        ]
+
+    def intersects(self, other: Requirements) -> list[str]:
+        """Why ``self`` and ``other`` cannot hold together on shared keys ([] when they can)."""
+        return [
+            f"key {key}, {other._items[key].describe()} not in {self._items[key].describe()}"
+            for key in sorted(self._conflicts(other))
+        ]
+
+    def is_intersecting(self, other: Requirements) -> bool:
+        """``not self.intersects(other)``, without building messages (for hot loops)."""
+        small, large = self._items, other._items
+        if len(small) > len(large):
+            small, large = large, small
+        for key, a in small.items():
+            b = large.get(key)
+            if b is None or a is b or a.has_intersection(b):
+                continue
+            if not (_absent_ok(a) and _absent_ok(b)):
+                return False
+        return True
+
+    def conflict(self, other: Requirements) -> tuple[str, Requirement, Requirement] | None:
+        """The first key (in order) ``intersects`` reports, with self's and other's side."""
+        keys = sorted(self._conflicts(other))
+        return (keys[0], self._items[keys[0]], other._items[keys[0]]) if keys else None
+
+    def _undefined(self, other: Requirements, allow_undefined: frozenset[str]) -> Iterator[str]:
+        for key, requirement in other._items.items():
+            if key in allow_undefined or key in self._items:
+                continue
+            if _absent_ok(requirement):  # NotIn / DoesNotExist: an absent label is fine
+                continue
+            yield key
+
+    def compatible(
+        self, other: Requirements, allow_undefined: frozenset[str] = WELL_KNOWN_LABELS
+    ) -> list[str]:
+        """Why pod-side ``other`` cannot run on node-side ``self`` ([] when it can).
+
+        A key ``other`` selects must be defined by ``self`` unless it is in
+        ``allow_undefined`` or ``other`` only excludes (``NotIn``/``DoesNotExist``); then the
+        shared keys must intersect.
+        """
+        reasons = [
+            f'label "{key}" does not have known values{_key_hint(key, self, allow_undefined)}'
+            for key in sorted(self._undefined(other, allow_undefined))
+        ]
+        return reasons + self.intersects(other)
+
+    def is_compatible(
+        self, other: Requirements, allow_undefined: frozenset[str] = WELL_KNOWN_LABELS
+    ) -> bool:
+        """``not self.compatible(other, allow_undefined)``, without building messages."""
+        undefined = next(self._undefined(other, allow_undefined), None)
+        return undefined is None and self.is_intersecting(other)
+
+
+EMPTY = Requirements()
+"""No constraint at all."""
+
+
+def _label_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _from_dict(item: Any, path: str) -> Requirement:
+    if not isinstance(item, Mapping):
+        raise RequirementError(path, f"expected a mapping with key, operator, values; got {item!r}")
+    for field in ("key", "operator"):
+        if field not in item:
+            raise RequirementError(f"{path}.{field}", "required")
+    try:
+        return Requirement.create(
+            item["key"], str(item["operator"]), item.get("values") or (), item.get("minValues")
+        )
+    except RequirementError as error:
+        raise RequirementError(f"{path}.{error.field}", error.message) from None
+
+
+def _key_hint(key: str, defined: Requirements, allow_undefined: frozenset[str]) -> str:
+    """`` (did you mean "k"?)`` for a key that looks like a known or defined one."""
+    candidates = sorted(allow_undefined | defined.keys())
+    for candidate in candidates:
+        if candidate.endswith("/" + key) or candidate.lower() == key.lower():
+            return f' (did you mean "{candidate}"?)'
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.75)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+# --- pods -------------------------------------------------------------------------------
+
+_NODE_AFFINITY = "spec.affinity.nodeAffinity"
+_REQUIRED_FIELD = "requiredDuringSchedulingIgnoredDuringExecution"
+_PREFERRED_FIELD = "preferredDuringSchedulingIgnoredDuringExecution"
+_VARIANTS_CACHE: dict[Any, tuple[tuple[Requirements, str], ...]] = {}
+_VARIANTS_CACHE_SIZE = 4096
+
+
+def _node_affinity(pod_spec: Mapping[str, Any]) -> Mapping[str, Any]:
+    affinity = pod_spec.get("affinity")
+    node = affinity.get("nodeAffinity") if isinstance(affinity, Mapping) else None
+    return node if isinstance(node, Mapping) else {}
+
+
+def _required_terms(node_affinity: Mapping[str, Any]) -> list[Requirements]:
+    required = node_affinity.get(_REQUIRED_FIELD)
+    terms = required.get("nodeSelectorTerms") if isinstance(required, Mapping) else None
+    path = f"{_NODE_AFFINITY}.{_REQUIRED_FIELD}.nodeSelectorTerms"
+    return [
+        Requirements.from_dicts(
+            term.get("matchExpressions") if isinstance(term, Mapping) else None,
+            f"{path}[{i}].matchExpressions",
+        )
+        for i, term in enumerate(terms or ())
+    ]
+
+
+def _preferred_terms(node_affinity: Mapping[str, Any]) -> list[tuple[int, int, Requirements]]:
+    """``(index, weight, requirements)``, heaviest first (ties keep their order)."""
+    out = []
+    for i, term in enumerate(node_affinity.get(_PREFERRED_FIELD) or ()):
+        term = term if isinstance(term, Mapping) else {}
+        preference = term.get("preference")
+        expressions = (
+            preference.get("matchExpressions") if isinstance(preference, Mapping) else None
+        )
+        path = f"{_NODE_AFFINITY}.{_PREFERRED_FIELD}[{i}].preference.matchExpressions"
+        weight = term.get("weight", 0)
+        if isinstance(weight, bool) or not isinstance(weight, int):
+            raise RequirementError(f"{_NODE_AFFINITY}.{_PREFERRED_FIELD}[{i}].weight",
+                                   f"must be an integer, got {weight!r}")  # fmt: skip
+        out.append((i, weight, Requirements.from_dicts(expressions, path)))
+    return sorted(out, key=lambda t: -t[1])
+
+
+def _node_selector(pod_spec: Mapping[str, Any]) -> Requirements:
+    selector = pod_spec.get("nodeSelector")
+    if selector is not None and not isinstance(selector, Mapping):
+        raise RequirementError("spec.nodeSelector", f"must be a mapping, got {selector!r}")
+    return Requirements.from_labels(selector)
+
+
+def pod_requirements(
+    pod_spec: Mapping[str, Any], term: int = 0, with_preferred: bool = True
+) -> Requirements | None:
+    """A pod's node requirements: ``nodeSelector`` + required term ``term`` (+ the heaviest
+    preferred term, treated as required as Karpenter's default ``Respect`` policy does).
+
+    ``pod_spec`` is the pod's ``spec``. None when ``term`` > 0 and the pod has no such
+    term; a :class:`RequirementError` (``ValueError``) naming the field on bad input.
+    """
+    node_affinity = _node_affinity(pod_spec)
+    terms = _required_terms(node_affinity)
+    if term != 0 and not 0 <= term < len(terms):
+        return None
+    out = _node_selector(pod_spec)
+    if terms:
+        out = out.add(terms[term])
+    if with_preferred:
+        preferred = _preferred_terms(node_affinity)
+        if preferred:
+            out = out.add(preferred[0][2])
+    return out
+
+
+def pod_requirement_variants(pod_spec: Mapping[str, Any]) -> list[tuple[Requirements, str]]:
+    """The relaxation ladder, strictest first, each with a short note; duplicates dropped.
+
+    Karpenter's order (``Preferences.Relax``): while more than one required term is left,
+    the first is dropped; then the preferred terms are dropped, heaviest first. With
+    required terms T0..Tn and preferred terms P0..Pm (heaviest first, ties in list order)
+    the ladder is T0+P0, T1+P0, …, Tn+P0, Tn+P1, …, Tn+Pm, Tn. ``nodeSelector`` is part of
+    every variant. Results are cached by the pod's ``nodeSelector`` and node affinity.
+    """
+    selector, node_affinity = pod_spec.get("nodeSelector"), _node_affinity(pod_spec)
+    if not selector and not node_affinity:
+        return [(EMPTY, "as written")]
+    key = (_freeze(selector), _freeze(node_affinity))
+    cached = _VARIANTS_CACHE.get(key)
+    if cached is None:
+        cached = _ladder(_node_selector(pod_spec), node_affinity)
+        if len(_VARIANTS_CACHE) >= _VARIANTS_CACHE_SIZE:
+            _VARIANTS_CACHE.clear()
+        _VARIANTS_CACHE[key] = cached
+    return list(cached)
+
+
+def _ladder(
+    base: Requirements, node_affinity: Mapping[str, Any]
+) -> tuple[tuple[Requirements, str], ...]:
+    terms = [(f"required term {i}", r) for i, r in enumerate(_required_terms(node_affinity))]
+    terms = terms or [("", EMPTY)]
+    preferred = [
+        (f"preferred term {i} (weight {weight})", r)
+        for i, weight, r in _preferred_terms(node_affinity)
+    ]
+    steps = [(term, preferred[:1]) for term in terms]
+    steps += [(terms[-1], [p]) for p in preferred[1:]]
+    if preferred:
+        steps.append((terms[-1], []))
+    out: dict[Requirements, str] = {}
+    for (term_note, term), prefs in steps:
+        requirements = base.add(term, *(r for _, r in prefs))
+        note = " + ".join(n for n in (term_note, *(n for n, _ in prefs)) if n)
+        out.setdefault(requirements, note or ("without preferences" if preferred else "as written"))
+    return tuple(out.items())
+
+
+def _freeze(obj: Any) -> Any:
+    """A hashable stand-in for a JSON-like value (for cache keys)."""
+    if isinstance(obj, Mapping):
+        return frozenset((k, _freeze(v)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return tuple(_freeze(v) for v in obj)
+    return obj
+
+
+__all__ = [
+    "AWS_WELL_KNOWN_LABELS",
+    "CORE_WELL_KNOWN_LABELS",
+    "EMPTY",
+    "KEY_ALIASES",
+    "LABEL_ARCH",
+    "LABEL_CAPACITY_TYPE",
+    "LABEL_GPU_COUNT",
+    "LABEL_GPU_MANUFACTURER",
+    "LABEL_GPU_MEMORY",
+    "LABEL_GPU_NAME",
+    "LABEL_INSTANCE_TYPE",
+    "LABEL_NODEPOOL",
+    "LABEL_OS",
+    "LABEL_REGION",
+    "LABEL_WINDOWS_BUILD",
+    "LABEL_ZONE",
+    "LABEL_ZONE_ID",
+    "MAX_INT",
+    "MIN_INT",
+    "OFFERING_LABELS",
+    "OPERATORS",
+    "WELL_KNOWN_LABELS",
+    "Requirement",
+    "RequirementError",
+    "Requirements",
+    "normalize_key",
+    "parse_int",
+    "pod_requirement_variants",
+    "pod_requirements",
+]

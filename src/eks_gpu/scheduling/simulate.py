@@ -1,0 +1,174 @@
+"""Put the pieces together: manifests in, what Karpenter would launch out (pure).
+
+This is the library behind ``eks-gpu simulate`` and ``plan``: it builds the instance model
+once per (kubelet settings, RAID0) combination, the pools, the pods and DaemonSet overhead,
+runs the solver, and returns the JSON contract with every assumption it made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from eks_gpu.catalog.prices import PriceBook
+from eks_gpu.scheduling.allocatable import KubeletSettings
+from eks_gpu.scheduling.instance_model import DEFAULT_ZONES, SimInstanceType, build_instance_types
+from eks_gpu.scheduling.isolation import IsolationResult, check_isolation
+from eks_gpu.scheduling.pools import NODEPOOL_KEY, PoolModel, build_pool
+from eks_gpu.scheduling.resources import add
+from eks_gpu.scheduling.snapshot import SnapshotNode
+from eks_gpu.scheduling.solver import Plan, Solver
+from eks_gpu.scheduling.taints import tolerates
+from eks_gpu.scheduling.workloads import SimPod, daemonset_overhead, expand_workloads
+
+CAPACITY_KEYS = ("cpu", "memory", "nvidia.com/gpu")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a simulation reads."""
+
+    nodepools: Sequence[Mapping[str, Any]]
+    nodeclasses: Sequence[Mapping[str, Any]]
+    workloads: Sequence[Mapping[str, Any]]
+    prices: PriceBook
+    zones: Sequence[str] = ()
+    nodes: Sequence[SnapshotNode] = ()
+    pending: Sequence[SimPod] = ()
+
+
+class _TypeCache:
+    """Instance models per (kubelet settings, RAID0): built once each, lazily."""
+
+    def __init__(self, prices: PriceBook, zones: Sequence[str]) -> None:
+        self.prices, self.zones = prices, zones
+        self.built: dict[tuple[str, bool], list[SimInstanceType]] = {}
+
+    def __call__(self, kubelet: KubeletSettings, raid0: bool) -> list[SimInstanceType]:
+        key = (repr(kubelet), raid0)
+        if key not in self.built:
+            self.built[key] = build_instance_types(
+                self.prices, self.zones, kubelet=kubelet, raid0=raid0
+            )
+        return self.built[key]
+
+
+def _zones(inputs: Inputs) -> list[str]:
+    if inputs.zones:
+        return list(inputs.zones)
+    if inputs.prices.zones:
+        return sorted({zone for zones in inputs.prices.zones.values() for zone in zones})
+    return list(DEFAULT_ZONES)
+
+
+def build_pools(inputs: Inputs, daemonsets: Sequence[Mapping[str, Any]]) -> list[PoolModel]:
+    """PoolModels with DaemonSet overhead and the capacity existing nodes already use."""
+    node_classes = {str((nc.get("metadata") or {}).get("name")): nc for nc in inputs.nodeclasses}
+    types = _TypeCache(inputs.prices, _zones(inputs))
+    pools = []
+    for nodepool in inputs.nodepools:
+        pool = build_pool(nodepool, node_classes, types)
+        pool.overhead = daemonset_overhead(daemonsets, pool.node_labels(), pool.taints, tolerates)
+        for node in inputs.nodes:
+            if node.nodepool == pool.name:
+                used = {k: node.allocatable.get(k, Decimal(0)) for k in CAPACITY_KEYS}
+                pool.used = add(pool.used, {**used, "nodes": Decimal(1)})
+        pools.append(pool)
+    return pools
+
+
+def _claims_json(plan: Plan) -> tuple[list[dict[str, Any]], float, tuple[int, float]]:
+    """The NodeClaims, their known cost, and (how many are unpriced, their on-demand cost)."""
+    claims, cost, unknown, at_on_demand = [], 0.0, 0, 0.0
+    for claim in plan.claims:
+        instance_type, offering = claim.launch()
+        if offering.price is None:
+            unknown += 1
+            at_on_demand += offering.rank if offering.rank != float("inf") else 0.0
+        else:
+            cost += offering.price
+        claims.append(
+            {
+                "nodepool": claim.pool.name,
+                "instance_type": instance_type.name,
+                "capacity_type": offering.capacity_type,
+                "zone": offering.zone,
+                "price_per_hour": offering.price,
+                "pods": [pod.ref for pod in claim.pods],
+            }
+        )
+    return claims, round(cost, 6), (unknown, round(at_on_demand, 6))
+
+
+def assumptions(inputs: Inputs, unknown: tuple[int, float], notes: Sequence[str]) -> list[str]:
+    """What the result rests on, in plain words."""
+    out = [
+        inputs.prices.describe("spot"),
+        "spot offerings without a known price rank at the on-demand price and are preferred "
+        "over on-demand at equal rank (Karpenter prefers spot when a pool allows both)",
+        f"zones: {', '.join(_zones(inputs))}"
+        + ("" if inputs.zones or inputs.prices.zones else " (default; pass --zones)"),
+        "instance types: Karpenter v1.14's list with its allocatable estimate (AL2023, "
+        "ENI-limited pods, 7.5% VM memory overhead); p3.* is not in that list",
+        "NodePools are tried by weight, then name ascending (Karpenter uses reverse name order)",
+        "DaemonSet overhead is added to each new NodeClaim whose labels and taints it fits",
+        "topology spread and pod (anti-)affinity are not simulated",
+    ]
+    count, at_on_demand = unknown
+    if count:
+        out.append(
+            f"{count} NodeClaim(s) have no known price (spot without a refresh): cost_per_hour "
+            f"omits them; at on-demand rates they would add ${at_on_demand:.3f}/h"
+        )
+    return out + list(notes)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The ``simulate -o json`` document, and the isolation check behind its last lines."""
+
+    document: dict[str, Any]
+    isolation: list[IsolationResult]
+
+    @property
+    def isolation_broken(self) -> bool:
+        return any(not result.isolated for result in self.isolation)
+
+
+def _unschedulable(plan: Plan) -> list[dict[str, Any]]:
+    return [
+        {
+            "pod": ref,
+            "reasons": [
+                {"nodepool": r.nodepool, "code": r.code, "message": r.message} for r in reasons
+            ],
+        }
+        for ref, reasons in sorted(plan.unschedulable.items())
+    ]
+
+
+def simulate(inputs: Inputs) -> Simulation:
+    """Run the whole simulation, plus the isolation check on every GPU pool."""
+    pods, daemonsets, notes = expand_workloads(inputs.workloads)
+    pools = build_pools(inputs, daemonsets)
+    isolation = check_isolation(pools)
+    plan = Solver(pools, inputs.nodes).solve([*inputs.pending, *pods])
+    claims, cost, unknown = _claims_json(plan)
+    isolation_notes = [
+        f"isolation {'ok' if r.isolated else 'BROKEN'}: {r.message}" for r in isolation
+    ]
+    document = {
+        "nodeclaims": claims,
+        "unschedulable": _unschedulable(plan),
+        "existing": [
+            {"node": node.node.name, "pods": list(node.pods)} for node in plan.existing if node.pods
+        ],
+        "cost_per_hour": cost,
+        "assumptions": [*assumptions(inputs, unknown, notes), *isolation_notes],
+    }
+    return Simulation(document, isolation)
+
+
+__all__ = ["NODEPOOL_KEY", "Inputs", "Simulation", "assumptions", "build_pools", "simulate"]

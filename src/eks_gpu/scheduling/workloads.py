@@ -1,0 +1,376 @@
+"""Workloads as the pods the simulator places, and DaemonSets as per-node overhead.
+
+Pods are taken as they are; Deployments, StatefulSets and ReplicaSets expand to
+``spec.replicas`` pods, Jobs to the pods that run at once, CronJobs to one Job's worth
+(:func:`expand_workloads`). Pod names are deterministic: ``<name>-<i>`` from 0. DaemonSets
+are not pods to place but overhead on every node they would run on, the way Karpenter
+reserves room for them on a new node (:func:`daemonset_overhead`).
+
+What the simulator does not model (topology spread, inter-pod affinity) is reported as "not
+simulated" on the pod and in a note, never guessed at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from eks_gpu.scheduling.labels import check_satisfies
+from eks_gpu.scheduling.resources import GPU, pod_requests, total
+from eks_gpu.validate.manifests import Manifest, ManifestError
+
+DEFAULT_NAMESPACE = "default"
+REPLICATED_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
+WORKLOAD_KINDS = ("Pod", *REPLICATED_KINDS, "Job", "CronJob")
+TOLERATED_EFFECTS = ("NoSchedule", "NoExecute")
+UNSIMULATED = ("topologySpreadConstraints", "podAffinity", "podAntiAffinity")
+
+Tolerates = Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
+"""``tolerates(toleration, taint)``: does one toleration match one taint?"""
+
+DAEMONSET_TOLERATIONS: tuple[Mapping[str, str], ...] = tuple(
+    {"key": f"node.kubernetes.io/{key}", "operator": "Exists", "effect": effect}
+    for key, effect in (
+        ("not-ready", "NoExecute"),
+        ("unreachable", "NoExecute"),
+        ("disk-pressure", "NoSchedule"),
+        ("memory-pressure", "NoSchedule"),
+        ("pid-pressure", "NoSchedule"),
+        ("unschedulable", "NoSchedule"),
+    )
+)
+"""Tolerations the DaemonSet controller adds to every daemon pod (plus
+``network-unavailable`` for host-network pods)."""
+_HOST_NETWORK_TOLERATION = {
+    "key": "node.kubernetes.io/network-unavailable",
+    "operator": "Exists",
+    "effect": "NoSchedule",
+}
+
+
+@dataclass(frozen=True)
+class SimPod:
+    """One pod to place: where it comes from, its spec and its effective requests.
+
+    ``not_simulated`` names the constraints of its spec the simulator ignores.
+    """
+
+    namespace: str
+    name: str
+    spec: Mapping[str, Any] = field(hash=False, repr=False)
+    requests: Mapping[str, Decimal] = field(hash=False)
+    owner: str | None = None
+    not_simulated: tuple[str, ...] = ()
+
+    @classmethod
+    def from_spec(
+        cls, namespace: str, name: str, spec: Mapping[str, Any], owner: str | None = None
+    ) -> SimPod:
+        """A pod with its requests computed from ``spec`` (ValueError on a bad quantity)."""
+        return cls(namespace, name, spec, pod_requests(spec), owner, unsimulated_constraints(spec))
+
+    @property
+    def ref(self) -> str:
+        """``namespace/name``, as kubectl shows it."""
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def gpus(self) -> Decimal:
+        """The ``nvidia.com/gpu`` the pod requests (0 when none)."""
+        return self.requests.get(GPU, Decimal(0))
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def unsimulated_constraints(spec: Mapping[str, Any]) -> tuple[str, ...]:
+    """The constraints in a pod spec the simulator does not model, in a fixed order."""
+    affinity = _mapping(spec.get("affinity"))
+    present = {
+        "topologySpreadConstraints": bool(spec.get("topologySpreadConstraints")),
+        "podAffinity": bool(affinity.get("podAffinity")),
+        "podAntiAffinity": bool(affinity.get("podAntiAffinity")),
+    }
+    return tuple(name for name in UNSIMULATED if present[name])
+
+
+@dataclass(frozen=True)
+class _Object:
+    """One input object, with where it came from for error messages."""
+
+    obj: Mapping[str, Any]
+    source: str | None
+
+    @property
+    def kind(self) -> str:
+        return str(self.obj.get("kind", ""))
+
+    @property
+    def name(self) -> str:
+        return str(_mapping(self.obj.get("metadata")).get("name") or "")
+
+    @property
+    def namespace(self) -> str:
+        return str(_mapping(self.obj.get("metadata")).get("namespace") or DEFAULT_NAMESPACE)
+
+    @property
+    def label(self) -> str:
+        """``Kind/namespace/name``, the owner string of its pods."""
+        return f"{self.kind or 'object'}/{self.namespace}/{self.name}"
+
+    def error(self, message: str, hint: str | None = None) -> ManifestError:
+        where = f"{self.source}: " if self.source else ""
+        return ManifestError(f"{where}{self.label}: {message}", hint=hint)
+
+
+def _objects(objects: Iterable[Mapping[str, Any] | Manifest]) -> Iterator[_Object]:
+    """Every object, ``kind: List`` items flattened."""
+    for item in objects:
+        obj, source = (item.obj, item.source) if isinstance(item, Manifest) else (item, None)
+        items = obj.get("items")
+        if str(obj.get("kind", "")).endswith("List") and isinstance(items, list):
+            yield from (_Object(o, source) for o in items if isinstance(o, Mapping))
+        else:
+            yield _Object(obj, source)
+
+
+def controller_of(obj: Mapping[str, Any], namespace: str) -> str | None:
+    """``Kind/namespace/name`` of the object's controlling owner, if it has one."""
+    refs = _mapping(obj.get("metadata")).get("ownerReferences")
+    for ref in refs if isinstance(refs, list) else []:
+        if isinstance(ref, Mapping) and ref.get("controller"):
+            return f"{ref.get('kind')}/{namespace}/{ref.get('name')}"
+    return None
+
+
+def _template_spec(item: _Object) -> Mapping[str, Any]:
+    """The pod spec of a Pod or a workload's template; ManifestError naming the path."""
+    if item.kind == "Pod":
+        path: tuple[str, ...] = ("spec",)
+    elif item.kind == "CronJob":
+        path = ("spec", "jobTemplate", "spec", "template", "spec")
+    else:
+        path = ("spec", "template", "spec")
+    node: Any = item.obj
+    for step in path:
+        node = node.get(step) if isinstance(node, Mapping) else None
+    if not isinstance(node, Mapping):
+        raise item.error(f"{'.'.join(path)} is missing or not an object")
+    return node
+
+
+def _count(item: _Object, spec: Mapping[str, Any], key: str, path: str) -> int | None:
+    """A non-negative integer field (None when absent); ManifestError otherwise."""
+    value = spec.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise item.error(f"{path}.{key} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _job_pods(item: _Object, job_spec: Mapping[str, Any], path: str) -> tuple[int, str | None]:
+    """Pods one Job runs at once: parallelism (default 1), at most completions."""
+    if job_spec.get("suspend") is True:
+        return 0, "suspended"
+    parallelism = _count(item, job_spec, "parallelism", path)
+    completions = _count(item, job_spec, "completions", path)
+    count = 1 if parallelism is None else parallelism
+    if completions is not None:
+        count = min(count, completions)
+    return count, None
+
+
+def _pod_count(item: _Object) -> tuple[int, str | None]:
+    """How many pods ``item`` stands for now, and why none when that is 0 for a reason."""
+    spec = _mapping(item.obj.get("spec"))
+    if item.kind in REPLICATED_KINDS:
+        replicas = _count(item, spec, "replicas", "spec")
+        return (1 if replicas is None else replicas), None
+    if item.kind == "Job":
+        return _job_pods(item, spec, "spec")
+    if item.kind == "CronJob":
+        if spec.get("suspend") is True:
+            return 0, "suspended"
+        job_spec = _mapping(_mapping(spec.get("jobTemplate")).get("spec"))
+        return _job_pods(item, job_spec, "spec.jobTemplate.spec")
+    return 1, None
+
+
+def _requests(item: _Object, spec: Mapping[str, Any]) -> dict[str, Decimal]:
+    try:
+        return pod_requests(spec)
+    except ValueError as error:
+        raise item.error(
+            f"pod spec: {error}", hint="fix the quantity (e.g. 500m, 2Gi, 1)"
+        ) from None
+
+
+def _span(refs: Sequence[str]) -> str:
+    return f"pod {refs[0]}" if len(refs) == 1 else f"{len(refs)} pods {refs[0]}..{refs[-1]}"
+
+
+def _expand(item: _Object) -> tuple[list[SimPod], list[str]]:
+    """The pods of one workload object, and notes about it."""
+    spec = _template_spec(item)
+    requests = _requests(item, spec)
+    count, why = _pod_count(item)
+    if item.kind == "Pod":
+        names = [item.name]
+        owner = None
+    else:
+        names = [f"{item.name}-{index}" for index in range(count)]
+        owner = item.label
+    constraints = unsimulated_constraints(spec)
+    pods = [SimPod(item.namespace, name, spec, requests, owner, constraints) for name in names]
+    notes = []
+    if not pods:
+        notes.append(f"{item.label}: {why or 'scaled to 0'}; no pods")
+    elif constraints:
+        source = "" if owner is None else f" ({owner})"
+        notes.append(
+            f"{_span([p.ref for p in pods])}{source}: {', '.join(constraints)} not simulated; "
+            "placed as if without them"
+        )
+    return pods, notes
+
+
+def expand_workloads(
+    objects: Iterable[Mapping[str, Any] | Manifest],
+) -> tuple[list[SimPod], list[Mapping[str, Any]], list[str]]:
+    """The pods to place, the DaemonSets (overhead, not pods) and notes, in input order.
+
+    An object whose controlling owner is also given (a ReplicaSet of a given Deployment) is
+    skipped so its pods are counted once. Objects of other kinds are ignored with a note.
+
+    Raises:
+        ManifestError: an object without a name or pod template, a bad replica count or a
+            bad resource quantity, naming the object and field.
+    """
+    items = list(_objects(objects))
+    given = {item.label for item in items}
+    pods: list[SimPod] = []
+    daemonsets: list[Mapping[str, Any]] = []
+    notes: list[str] = []
+    for item in items:
+        if not item.name and item.kind in (*WORKLOAD_KINDS, "DaemonSet"):
+            raise item.error("metadata.name is missing")
+        owner = controller_of(item.obj, item.namespace)
+        if owner in given:
+            notes.append(f"{item.label}: owned by {owner}, also given; counted once")
+        elif item.kind == "DaemonSet":
+            _requests(item, _template_spec(item))
+            daemonsets.append(item.obj)
+        elif item.kind in WORKLOAD_KINDS:
+            more_pods, more_notes = _expand(item)
+            pods += more_pods
+            notes += more_notes
+        else:
+            notes.append(f"{item.label}: not a workload; ignored")
+    return pods, daemonsets, notes
+
+
+def _term_reason(labels: Mapping[str, str], term: Any) -> str | None:
+    """Why ``labels`` fail one node selector term (matchFields are not known for a new node
+    and are ignored, as Karpenter does; an empty term matches nothing)."""
+    term = _mapping(term)
+    expressions = term.get("matchExpressions")
+    expressions = expressions if isinstance(expressions, list) else []
+    if not expressions and not term.get("matchFields"):
+        return "an empty node selector term matches no node"
+    reasons = check_satisfies(labels, [_mapping(e) for e in expressions])
+    return reasons[0] if reasons else None
+
+
+def _affinity_reason(labels: Mapping[str, str], spec: Mapping[str, Any]) -> str | None:
+    """Why ``labels`` fail the required node affinity (its terms are ORed), or None."""
+    node_affinity = _mapping(_mapping(spec.get("affinity")).get("nodeAffinity"))
+    required = _mapping(node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution"))
+    terms = required.get("nodeSelectorTerms")
+    if not isinstance(terms, list):
+        return None
+    reasons = [_term_reason(labels, term) for term in terms]
+    if any(reason is None for reason in reasons):
+        return None
+    return f"required node affinity: {reasons[0] if reasons else 'no terms'}"
+
+
+def _tolerations(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    raw = spec.get("tolerations")
+    own = [t for t in raw if isinstance(t, Mapping)] if isinstance(raw, list) else []
+    extra = [_HOST_NETWORK_TOLERATION] if spec.get("hostNetwork") is True else []
+    return [*own, *DAEMONSET_TOLERATIONS, *extra]
+
+
+def _taint_text(taint: Mapping[str, Any]) -> str:
+    value = taint.get("value")
+    shown = f"={value}" if value not in (None, "") else ""
+    return f"{taint.get('key')}{shown}:{taint.get('effect')}"
+
+
+def daemonset_reason(
+    daemonset: Mapping[str, Any],
+    node_labels: Mapping[str, str],
+    node_taints: Sequence[Mapping[str, Any]],
+    tolerates: Tolerates,
+) -> str | None:
+    """Why ``daemonset`` would not run on a node with these labels and taints, or None.
+
+    Its ``nodeSelector`` must match, one required node affinity term must hold, and every
+    ``NoSchedule``/``NoExecute`` taint must be tolerated (``PreferNoSchedule`` never keeps a
+    daemon pod away), counting the tolerations the DaemonSet controller adds.
+    """
+    spec = _template_spec(_Object(daemonset, None))
+    selector = _mapping(spec.get("nodeSelector"))
+    wanted = [{"key": k, "operator": "In", "values": [str(v)]} for k, v in selector.items()]
+    reasons = check_satisfies(node_labels, wanted)
+    if reasons:
+        return f"nodeSelector: {reasons[0]}"
+    affinity = _affinity_reason(node_labels, spec)
+    if affinity is not None:
+        return affinity
+    tolerations = _tolerations(spec)
+    for taint in node_taints:
+        if taint.get("effect") not in TOLERATED_EFFECTS:
+            continue
+        if not any(tolerates(toleration, taint) for toleration in tolerations):
+            return f"taint {_taint_text(taint)} not tolerated"
+    return None
+
+
+def daemonset_overhead(
+    daemonsets: Sequence[Mapping[str, Any]],
+    node_labels: Mapping[str, str],
+    node_taints: Sequence[Mapping[str, Any]],
+    tolerates: Tolerates,
+) -> dict[str, Decimal]:
+    """The summed effective requests of every DaemonSet that would run on such a node.
+
+    What Karpenter reserves on a new node before it packs pods (``pods`` counts the daemon
+    pods too). ``tolerates(toleration, taint)`` is the toleration match to use.
+    """
+    running = [
+        pod_requests(_template_spec(_Object(ds, None)))
+        for ds in daemonsets
+        if daemonset_reason(ds, node_labels, node_taints, tolerates) is None
+    ]
+    return total(running)
+
+
+__all__ = [
+    "DAEMONSET_TOLERATIONS",
+    "DEFAULT_NAMESPACE",
+    "REPLICATED_KINDS",
+    "UNSIMULATED",
+    "WORKLOAD_KINDS",
+    "SimPod",
+    "Tolerates",
+    "controller_of",
+    "daemonset_overhead",
+    "daemonset_reason",
+    "expand_workloads",
+    "unsimulated_constraints",
+]
