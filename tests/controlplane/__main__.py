@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--dir", type=Path, default=DEFAULT_DIR, help="state folder for up/down/env"
     )
+    parser.add_argument(
+        "--karpenter", action="store_true", help="up: also start Karpenter (kwok provider)"
+    )
     args = parser.parse_args(argv)
     try:
         if args.verb == "down":
@@ -50,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"warning: no Karpenter CRDs under {REFERENCE}; none installed", file=sys.stderr
                 )
             plane = up(args.dir, bins, crds)
+            if args.karpenter:
+                from .karpenter import start_karpenter  # imports eks_gpu's catalog
+
+                start_karpenter(plane, bins)
             print(f"up in {time.monotonic() - start:.1f}s", file=sys.stderr)
             sys.stdout.write(_env(plane))
     except (BuildError, PlaneError) as err:

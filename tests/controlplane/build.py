@@ -55,6 +55,16 @@ MODULES = (
             "kustomize/stage/pod/fast/pod-delete.yaml",
         ),
     ),
+    Module(
+        "karpenter",
+        {"karpenter-kwok": "sigs.k8s.io/karpenter/kwok"},
+        data=(
+            # the chart's copy is a symlink, which module zips drop
+            "kwok/apis/crds/karpenter.kwok.sh_kwoknodeclasses.yaml",
+            "kwok/charts/crds/karpenter.sh_nodeoverlays.yaml",
+            "kwok/charts/crds/autoscaling.x-k8s.io_capacitybuffers.yaml",
+        ),
+    ),
 )
 BUILD_FLAGS = ("-trimpath",)
 BUILD_ENV = {"CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly -buildvcs=false", "GOTOOLCHAIN": "local"}

@@ -34,17 +34,23 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
-    """etcd + kube-apiserver (+ kube-scheduler + kwok), Karpenter's CRDs installed."""
+def bins() -> dict[str, Path]:
+    """The built binaries (and kwok stages, Karpenter's kwok CRDs), or a loud skip."""
     try:
-        bins = binaries()
+        found = binaries()
     except BuildError as err:
         _unavailable(str(err))
-    if bins is None:
+    if found is None:
         _unavailable("the binaries are not built for the pinned versions")
     if shutil.which("openssl") is None:
         _unavailable("openssl is not installed (it makes the service-account key)")
-    assert bins is not None
+    assert found is not None
+    return found
+
+
+@pytest.fixture(scope="session")
+def plane(bins: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
+    """etcd + kube-apiserver + kube-scheduler + kwok, Karpenter's CRDs installed."""
     start = time.monotonic()
     running = up(
         tmp_path_factory.mktemp("controlplane"), bins, karpenter_crds(), tie_to_parent=True

@@ -156,9 +156,9 @@ def _write_files(plane: Plane) -> None:
     (plane.dir / "certs").mkdir()
     plane.tokens = {
         user: secrets.token_hex(16)
-        for user in ("admin", "restricted", "system:kube-scheduler", "kwok")
+        for user in ("admin", "restricted", "system:kube-scheduler", "kwok", "karpenter")
     }
-    groups = {"admin": "system:masters", "kwok": "system:masters"}
+    groups = {user: "system:masters" for user in ("admin", "kwok", "karpenter")}
     lines = [
         f"{token},{user},{i},{groups[user]}" if user in groups else f"{token},{user},{i}"
         for i, (user, token) in enumerate(plane.tokens.items(), start=1)
@@ -323,19 +323,26 @@ def up(
     return plane
 
 
-def down(folder: Path, timeout: float = 10) -> None:
+def stop(plane: Plane, name: str, timeout: float = 10) -> None:
+    """Stop one process ``up`` (or a fixture) started: SIGTERM, then SIGKILL after ``timeout``."""
+    pid = plane.pids.pop(name)
+    if _alive(pid):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        print(f"{name} (pid {pid}) ignored SIGTERM for {timeout:.0f}s; killed")
+    plane.save()
+
+
+def down(folder: Path) -> None:
     """Stop what ``up`` started in ``folder`` (by PID, newest first); logs and audit stay."""
     if not (folder / "state.json").exists():
         return
     plane = Plane.load(folder)
-    for name, pid in reversed(plane.pids.items()):
-        if _alive(pid):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
-            print(f"{name} (pid {pid}) ignored SIGTERM for {timeout:.0f}s; killed")
+    for name in reversed(list(plane.pids)):
+        stop(plane, name)
     (folder / "state.json").unlink()
     shutil.rmtree(folder / "etcd", ignore_errors=True)

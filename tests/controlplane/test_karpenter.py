@@ -1,0 +1,202 @@
+"""Tier 3: real Karpenter provisions for the NodePool `eks-gpu render` writes.
+
+Karpenter v1.14.1 with its kwok cloud provider, fed our catalog's GPU instance types and
+on-demand prices (karpenter.py). The rendered NodePool is used as is, except that its
+``nodeClassRef`` points at a KWOKNodeClass (Karpenter ignores NodePools of other providers),
+and each test adds a label of its own so that tests never share nodes. The workload is the
+rendered ``gpu-simple-test`` pod. Karpenter must launch the cheapest instance type our catalog
+says fits, register it (kwok makes it Ready), and kube-scheduler must run the pod on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eks_gpu.cli.main import main
+
+from .karpenter import KWOK_OVERHEAD, gpu_instance_types, kwok_nodeclass, start_karpenter
+from .kube import Kube, Obj, condition
+from .plane import Plane, stop
+
+pytestmark = pytest.mark.controlplane
+
+POOL_LABEL = "eks-gpu.test/pool"
+UNITS = {"m": Decimal("0.001"), "Ki": Decimal(1) / 1024, "Mi": Decimal(1), "Gi": Decimal(1024)}
+
+
+def quantity(text: str) -> Decimal:
+    """CPU in cores, memory in MiB, counts as they are."""
+    for suffix, factor in UNITS.items():
+        if text.endswith(suffix):
+            return Decimal(text[: -len(suffix)]) * factor
+    return Decimal(text)
+
+
+@pytest.fixture(scope="module")
+def karpenter(plane: Plane, bins: dict[str, Path], kube: Kube) -> Iterator[None]:
+    if "karpenter-kwok" not in bins:
+        pytest.skip("Karpenter (karpenter-kwok) is not part of this build")
+    if os.geteuid() != 0:
+        pytest.skip("KARPENTER SKIPPED: it runs in a network namespace of its own: needs root")
+    start_karpenter(plane, bins, tie_to_parent=True)
+    kwok_nodeclass(kube)
+    yield
+    stop(plane, "karpenter")
+
+
+@pytest.fixture(scope="module")
+def rendered() -> list[Obj]:
+    """`eks-gpu render --cluster-name demo -o json`, run in-process once for the module."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["render", "--cluster-name", "demo", "-o", "json"]) == 0
+    items: list[Obj] = json.loads(out.getvalue())["items"]
+    return items
+
+
+@pytest.fixture
+def pool(kube: Kube, karpenter: None, rendered: list[Obj]) -> Iterator[Obj]:
+    """The rendered NodePool, on kwok, with a name and a node label of this test's own."""
+    nodepool = copy.deepcopy(next(o for o in rendered if o["kind"] == "NodePool"))
+    name = "gpu-" + uuid.uuid4().hex[:6]
+    nodepool["metadata"]["name"] = name
+    template = nodepool["spec"]["template"]
+    template["metadata"]["labels"][POOL_LABEL] = name
+    template["spec"]["nodeClassRef"] = {
+        "group": "karpenter.kwok.sh",
+        "kind": "KWOKNodeClass",
+        "name": "default",
+    }
+    kube.apply(next(o for o in rendered if o["kind"] == "Namespace"), "eks-gpu-test")
+    kube.apply(nodepool, "eks-gpu-test")
+    # Karpenter skips a pool until it is Ready, and then looks again only 10 s later.
+    kube.wait_for(
+        kube.object_path(nodepool), lambda p: condition(p, "Ready").get("status") == "True"
+    )
+    yield nodepool
+    # Leave no nodes for later tests. Without a controller-manager there is no garbage
+    # collector to cascade from the NodePool, so delete its NodeClaims: Karpenter drains
+    # and deletes their nodes (kwok deletes the pods), then drops its finalizer.
+    for pod in kube.get("/api/v1/pods", labelSelector=f"{POOL_LABEL}={name}")["items"]:
+        kube.delete({"apiVersion": "v1", "kind": "Pod", "metadata": pod["metadata"]})
+    claims = "/apis/karpenter.sh/v1/nodeclaims"
+    selector = f"karpenter.sh/nodepool={name}"
+    for claim in kube.get(claims, labelSelector=selector)["items"]:
+        kube.request("DELETE", f"{claims}/{claim['metadata']['name']}")
+    kube.wait_for(claims, lambda found: not found["items"], timeout=60, labelSelector=selector)
+    kube.delete(nodepool)
+
+
+def gpu_pod(rendered: list[Obj], pool: Obj, gpus: int, **node_selector: str) -> Obj:
+    """The rendered gpu-simple-test pod, asking for ``gpus`` GPUs, placed on ``pool``."""
+    pod = copy.deepcopy(next(o for o in rendered if o["metadata"]["name"] == "gpu-simple-test"))
+    name = pool["metadata"]["name"]
+    pod["metadata"]["name"] = f"{name}-{gpus}gpu"
+    pod["metadata"].setdefault("labels", {})[POOL_LABEL] = name
+    pod["spec"]["nodeSelector"] = {**pod["spec"].get("nodeSelector", {}), POOL_LABEL: name}
+    pod["spec"]["nodeSelector"].update(node_selector)
+    pod["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] = str(gpus)
+    return pod
+
+
+def _labels(instance_type: dict[str, Any]) -> dict[str, str]:
+    offering = instance_type["offerings"][0]
+    labels = {r["key"]: r["values"][0] for r in offering["Requirements"]}
+    labels["kubernetes.io/arch"] = instance_type["architecture"]
+    labels["kubernetes.io/os"] = "linux"
+    return labels
+
+
+def _allows(requirement: dict[str, Any], labels: dict[str, str]) -> bool:
+    value, operator = labels.get(requirement["key"]), requirement["operator"]
+    assert operator in ("In", "NotIn", "Exists"), operator
+    if operator == "Exists":
+        return value is not None
+    return (value in requirement["values"]) == (operator == "In")
+
+
+def cheapest_fit(pool: Obj, pod: Obj) -> str:
+    """What our catalog says Karpenter should launch: the cheapest type the pool allows that
+    fits the pod (Karpenter's allocatable = the kwok file's resources minus kwok's overhead)."""
+    requests = {**pod["spec"]["containers"][0]["resources"].get("requests", {})}
+    requests.update(pod["spec"]["containers"][0]["resources"]["limits"])
+    pool_labels = pool["spec"]["template"]["metadata"]["labels"]
+    selector = {k: v for k, v in pod["spec"]["nodeSelector"].items() if k not in pool_labels}
+    fits = []
+    for it in gpu_instance_types():
+        labels = _labels(it)
+        if not all(_allows(r, labels) for r in pool["spec"]["template"]["spec"]["requirements"]):
+            continue
+        if any(labels.get(k) != v for k, v in selector.items()):
+            continue
+        free = {k: quantity(v) - KWOK_OVERHEAD.get(k, 0) for k, v in it["resources"].items()}
+        if all(free.get(k, Decimal(0)) >= quantity(v) for k, v in requests.items()):
+            fits.append((it["offerings"][0]["Price"], it["name"]))
+    return min(fits)[1]
+
+
+@pytest.mark.parametrize("gpus", [1, 4])
+def test_karpenter_launches_the_cheapest_type_our_catalog_fits(
+    kube: Kube, rendered: list[Obj], pool: Obj, gpus: int
+) -> None:
+    pod = gpu_pod(rendered, pool, gpus)
+    kube.apply(pod, "eks-gpu-test")
+    running = kube.wait_for(
+        kube.object_path(pod), lambda p: p.get("status", {}).get("phase") == "Running", timeout=60
+    )
+    node = kube.get(f"/api/v1/nodes/{running['spec']['nodeName']}")
+    labels = node["metadata"]["labels"]
+    assert labels["node.kubernetes.io/instance-type"] == cheapest_fit(pool, pod)
+    assert labels["karpenter.sh/nodepool"] == pool["metadata"]["name"]
+    assert labels["karpenter.sh/capacity-type"] == "on-demand"
+    assert labels["karpenter.k8s.aws/instance-gpu-manufacturer"] == "nvidia"
+    assert int(labels["karpenter.k8s.aws/instance-gpu-count"]) >= gpus
+    assert labels["node-type"] == "gpu"  # the rendered pool's template label
+    taints = {(t["key"], t.get("value"), t["effect"]) for t in node["spec"].get("taints", [])}
+    assert ("nvidia.com/gpu", "true", "NoSchedule") in taints
+    assert condition(node, "Ready").get("status") == "True"
+    # The NodeClaim behind it is registered and initialized (Karpenter updates its status
+    # a moment after the node is up).
+    kube.wait_for(
+        "/apis/karpenter.sh/v1/nodeclaims",
+        lambda claims: any(
+            c.get("status", {}).get("nodeName") == node["metadata"]["name"]
+            and condition(c, "Initialized").get("status") == "True"
+            for c in claims["items"]
+        ),
+        labelSelector=f"karpenter.sh/nodepool={pool['metadata']['name']}",
+    )
+
+
+def test_karpenter_explains_a_pod_no_allowed_type_can_hold(
+    kube: Kube, rendered: list[Obj], pool: Obj
+) -> None:
+    """The guide's families have no H100 (p5 is not in the pool): Karpenter says so, and
+    launches nothing."""
+    pod = gpu_pod(rendered, pool, 1, **{"karpenter.k8s.aws/instance-gpu-name": "h100"})
+    kube.apply(pod, "eks-gpu-test")
+    events = kube.wait_for(
+        f"/api/v1/namespaces/{pod['metadata']['namespace']}/events",
+        lambda e: any(x.get("reportingComponent") == "karpenter" for x in e["items"]),
+        timeout=60,
+        fieldSelector=f"involvedObject.name={pod['metadata']['name']},reason=FailedScheduling",
+    )
+    message = next(e for e in events["items"] if e.get("reportingComponent") == "karpenter")
+    assert "no instance type had enough resources or had a required offering" in message["message"]
+    assert "karpenter.k8s.aws/instance-gpu-name In [h100]" in message["message"]
+    claims = kube.get(
+        "/apis/karpenter.sh/v1/nodeclaims",
+        labelSelector=f"karpenter.sh/nodepool={pool['metadata']['name']}",
+    )
+    assert claims["items"] == []
