@@ -10,6 +10,7 @@ import pytest
 from eks_gpu.config.loader import config_from_data
 from eks_gpu.config.profiles import PROFILES, profile_config
 from eks_gpu.render.bundle import render_all
+from eks_gpu.scheduling.taints import tolerates
 from eks_gpu.validate.findings import Finding
 from eks_gpu.validate.manifests import Manifest, ManifestSet
 from eks_gpu.validate.rules import ALL_RULES, RULES_BY_ID, run_lint
@@ -20,7 +21,6 @@ from eks_gpu.validate.rules.cuda_images import (
     image_build,
 )
 from eks_gpu.validate.rules.device_plugin import fails_on_init_by_default, image_version
-from eks_gpu.validate.rules.placement import tolerates
 from eks_gpu.validate.rules.root_volume_small import size_bytes
 
 CONTRACT_IDS = {

@@ -6,18 +6,16 @@ from typing import Any
 
 import pytest
 
+from eks_gpu.scheduling.pod_requirements import pod_requirement_variants, pod_requirements
 from eks_gpu.scheduling.requirements import (
     EMPTY,
     MAX_INT,
     MIN_INT,
-    WELL_KNOWN_LABELS,
     Requirement,
     RequirementError,
     Requirements,
-    normalize_key,
-    pod_requirement_variants,
-    pod_requirements,
 )
+from eks_gpu.scheduling.well_known import WELL_KNOWN_LABELS, normalize_key
 
 GPU_COUNT = "karpenter.k8s.aws/instance-gpu-count"
 ZONE = "topology.kubernetes.io/zone"

@@ -19,11 +19,11 @@ from eks_gpu.scheduling.labels import (
     check_satisfies,
     instance_types_allowed,
     nodepool_requirements,
-    normalize_key,
     requirement_reason,
     satisfiable,
     satisfies,
 )
+from eks_gpu.scheduling.well_known import normalize_key
 
 FAMILY = "karpenter.k8s.aws/instance-family"
 GPU_COUNT = "karpenter.k8s.aws/instance-gpu-count"

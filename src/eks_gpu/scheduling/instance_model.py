@@ -19,16 +19,15 @@ from eks_gpu.catalog.prices import PriceBook
 from eks_gpu.scheduling.allocatable import KubeletSettings, estimate
 from eks_gpu.scheduling.requirements import Requirement, Requirements
 from eks_gpu.scheduling.resources import parse_quantity
+from eks_gpu.scheduling.well_known import LABEL_CAPACITY_TYPE, LABEL_WINDOWS_BUILD, LABEL_ZONE
 
-ZONE = "topology.kubernetes.io/zone"
-CAPACITY_TYPE = "karpenter.sh/capacity-type"
 DEFAULT_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
 EXOTIC = ("nvidia.com/gpu", "amd.com/gpu", "aws.amazon.com/neuron", "habana.ai/gaudi")
 GB = Decimal(10**9)
 TENANCY = "karpenter.k8s.aws/instance-tenancy"
 # Well-known keys no modelled offering sets: Linux nodes, no capacity reservations.
 ABSENT_KEYS = (
-    "node.kubernetes.io/windows-build",
+    LABEL_WINDOWS_BUILD,
     "karpenter.k8s.aws/capacity-reservation-id",
     "karpenter.k8s.aws/capacity-reservation-type",
     "karpenter.k8s.aws/capacity-reservation-interruptible",
@@ -58,7 +57,7 @@ class SimInstanceType:
 
     def offering_for(self, requirements: Requirements) -> Offering | None:
         """The cheapest offering whose zone and capacity type ``requirements`` allow."""
-        zones, capacity = requirements.get(ZONE), requirements.get(CAPACITY_TYPE)
+        zones, capacity = requirements.get(LABEL_ZONE), requirements.get(LABEL_CAPACITY_TYPE)
         for offering in self.offerings:
             if zones.has(offering.zone) and capacity.has(offering.capacity_type):
                 return offering
@@ -158,9 +157,7 @@ def build_instance_types(
 
 
 __all__ = [
-    "CAPACITY_TYPE",
     "DEFAULT_ZONES",
-    "ZONE",
     "Offering",
     "SimInstanceType",
     "build_instance_types",

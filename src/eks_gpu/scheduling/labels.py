@@ -26,17 +26,10 @@ from functools import cache
 from typing import Any
 
 from eks_gpu.catalog.instance_types import InstanceType, all_instance_types
+from eks_gpu.scheduling.requirements import OPERATORS
+from eks_gpu.scheduling.well_known import KEY_ALIASES, LABEL_NODEPOOL, normalize_key
 
-OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt", "Gte", "Lte")
 NUMERIC_OPERATORS = ("Gt", "Lt", "Gte", "Lte")
-NODEPOOL_LABEL = "karpenter.sh/nodepool"
-KEY_ALIASES: Mapping[str, str] = {
-    "beta.kubernetes.io/arch": "kubernetes.io/arch",
-    "beta.kubernetes.io/os": "kubernetes.io/os",
-    "beta.kubernetes.io/instance-type": "node.kubernetes.io/instance-type",
-    "failure-domain.beta.kubernetes.io/zone": "topology.kubernetes.io/zone",
-    "failure-domain.beta.kubernetes.io/region": "topology.kubernetes.io/region",
-}
 _ALIASES_OF: Mapping[str, tuple[str, ...]] = {
     name: tuple(alias for alias, current in KEY_ALIASES.items() if current == name)
     for name in set(KEY_ALIASES.values())
@@ -44,11 +37,6 @@ _ALIASES_OF: Mapping[str, tuple[str, ...]] = {
 _INTEGER = re.compile(r"-?[0-9]+")
 
 Requirement = Mapping[str, Any]
-
-
-def normalize_key(key: str) -> str:
-    """The current name of a label key (``beta.kubernetes.io/arch`` → ``kubernetes.io/arch``)."""
-    return KEY_ALIASES.get(key, key)
 
 
 def _label(labels: Mapping[str, str], key: str) -> str | None:
@@ -202,7 +190,7 @@ def nodepool_requirements(nodepool: Mapping[str, Any]) -> list[dict[str, Any]]:
     out += [{"key": k, "operator": "In", "values": [str(v)]} for k, v in sorted(labels.items())]
     name = _mapping(nodepool.get("metadata")).get("name")
     if name:
-        out.append({"key": NODEPOOL_LABEL, "operator": "In", "values": [str(name)]})
+        out.append({"key": LABEL_NODEPOOL, "operator": "In", "values": [str(name)]})
     return out
 
 
@@ -232,10 +220,7 @@ def instance_types_allowed(
 
 
 __all__ = [
-    "KEY_ALIASES",
-    "NODEPOOL_LABEL",
     "NUMERIC_OPERATORS",
-    "OPERATORS",
     "Requirement",
     "check_satisfiable",
     "check_satisfies",
@@ -243,7 +228,6 @@ __all__ = [
     "instance_type_requirements",
     "instance_types_allowed",
     "nodepool_requirements",
-    "normalize_key",
     "requirement_reason",
     "satisfiable",
     "satisfies",

@@ -11,8 +11,8 @@ from eks_gpu.scheduling.allocatable import KubeletSettings
 from eks_gpu.scheduling.instance_model import SimInstanceType
 from eks_gpu.scheduling.requirements import Requirement, Requirements
 from eks_gpu.scheduling.resources import parse_quantity, parse_resources
+from eks_gpu.scheduling.well_known import LABEL_NODEPOOL
 
-NODEPOOL_KEY = "karpenter.sh/nodepool"
 TypesFor = Callable[[KubeletSettings, bool], list[SimInstanceType]]
 
 
@@ -63,7 +63,7 @@ def pool_requirements(nodepool: Mapping[str, Any]) -> Requirements:
     return (
         Requirements.from_dicts(items)
         .add(Requirements.from_labels(labels))
-        .add(Requirement.create(NODEPOOL_KEY, "In", [name]))
+        .add(Requirement.create(LABEL_NODEPOOL, "In", [name]))
     )
 
 
@@ -101,7 +101,6 @@ def order_pools(pools: Sequence[PoolModel]) -> list[PoolModel]:
 
 
 __all__ = [
-    "NODEPOOL_KEY",
     "PoolModel",
     "build_pool",
     "kubelet_settings",

@@ -41,104 +41,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from eks_gpu.scheduling.well_known import WELL_KNOWN_LABELS, normalize_key
+
 MAX_INT = 2**63 - 1
 MIN_INT = -(2**63)
-
-LABEL_NODEPOOL = "karpenter.sh/nodepool"
-LABEL_CAPACITY_TYPE = "karpenter.sh/capacity-type"
-LABEL_ZONE = "topology.kubernetes.io/zone"
-LABEL_REGION = "topology.kubernetes.io/region"
-LABEL_INSTANCE_TYPE = "node.kubernetes.io/instance-type"
-LABEL_ARCH = "kubernetes.io/arch"
-LABEL_OS = "kubernetes.io/os"
-LABEL_WINDOWS_BUILD = "node.kubernetes.io/windows-build"
-LABEL_ZONE_ID = "topology.k8s.aws/zone-id"
-_AWS = "karpenter.k8s.aws/"
-LABEL_GPU_NAME = _AWS + "instance-gpu-name"
-LABEL_GPU_MANUFACTURER = _AWS + "instance-gpu-manufacturer"
-LABEL_GPU_COUNT = _AWS + "instance-gpu-count"
-LABEL_GPU_MEMORY = _AWS + "instance-gpu-memory"
-
-CORE_WELL_KNOWN_LABELS: frozenset[str] = frozenset(
-    {
-        LABEL_NODEPOOL,
-        LABEL_ZONE,
-        LABEL_REGION,
-        LABEL_INSTANCE_TYPE,
-        LABEL_ARCH,
-        LABEL_OS,
-        LABEL_CAPACITY_TYPE,
-        LABEL_WINDOWS_BUILD,
-    }
-)
-"""Karpenter core's well-known labels: a pod may select them on any NodePool."""
-
-AWS_WELL_KNOWN_LABELS: frozenset[str] = frozenset(
-    {LABEL_ZONE_ID}
-    | {
-        _AWS + suffix
-        for suffix in (
-            "instance-hypervisor",
-            "instance-encryption-in-transit-supported",
-            "instance-category",
-            "instance-family",
-            "instance-generation",
-            "instance-size",
-            "instance-local-nvme",
-            "instance-cpu",
-            "instance-cpu-manufacturer",
-            "instance-cpu-sustained-clock-speed-mhz",
-            "instance-memory",
-            "instance-ebs-bandwidth",
-            "instance-network-bandwidth",
-            "instance-gpu-name",
-            "instance-gpu-manufacturer",
-            "instance-gpu-count",
-            "instance-gpu-memory",
-            "instance-accelerator-name",
-            "instance-accelerator-manufacturer",
-            "instance-accelerator-count",
-            "instance-capability-flex",
-            "instance-tenancy",
-            "capacity-reservation-id",
-            "capacity-reservation-type",
-            "capacity-reservation-interruptible",
-        )
-    }
-)
-"""What the AWS provider adds (karpenter-provider-aws ``pkg/apis/v1/labels.go``, v1.14)."""
-
-WELL_KNOWN_LABELS: frozenset[str] = CORE_WELL_KNOWN_LABELS | AWS_WELL_KNOWN_LABELS
-
-OFFERING_LABELS: frozenset[str] = frozenset(
-    {
-        LABEL_ZONE,
-        LABEL_ZONE_ID,
-        LABEL_CAPACITY_TYPE,
-        _AWS + "capacity-reservation-id",
-        _AWS + "capacity-reservation-type",
-        _AWS + "capacity-reservation-interruptible",
-    }
-)
-"""Well-known keys whose values come from an offering (zone, capacity type), not the type."""
-
-KEY_ALIASES: Mapping[str, str] = {
-    "failure-domain.beta.kubernetes.io/zone": LABEL_ZONE,
-    "failure-domain.beta.kubernetes.io/region": LABEL_REGION,
-    "beta.kubernetes.io/arch": LABEL_ARCH,
-    "beta.kubernetes.io/os": LABEL_OS,
-    "beta.kubernetes.io/instance-type": LABEL_INSTANCE_TYPE,
-}
 
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt", "Gte", "Lte")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _EMPTY: frozenset[str] = frozenset()
 _SHOWN_VALUES = 8
-
-
-def normalize_key(key: str) -> str:
-    """The current name of a label key (``beta.kubernetes.io/arch`` → ``kubernetes.io/arch``)."""
-    return KEY_ALIASES.get(key, key)
 
 
 @lru_cache(maxsize=16384)
@@ -656,162 +567,13 @@ def _key_hint(key: str, defined: Requirements, allow_undefined: frozenset[str]) 
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 
-# --- pods -------------------------------------------------------------------------------
-
-_NODE_AFFINITY = "spec.affinity.nodeAffinity"
-_REQUIRED_FIELD = "requiredDuringSchedulingIgnoredDuringExecution"
-_PREFERRED_FIELD = "preferredDuringSchedulingIgnoredDuringExecution"
-_VARIANTS_CACHE: dict[Any, tuple[tuple[Requirements, str], ...]] = {}
-_VARIANTS_CACHE_SIZE = 4096
-
-
-def _node_affinity(pod_spec: Mapping[str, Any]) -> Mapping[str, Any]:
-    affinity = pod_spec.get("affinity")
-    node = affinity.get("nodeAffinity") if isinstance(affinity, Mapping) else None
-    return node if isinstance(node, Mapping) else {}
-
-
-def _required_terms(node_affinity: Mapping[str, Any]) -> list[Requirements]:
-    required = node_affinity.get(_REQUIRED_FIELD)
-    terms = required.get("nodeSelectorTerms") if isinstance(required, Mapping) else None
-    path = f"{_NODE_AFFINITY}.{_REQUIRED_FIELD}.nodeSelectorTerms"
-    return [
-        Requirements.from_dicts(
-            term.get("matchExpressions") if isinstance(term, Mapping) else None,
-            f"{path}[{i}].matchExpressions",
-        )
-        for i, term in enumerate(terms or ())
-    ]
-
-
-def _preferred_terms(node_affinity: Mapping[str, Any]) -> list[tuple[int, int, Requirements]]:
-    """``(index, weight, requirements)``, heaviest first (ties keep their order)."""
-    out = []
-    for i, term in enumerate(node_affinity.get(_PREFERRED_FIELD) or ()):
-        term = term if isinstance(term, Mapping) else {}
-        preference = term.get("preference")
-        expressions = (
-            preference.get("matchExpressions") if isinstance(preference, Mapping) else None
-        )
-        path = f"{_NODE_AFFINITY}.{_PREFERRED_FIELD}[{i}].preference.matchExpressions"
-        weight = term.get("weight", 0)
-        if isinstance(weight, bool) or not isinstance(weight, int):
-            raise RequirementError(f"{_NODE_AFFINITY}.{_PREFERRED_FIELD}[{i}].weight",
-                                   f"must be an integer, got {weight!r}")  # fmt: skip
-        out.append((i, weight, Requirements.from_dicts(expressions, path)))
-    return sorted(out, key=lambda t: -t[1])
-
-
-def _node_selector(pod_spec: Mapping[str, Any]) -> Requirements:
-    selector = pod_spec.get("nodeSelector")
-    if selector is not None and not isinstance(selector, Mapping):
-        raise RequirementError("spec.nodeSelector", f"must be a mapping, got {selector!r}")
-    return Requirements.from_labels(selector)
-
-
-def pod_requirements(
-    pod_spec: Mapping[str, Any], term: int = 0, with_preferred: bool = True
-) -> Requirements | None:
-    """A pod's node requirements: ``nodeSelector`` + required term ``term`` (+ the heaviest
-    preferred term, treated as required as Karpenter's default ``Respect`` policy does).
-
-    ``pod_spec`` is the pod's ``spec``. None when ``term`` > 0 and the pod has no such
-    term; a :class:`RequirementError` (``ValueError``) naming the field on bad input.
-    """
-    node_affinity = _node_affinity(pod_spec)
-    terms = _required_terms(node_affinity)
-    if term != 0 and not 0 <= term < len(terms):
-        return None
-    out = _node_selector(pod_spec)
-    if terms:
-        out = out.add(terms[term])
-    if with_preferred:
-        preferred = _preferred_terms(node_affinity)
-        if preferred:
-            out = out.add(preferred[0][2])
-    return out
-
-
-def pod_requirement_variants(pod_spec: Mapping[str, Any]) -> list[tuple[Requirements, str]]:
-    """The relaxation ladder, strictest first, each with a short note; duplicates dropped.
-
-    Karpenter's order (``Preferences.Relax``): while more than one required term is left,
-    the first is dropped; then the preferred terms are dropped, heaviest first. With
-    required terms T0..Tn and preferred terms P0..Pm (heaviest first, ties in list order)
-    the ladder is T0+P0, T1+P0, …, Tn+P0, Tn+P1, …, Tn+Pm, Tn. ``nodeSelector`` is part of
-    every variant. Results are cached by the pod's ``nodeSelector`` and node affinity.
-    """
-    selector, node_affinity = pod_spec.get("nodeSelector"), _node_affinity(pod_spec)
-    if not selector and not node_affinity:
-        return [(EMPTY, "as written")]
-    key = (_freeze(selector), _freeze(node_affinity))
-    cached = _VARIANTS_CACHE.get(key)
-    if cached is None:
-        cached = _ladder(_node_selector(pod_spec), node_affinity)
-        if len(_VARIANTS_CACHE) >= _VARIANTS_CACHE_SIZE:
-            _VARIANTS_CACHE.clear()
-        _VARIANTS_CACHE[key] = cached
-    return list(cached)
-
-
-def _ladder(
-    base: Requirements, node_affinity: Mapping[str, Any]
-) -> tuple[tuple[Requirements, str], ...]:
-    terms = [(f"required term {i}", r) for i, r in enumerate(_required_terms(node_affinity))]
-    terms = terms or [("", EMPTY)]
-    preferred = [
-        (f"preferred term {i} (weight {weight})", r)
-        for i, weight, r in _preferred_terms(node_affinity)
-    ]
-    steps = [(term, preferred[:1]) for term in terms]
-    steps += [(terms[-1], [p]) for p in preferred[1:]]
-    if preferred:
-        steps.append((terms[-1], []))
-    out: dict[Requirements, str] = {}
-    for (term_note, term), prefs in steps:
-        requirements = base.add(term, *(r for _, r in prefs))
-        note = " + ".join(n for n in (term_note, *(n for n, _ in prefs)) if n)
-        out.setdefault(requirements, note or ("without preferences" if preferred else "as written"))
-    return tuple(out.items())
-
-
-def _freeze(obj: Any) -> Any:
-    """A hashable stand-in for a JSON-like value (for cache keys)."""
-    if isinstance(obj, Mapping):
-        return frozenset((k, _freeze(v)) for k, v in obj.items())
-    if isinstance(obj, (list, tuple)):
-        return tuple(_freeze(v) for v in obj)
-    return obj
-
-
 __all__ = [
-    "AWS_WELL_KNOWN_LABELS",
-    "CORE_WELL_KNOWN_LABELS",
     "EMPTY",
-    "KEY_ALIASES",
-    "LABEL_ARCH",
-    "LABEL_CAPACITY_TYPE",
-    "LABEL_GPU_COUNT",
-    "LABEL_GPU_MANUFACTURER",
-    "LABEL_GPU_MEMORY",
-    "LABEL_GPU_NAME",
-    "LABEL_INSTANCE_TYPE",
-    "LABEL_NODEPOOL",
-    "LABEL_OS",
-    "LABEL_REGION",
-    "LABEL_WINDOWS_BUILD",
-    "LABEL_ZONE",
-    "LABEL_ZONE_ID",
     "MAX_INT",
     "MIN_INT",
-    "OFFERING_LABELS",
     "OPERATORS",
-    "WELL_KNOWN_LABELS",
     "Requirement",
     "RequirementError",
     "Requirements",
-    "normalize_key",
     "parse_int",
-    "pod_requirement_variants",
-    "pod_requirements",
 ]

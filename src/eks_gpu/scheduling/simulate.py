@@ -16,7 +16,7 @@ from eks_gpu.catalog.prices import PriceBook
 from eks_gpu.scheduling.allocatable import KubeletSettings
 from eks_gpu.scheduling.instance_model import DEFAULT_ZONES, SimInstanceType, build_instance_types
 from eks_gpu.scheduling.isolation import IsolationResult, check_isolation
-from eks_gpu.scheduling.pools import NODEPOOL_KEY, PoolModel, build_pool
+from eks_gpu.scheduling.pools import PoolModel, build_pool
 from eks_gpu.scheduling.resources import add
 from eks_gpu.scheduling.snapshot import SnapshotNode
 from eks_gpu.scheduling.solver import Plan, Solver
@@ -171,4 +171,4 @@ def simulate(inputs: Inputs) -> Simulation:
     return Simulation(document, isolation)
 
 
-__all__ = ["NODEPOOL_KEY", "Inputs", "Simulation", "assumptions", "build_pools", "simulate"]
+__all__ = ["Inputs", "Simulation", "assumptions", "build_pools", "simulate"]

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from eks_gpu.scheduling.resources import add, parse_resources, pod_requests, subtract
+from eks_gpu.scheduling.well_known import LABEL_NODEPOOL
 from eks_gpu.scheduling.workloads import (
     DEFAULT_NAMESPACE,
     SimPod,
@@ -23,7 +24,6 @@ from eks_gpu.scheduling.workloads import (
 )
 from eks_gpu.validate.manifests import Manifest, ManifestError, load_manifests
 
-NODEPOOL_LABEL = "karpenter.sh/nodepool"
 FINISHED_PHASES = ("Succeeded", "Failed")
 SNAPSHOT_HINT = "capture one with: kubectl get nodes,pods -A -o yaml > snapshot.yaml"
 
@@ -91,7 +91,7 @@ def _node(manifest: Manifest) -> SnapshotNode:
         taints=tuple(taints),
         allocatable=allocatable,
         used={},
-        nodepool=str(labels[NODEPOOL_LABEL]) if labels.get(NODEPOOL_LABEL) else None,
+        nodepool=str(labels[LABEL_NODEPOOL]) if labels.get(LABEL_NODEPOOL) else None,
         unschedulable=spec.get("unschedulable") is True,
     )
 
@@ -227,7 +227,6 @@ def load_snapshot(path: str) -> tuple[list[SnapshotNode], list[SimPod]]:
 
 __all__ = [
     "FINISHED_PHASES",
-    "NODEPOOL_LABEL",
     "Snapshot",
     "SnapshotNode",
     "load_snapshot",

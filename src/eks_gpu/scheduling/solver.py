@@ -16,11 +16,13 @@ from decimal import Decimal
 from typing import Any
 
 from eks_gpu.scheduling.instance_model import Offering, SimInstanceType
+from eks_gpu.scheduling.pod_requirements import pod_requirement_variants
 from eks_gpu.scheduling.pools import PoolModel, order_pools
-from eks_gpu.scheduling.requirements import Requirements, pod_requirement_variants
+from eks_gpu.scheduling.requirements import Requirements
 from eks_gpu.scheduling.resources import add, fits, format_quantity
 from eks_gpu.scheduling.snapshot import SnapshotNode
 from eks_gpu.scheduling.taints import PREFER_NO_SCHEDULE_TOLERATION, taint_str, untolerated
+from eks_gpu.scheduling.well_known import LABEL_CAPACITY_TYPE, LABEL_ZONE
 from eks_gpu.scheduling.workloads import SimPod
 
 LIMITED = ("cpu", "memory", "nvidia.com/gpu")
@@ -301,11 +303,9 @@ def _requirement_reason(pool: PoolModel, requirements: Requirements, problems: l
 
 
 def _offering_message(requirements: Requirements) -> str:
-    from eks_gpu.scheduling.instance_model import CAPACITY_TYPE, ZONE
-
     return (
         "no offering matches capacity type "
-        f"{requirements.get(CAPACITY_TYPE)} and zone {requirements.get(ZONE)}"
+        f"{requirements.get(LABEL_CAPACITY_TYPE)} and zone {requirements.get(LABEL_ZONE)}"
     )
 
 

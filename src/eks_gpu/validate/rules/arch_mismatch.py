@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import cache
 
-from eks_gpu.scheduling.labels import nodepool_requirements, normalize_key, satisfies
+from eks_gpu.scheduling.labels import nodepool_requirements, satisfies
+from eks_gpu.scheduling.well_known import normalize_key
 from eks_gpu.validate.findings import Finding
 from eks_gpu.validate.manifests import ManifestSet
 from eks_gpu.validate.rules.pools import Pool, candidate_types, pools_of

@@ -12,28 +12,24 @@ from collections.abc import Iterator
 from eks_gpu.validate.findings import Finding
 from eks_gpu.validate.manifests import ManifestSet
 from eks_gpu.validate.rules.device_plugin import plugin_daemonsets
-from eks_gpu.validate.rules.placement import untolerated
+from eks_gpu.validate.rules.placement import exists_toleration, untolerated_taints
 from eks_gpu.validate.rules.pools import pools_of
 from eks_gpu.validate.rules.rule import Rule
 from eks_gpu.validate.rules.workloads import pod_spec_path
-
-
-def _toleration(taint: str) -> str:
-    key, _, effect = taint.partition(":")
-    return f"{{key: {key.partition('=')[0]}, operator: Exists, effect: {effect}}}"
 
 
 def _check(manifests: ManifestSet) -> Iterator[Finding]:
     pools = [p for p in pools_of(manifests) if p.nvidia_types]
     for plugin in plugin_daemonsets(manifests):
         for pool in pools:
-            for taint in untolerated(plugin.pod_spec, pool.hard_taints):
+            for taint in untolerated_taints(plugin.pod_spec, pool.hard_taints):
                 yield RULE.finding(
                     plugin.obj,
                     f"{pod_spec_path(plugin.obj)}.tolerations",
                     f"does not tolerate {pool.ref}'s taint {taint}: the plugin never runs on "
                     "those GPU nodes, so they never get nvidia.com/gpu and GPU pods stay Pending",
-                    f"add the toleration {_toleration(taint)} to the DaemonSet's pod template",
+                    f"add the toleration {exists_toleration(taint)} to the DaemonSet's pod "
+                    "template",
                 )
 
 

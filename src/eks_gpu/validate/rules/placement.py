@@ -19,9 +19,10 @@ from eks_gpu.scheduling.labels import (
     check_satisfiable,
     instance_type_keys,
     nodepool_requirements,
-    normalize_key,
     satisfies,
 )
+from eks_gpu.scheduling.taints import untolerated
+from eks_gpu.scheduling.well_known import normalize_key
 from eks_gpu.validate.rules.pools import Pool, format_taint
 from eks_gpu.validate.rules.workloads import GPU_RESOURCE, quantity
 
@@ -40,30 +41,22 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def tolerates(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
-    """Kubernetes' toleration match: effect, then key (empty key + Exists: all), then value."""
-    effect = toleration.get("effect")
-    if effect and effect != taint.get("effect"):
-        return False
-    key, operator = toleration.get("key"), toleration.get("operator") or "Equal"
-    if not key:
-        return operator == "Exists"
-    if key != taint.get("key"):
-        return False
-    if operator == "Exists":
-        return True
-    return str(toleration.get("value") or "") == str(taint.get("value") or "")
+def untolerated_taints(pod_spec: dict[str, Any], taints: Sequence[dict[str, Any]]) -> list[str]:
+    """The taints (as ``key=value:Effect``) the pod does not tolerate.
 
-
-def untolerated(pod_spec: dict[str, Any], taints: Sequence[dict[str, Any]]) -> list[str]:
-    """The taints (as ``key=value:Effect``) the pod does not tolerate."""
+    Every taint given counts, whatever its effect: callers pass the pool's
+    ``NoSchedule``/``NoExecute`` taints (:attr:`Pool.hard_taints`). The match is
+    :func:`eks_gpu.scheduling.taints.tolerates`.
+    """
     raw = pod_spec.get("tolerations")
     tolerations = [t for t in raw if isinstance(t, dict)] if isinstance(raw, list) else []
-    return [
-        format_taint(taint)
-        for taint in taints
-        if not any(tolerates(toleration, taint) for toleration in tolerations)
-    ]
+    return [format_taint(taint) for taint in untolerated(taints, tolerations)]
+
+
+def exists_toleration(taint: str) -> str:
+    """The ``{key: k, operator: Exists, effect: E}`` toleration for a ``key=value:Effect`` taint."""
+    key, _, effect = taint.partition(":")
+    return f"{{key: {key.partition('=')[0]}, operator: Exists, effect: {effect}}}"
 
 
 def selector_terms(pod_spec: dict[str, Any]) -> list[Term]:
@@ -159,7 +152,7 @@ def selector_reasons(pod_spec: dict[str, Any], pool: Pool, gpu: bool) -> list[st
 
 def landing_types(pod_spec: dict[str, Any], pool: Pool, gpu: bool) -> list[InstanceType]:
     """The pool's instance types the pod could run on (none when taints or labels forbid)."""
-    if untolerated(pod_spec, pool.hard_taints) or selector_reasons(pod_spec, pool, gpu):
+    if untolerated_taints(pod_spec, pool.hard_taints) or selector_reasons(pod_spec, pool, gpu):
         return []
     keys = instance_type_keys()
     terms = [
@@ -172,11 +165,11 @@ def landing_types(pod_spec: dict[str, Any], pool: Pool, gpu: bool) -> list[Insta
 
 __all__ = [
     "WELL_KNOWN",
+    "exists_toleration",
     "has_node_constraints",
     "landing_types",
     "selector_reasons",
     "selector_terms",
     "term_reasons",
-    "tolerates",
-    "untolerated",
+    "untolerated_taints",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -174,7 +174,7 @@ def families(rows: Iterable[GpuInstanceType]) -> list[str]:
     return sorted({row.family for row in rows})
 
 
-def format_taint(taint: dict[str, Any]) -> str:
+def format_taint(taint: Mapping[str, Any]) -> str:
     """``key=value:Effect`` (``key:Effect`` without a value), as kubectl prints taints."""
     value = taint.get("value")
     return f"{taint.get('key')}{'=' + str(value) if value else ''}:{taint.get('effect')}"

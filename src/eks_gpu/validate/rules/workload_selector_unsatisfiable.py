@@ -14,7 +14,12 @@ from typing import Any
 
 from eks_gpu.validate.findings import Finding
 from eks_gpu.validate.manifests import ManifestSet
-from eks_gpu.validate.rules.placement import has_node_constraints, selector_reasons, untolerated
+from eks_gpu.validate.rules.placement import (
+    exists_toleration,
+    has_node_constraints,
+    selector_reasons,
+    untolerated_taints,
+)
 from eks_gpu.validate.rules.pools import Pool, pools_of
 from eks_gpu.validate.rules.rule import Rule
 from eks_gpu.validate.rules.workloads import pod_spec_path, requests_gpus
@@ -33,15 +38,13 @@ def _selector_path(pod_spec: dict[str, Any]) -> str:
 
 
 def _taint_finding(obj: dict[str, Any], pod_spec: dict[str, Any], pools: list[Pool]) -> Finding:
-    blocked = [f"{p.ref} ({', '.join(untolerated(pod_spec, p.hard_taints))})" for p in pools]
-    first = untolerated(pod_spec, pools[0].hard_taints)[0]
-    key, _, effect = first.partition(":")
+    blocked = [f"{p.ref} ({', '.join(untolerated_taints(pod_spec, p.hard_taints))})" for p in pools]
+    first = untolerated_taints(pod_spec, pools[0].hard_taints)[0]
     return RULE.finding(
         obj,
         f"{pod_spec_path(obj)}.tolerations",
         f"asks for nvidia.com/gpu but tolerates no GPU pool's taints: {'; '.join(blocked)}",
-        f"add the toleration {{key: {key.partition('=')[0]}, operator: Exists, "
-        f"effect: {effect}}} to the pod template",
+        f"add the toleration {exists_toleration(first)} to the pod template",
     )
 
 
@@ -75,7 +78,7 @@ def _workload_finding(
     matching = [p for p in pools if not reasons[p.ref]]
     if not matching:
         return _selector_finding(obj, pod_spec, reasons)
-    if not gpu or any(not untolerated(pod_spec, p.hard_taints) for p in matching):
+    if not gpu or any(not untolerated_taints(pod_spec, p.hard_taints) for p in matching):
         return None
     return _taint_finding(obj, pod_spec, matching)
 
