@@ -389,3 +389,77 @@ def test_table_output_has_a_summary_and_exit_1_on_errors(
     assert result.code == 1
     assert result.out.splitlines()[0].split()[:3] == ["SEVERITY", "RULE", "OBJECT"]
     assert result.out.splitlines()[-1].startswith("1 errors, ")
+
+
+# --- --from-cluster: transition rules against the live object (engine side, no I/O) -------
+
+
+def _transition_report(
+    reference: Path, live: Any, group: str = "karpenter.k8s.aws"
+) -> tuple[list[tuple[str, str]], list[str]]:
+    pool = nodepool()
+    pool["spec"]["template"]["spec"]["nodeClassRef"]["group"] = group
+    options = Options(crds_from_paths([crds_dir(reference)]), None, "1.33", None, live)
+    report = validate_manifests([Manifest(pool, "in.yaml", 0)], options)
+    errors = [(f.path, f.message) for f in report.findings if f.severity == "error"]
+    return errors, report.skipped
+
+
+def test_transition_rules_run_against_the_live_object(reference: Path) -> None:
+    asked: list[str] = []
+
+    def live(obj: dict[str, Any]) -> dict[str, Any]:
+        asked.append(f"{obj['kind']}/{obj['metadata']['name']}")
+        return nodepool()  # the live twin, with the original group
+
+    errors, skipped = _transition_report(reference, live, group="example.com")
+    assert errors == [(".spec.template.spec.nodeClassRef", "nodeClassRef.group is immutable")]
+    assert skipped == []
+    assert asked == ["NodePool/nodepool-gpu"]  # only custom resources are looked up
+    assert _transition_report(reference, live) == ([], [])  # unchanged: passes, nothing skipped
+
+
+def test_without_a_live_twin_transition_rules_are_skipped(reference: Path) -> None:
+    errors, skipped = _transition_report(reference, lambda obj: None, group="example.com")
+    assert errors == []
+    assert skipped == [
+        "NodePool/nodepool-gpu: 3 transition rule(s) (oldSelf) not evaluated: no live object "
+        "in the cluster (a create: the API server does not run them either)"
+    ]
+    _, offline = _transition_report(reference, None)
+    assert offline == [
+        "NodePool/nodepool-gpu: 3 transition rule(s) (oldSelf) not evaluated: without the live "
+        "object (--from-cluster)"
+    ]
+
+
+def test_cluster_flags_need_from_cluster(run_cli: RunCli, reference: Path) -> None:
+    for args in (["--context", "prod"], ["--kubeconfig", "kc"]):
+        result = run_cli("validate", *args)
+        assert result.code == 2 and "--from-cluster" in result.err
+    both = run_cli("validate", "--from-cluster", "--crds", crds_dir(reference))
+    assert both.code == 2 and "--crds and --from-cluster" in both.err
+
+
+def test_from_cluster_without_a_kubeconfig_exits_3(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    result = run_cli("validate", "--from-cluster")
+    assert result.code == 3
+    assert result.err.startswith("error: no kubeconfig: $KUBECONFIG is not set")
+    assert "hint: pass --kubeconfig PATH" in result.err
+
+
+def test_crds_from_cluster_builds_the_same_set(reference: Path) -> None:
+    from eks_gpu.validate.crds import KARPENTER_CRD_FILES, crds_from_cluster
+
+    paths = [reference / "karpenter" / name for name in KARPENTER_CRD_FILES]
+    files = crds_from_paths([str(path) for path in paths])
+    objects = [yaml.safe_load(path.read_text()) for path in paths]  # as the API returns them
+    cluster = crds_from_cluster(objects, "the cluster https://k (context c)")
+    assert [(v.api_version, v.kind, v.openapi) for v in cluster.versions] == [
+        (v.api_version, v.kind, v.openapi) for v in files.versions
+    ]
+    assert cluster.origin == "the cluster https://k (context c)"

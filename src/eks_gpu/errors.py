@@ -8,6 +8,7 @@ else calls ``sys.exit`` or prints a traceback for an expected failure.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 EXIT_OK = 0
 """Success."""
@@ -83,9 +84,36 @@ class CatalogError(EksGpuError):
 
 
 class ClusterAccessError(EksGpuError):
-    """The Kubernetes API could not be reached or refused the request."""
+    """The Kubernetes API could not be reached or refused the request.
+
+    When the API server answered, ``code`` is the HTTP status and ``status`` the server's
+    ``Status`` object as it sent it (``reason``, ``message``, ``details``); both are None for a
+    kubeconfig problem or a connection that never got an answer.
+    """
 
     exit_code = EXIT_CLUSTER
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        code: int | None = None,
+        status: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+        self.status = status
+
+    @property
+    def reason(self) -> str | None:
+        """The Status ``reason`` (``NotFound``, ``Forbidden``, ...), when the server gave one."""
+        reason = (self.status or {}).get("reason")
+        return str(reason) if reason else None
+
+
+class NotFoundError(ClusterAccessError):
+    """The API server answered 404: the object (or its resource type) does not exist."""
 
 
 class CloudAccessError(EksGpuError):
@@ -112,6 +140,7 @@ __all__ = [
     "ClusterAccessError",
     "ConfigError",
     "EksGpuError",
+    "NotFoundError",
     "Problem",
     "UsageError",
     "exit_code_for",

@@ -11,6 +11,7 @@ import click
 from eks_gpu.cli.render_cmd import PROFILE_NAMES
 
 if TYPE_CHECKING:
+    from eks_gpu.cluster.client import Client
     from eks_gpu.validate.crds import CrdSet
     from eks_gpu.validate.engine import Report
     from eks_gpu.validate.manifests import Manifest
@@ -23,8 +24,20 @@ NO_CRDS = (
 )
 
 
+def cluster_crds(cluster: Client) -> tuple[CrdSet, str | None]:
+    """Every CRD the cluster serves, and why Karpenter objects go unchecked (if they do)."""
+    from eks_gpu.cluster.reader import KARPENTER_GROUPS, installed_crds
+    from eks_gpu.validate.crds import crds_from_cluster
+
+    origin = f"the cluster {cluster.server} (context {cluster.context.context})"
+    found = crds_from_cluster(installed_crds(cluster, groups=None), origin)
+    absent = [group for group in KARPENTER_GROUPS if not found.knows_group(group)]
+    missing = f"{origin} has no CRD of {', '.join(absent)}; is Karpenter installed?"
+    return found, missing if absent else None
+
+
 def choose_crds(
-    crd_paths: tuple[str, ...], karpenter_version: str | None
+    crd_paths: tuple[str, ...], karpenter_version: str | None, cluster: Client | None = None
 ) -> tuple[CrdSet | None, str | None, str | None]:
     """(CRDs, why they are missing, the Karpenter version to warn against)."""
     from eks_gpu.validate.crds import (
@@ -36,6 +49,8 @@ def choose_crds(
     )
 
     target = check_version(karpenter_version) if karpenter_version else None
+    if cluster is not None:
+        return (*cluster_crds(cluster), target)
     if crd_paths:
         return crds_from_paths(crd_paths), None, target
     version = target or newest_cached_version()
@@ -108,6 +123,18 @@ def table(report: Report) -> str:
     "and warn about fields newer than it.",
 )
 @click.option(
+    "--from-cluster",
+    is_flag=True,
+    help="Use the CRDs installed in the cluster, and check transition rules (oldSelf) "
+    "against the live objects.",
+)
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    help="With --from-cluster: kubeconfig file (default: $KUBECONFIG, ~/.kube/config).",
+)
+@click.option("--context", "kube_context", help="With --from-cluster: kubeconfig context.")
+@click.option(
     "--kubernetes-version",
     default="1.33",
     show_default=True,
@@ -123,6 +150,9 @@ def validate(
     cluster_name: str | None,
     crd_paths: tuple[str, ...],
     karpenter_version: str | None,
+    from_cluster: bool,
+    kubeconfig: str | None,
+    kube_context: str | None,
     kubernetes_version: str,
     output: str,
 ) -> int:
@@ -130,11 +160,13 @@ def validate(
 
     With no FILE, validates what `eks-gpu render` would produce. Files may hold several
     YAML documents or a `kind: List`; folders are read recursively; `-` reads stdin.
-    Exit 0 when there are no errors, 1 when there are, 2 for unreadable input.
+    Exit 0 when there are no errors, 1 when there are, 2 for unreadable input,
+    3 when --from-cluster cannot read the cluster.
 
     \b
     Examples:
       eks-gpu validate --karpenter-version v1.14.1
+      eks-gpu validate nodepool.yaml --from-cluster --context prod
       eks-gpu validate manifests/ --crds ../karpenter/pkg/apis/crds/
       kubectl get nodepools -o yaml | eks-gpu validate - -o json
     """
@@ -148,12 +180,29 @@ def validate(
             "-c/--profile/--cluster-name choose what to render; they do not apply to files",
             hint="drop them to validate the files, or drop the files to validate the render",
         )
+    if from_cluster and crd_paths:
+        raise UsageError("--crds and --from-cluster both choose the CRDs", hint="keep one of them")
+    if (kubeconfig or kube_context) and not from_cluster:
+        raise UsageError(
+            "--kubeconfig/--context choose the cluster of --from-cluster",
+            hint="add --from-cluster, or drop them",
+        )
     version = check_kubernetes_version(kubernetes_version)
-    crds, missing, target = choose_crds(crd_paths, karpenter_version)
     manifests = (
         load_manifests(paths) if paths else rendered_manifests(config_path, profile, cluster_name)
     )
-    report = validate_manifests(manifests, Options(crds, missing, version, target))
+    client = None
+    if from_cluster:
+        from eks_gpu.cluster.client import connect
+
+        client = connect(kubeconfig, kube_context)
+    crds, missing, target = choose_crds(crd_paths, karpenter_version, client)
+    live = None
+    if client is not None:
+        from eks_gpu.cluster.reader import live_lookup
+
+        live = live_lookup(client)
+    report = validate_manifests(manifests, Options(crds, missing, version, target, live))
     if output == "json":
         click.echo(json.dumps(report.as_json(), indent=2))
     else:

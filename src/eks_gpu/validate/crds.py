@@ -1,5 +1,6 @@
-"""Where CRDs come from: files (``--crds``), or a Karpenter release (``--karpenter-version``),
-downloaded once from the release's ``pkg/apis/crds/`` and cached under the user cache dir.
+"""Where CRDs come from: files (``--crds``), the cluster (``--from-cluster``: objects that
+``cluster/`` fetched, passed in), or a Karpenter release (``--karpenter-version``), downloaded
+once from the release's ``pkg/apis/crds/`` and cached under the user cache dir.
 
 Nothing is bundled: the upstream CRD files are Karpenter's, so we fetch them for the exact
 version the user runs, and say plainly when none are available offline.
@@ -142,6 +143,16 @@ def crds_from_paths(paths: Iterable[str]) -> CrdSet:
     return found
 
 
+def crds_from_cluster(objects: Iterable[dict[str, Any]], origin: str) -> CrdSet:
+    """``--from-cluster``: the CRD objects a cluster serves (fetched by ``cluster/``), so
+    validation matches the Karpenter version actually running. ``origin`` names the cluster."""
+    manifests = [
+        Manifest(obj, f"{origin}: {(obj.get('metadata') or {}).get('name', '?')}", index)
+        for index, obj in enumerate(objects)
+    ]
+    return crd_set(manifests, origin)
+
+
 def check_version(version: str) -> str:
     """A Karpenter release tag such as ``v1.14.1`` (a leading ``v`` is added if missing)."""
     tag = version if version.startswith("v") else f"v{version}"
@@ -205,6 +216,7 @@ __all__ = [
     "check_version",
     "crd_cache",
     "crd_set",
+    "crds_from_cluster",
     "crds_from_paths",
     "karpenter_crds",
     "newest_cached_version",

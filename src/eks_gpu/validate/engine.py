@@ -3,7 +3,7 @@ Kubernetes kinds, Karpenter-version warnings, then the GPU lint rules over the w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,22 +39,46 @@ class Report:
         }
 
 
+LiveLookup = Callable[[dict[str, Any]], dict[str, Any] | None]
+
+
 @dataclass(frozen=True)
 class Options:
-    """Where schemas come from and which versions to check against."""
+    """Where schemas come from and which versions to check against.
+
+    ``live`` (``--from-cluster``) returns the live object of a manifest's apiVersion, kind and
+    name, or None when there is none; transition rules (``oldSelf``) are then evaluated
+    against it. The engine only calls it: the lookup (and its I/O) belongs to the caller.
+    """
 
     crds: CrdSet | None
-    crds_missing: str | None  # why CRD validation is skipped, when ``crds`` is None
+    crds_missing: str | None  # why Karpenter CRD validation is skipped (no Karpenter CRDs)
     kubernetes_version: str
     karpenter_version: str | None
+    live: LiveLookup | None = None
 
 
-def _custom_resource(crd: CrdVersion, manifest: Manifest, report: Report) -> None:
+def _transition_note(ref: str, skips: int, live: bool) -> str:
+    why = (
+        "no live object in the cluster (a create: the API server does not run them either)"
+        if live
+        else "without the live object (--from-cluster)"
+    )
+    return f"{ref}: {skips} transition rule(s) (oldSelf) not evaluated: {why}"
+
+
+def _custom_resource(
+    crd: CrdVersion, manifest: Manifest, report: Report, live: LiveLookup | None
+) -> None:
     ref = object_ref(manifest.obj)
     for path, message in schema_violations(crd.validator, manifest.obj):
         report.findings.append(Finding("schema", "error", ref, path, message))
+    has_transition_rules = any(rule.transition for _, rule in crd.cel.rules)
+    old = live(manifest.obj) if live is not None and has_transition_rules else None
     transition_skips = 0
-    for result in evaluate(crd.cel, manifest.obj):
+    for result in evaluate(crd.cel, manifest.obj, old):
+        if result.outcome == "skipped" and result.transition and old is not None:
+            continue  # no old value at this path (a new item): the API server skips it too
         if result.outcome == "skipped" and result.transition:
             transition_skips += 1
         elif result.outcome == "skipped":
@@ -66,10 +90,7 @@ def _custom_resource(crd: CrdVersion, manifest: Manifest, report: Report) -> Non
                 )
             )
     if transition_skips:
-        report.skipped.append(
-            f"{ref}: {transition_skips} transition rule(s) (oldSelf) not evaluated without "
-            "the live object"
-        )
+        report.skipped.append(_transition_note(ref, transition_skips, live is not None))
 
 
 def _one(manifest: Manifest, options: Options, report: Report) -> None:
@@ -77,7 +98,7 @@ def _one(manifest: Manifest, options: Options, report: Report) -> None:
     ref = object_ref(obj)
     crd = options.crds.find(str(obj.get("apiVersion")), manifest.kind) if options.crds else None
     if crd is not None:
-        _custom_resource(crd, manifest, report)
+        _custom_resource(crd, manifest, report, options.live)
     elif options.crds is not None and options.crds.knows_group(group):
         served = sorted({c.api_version for c in options.crds.versions if c.kind == manifest.kind})
         report.findings.append(
@@ -114,4 +135,4 @@ def validate_manifests(manifests: Sequence[Manifest], options: Options) -> Repor
     return report
 
 
-__all__ = ["KARPENTER_GROUPS", "Options", "Report", "validate_manifests"]
+__all__ = ["KARPENTER_GROUPS", "LiveLookup", "Options", "Report", "validate_manifests"]
