@@ -26,7 +26,7 @@ from typing import Any
 from eks_gpu.catalog.instance_types import all_instance_types
 
 from .kube import Kube
-from .plane import Plane, _start, _wait_ready, free_port, install_crds, write_kubeconfig
+from .plane import Plane, free_port, install_crds, start_process, wait_ready, write_kubeconfig
 
 ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
 KWOK_OVERHEAD = {"cpu": Decimal("0.1"), "memory": Decimal(10)}  # cores, MiB
@@ -121,8 +121,8 @@ def start_karpenter(plane: Plane, bins: dict[str, Path], *, tie_to_parent: bool 
         "BATCH_MAX_DURATION": "3s",
         "LOG_LEVEL": "debug",
     }
-    _start(plane, "karpenter", argv, tie_to_parent, **env)
-    _wait_ready(plane, "karpenter", f"http://127.0.0.1:{health}/readyz", None, 60)
+    start_process(plane, "karpenter", argv, tie_to_parent, **env)
+    wait_ready(plane, "karpenter", f"http://127.0.0.1:{health}/readyz", None, 60)
 
 
 def kwok_nodeclass(kube: Kube, name: str = "default") -> dict[str, Any]:

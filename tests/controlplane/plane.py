@@ -96,10 +96,13 @@ def free_port() -> int:
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _start(plane: Plane, name: str, argv: list[str], tie_to_parent: bool, **env: str) -> None:
+def start_process(
+    plane: Plane, name: str, argv: list[str], tie_to_parent: bool, **env: str
+) -> None:
+    """Start ``argv`` as ``name``, logging to ``<name>.log``; its PID goes to state.json."""
     with (plane.dir / f"{name}.log").open("wb") as log:
         proc = subprocess.Popen(
             argv,
@@ -115,7 +118,8 @@ def _start(plane: Plane, name: str, argv: list[str], tie_to_parent: bool, **env:
     plane.save()
 
 
-def _wait_ready(plane: Plane, name: str, url: str, ca: Path | None, timeout: float) -> None:
+def wait_ready(plane: Plane, name: str, url: str, ca: Path | None, timeout: float) -> None:
+    """Poll ``url`` until it answers 200; fail early, with its log, if ``name`` exits."""
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
@@ -209,8 +213,8 @@ def _start_etcd(plane: Plane, bins: dict[str, Path], tie: bool) -> str:
         "--unsafe-no-fsync=true",
         "--log-level=warn",
     ]
-    _start(plane, "etcd", argv, tie)
-    _wait_ready(plane, "etcd", f"{client}/health", None, 30)
+    start_process(plane, "etcd", argv, tie)
+    wait_ready(plane, "etcd", f"{client}/health", None, 30)
     return client
 
 
@@ -241,8 +245,8 @@ def _start_apiserver(plane: Plane, bins: dict[str, Path], etcd: str, tie: bool) 
         "--kubelet-preferred-address-types=InternalIP",
         "--profiling=false",
     ]
-    _start(plane, "kube-apiserver", argv, tie)
-    _wait_ready(plane, "kube-apiserver", f"{plane.server}/readyz", plane.ca_file, 60)
+    start_process(plane, "kube-apiserver", argv, tie)
+    wait_ready(plane, "kube-apiserver", f"{plane.server}/readyz", plane.ca_file, 60)
 
 
 def _start_scheduler(plane: Plane, bins: dict[str, Path], tie: bool) -> None:
@@ -256,8 +260,8 @@ def _start_scheduler(plane: Plane, bins: dict[str, Path], tie: bool) -> None:
         "--bind-address=127.0.0.1",
         f"--secure-port={port}",
     ]
-    _start(plane, "kube-scheduler", argv, tie)
-    _wait_ready(plane, "kube-scheduler", f"https://127.0.0.1:{port}/healthz", None, 30)
+    start_process(plane, "kube-scheduler", argv, tie)
+    wait_ready(plane, "kube-scheduler", f"https://127.0.0.1:{port}/healthz", None, 30)
 
 
 def _start_kwok(plane: Plane, bins: dict[str, Path], tie: bool) -> None:
@@ -278,8 +282,8 @@ def _start_kwok(plane: Plane, bins: dict[str, Path], tie: bool) -> None:
         f"--server-address=127.0.0.1:{port}",
         "--cidr=10.0.1.0/24",
     ]
-    _start(plane, "kwok", argv, tie, HOME=str(plane.dir))
-    _wait_ready(plane, "kwok", f"http://127.0.0.1:{port}/healthz", None, 30)
+    start_process(plane, "kwok", argv, tie, HOME=str(plane.dir))
+    wait_ready(plane, "kwok", f"http://127.0.0.1:{port}/healthz", None, 30)
 
 
 def install_crds(plane: Plane, files: list[Path], timeout: float = 30) -> None:

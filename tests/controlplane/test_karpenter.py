@@ -25,6 +25,8 @@ import pytest
 
 from eks_gpu.cli.main import main
 
+from . import agreement
+from .agreement import WORKLOADS, Workload
 from .karpenter import KWOK_OVERHEAD, gpu_instance_types, kwok_nodeclass, start_karpenter
 from .kube import Kube, Obj, condition
 from .plane import Plane, stop
@@ -32,6 +34,7 @@ from .plane import Plane, stop
 pytestmark = pytest.mark.controlplane
 
 POOL_LABEL = "eks-gpu.test/pool"
+AGREEMENT_SAMPLE = ("1 GPU", "3 pods x 1 GPU", "1 GPU, H100 (not in the pool)")
 UNITS = {"m": Decimal("0.001"), "Ki": Decimal(1) / 1024, "Mi": Decimal(1), "Gi": Decimal(1024)}
 
 
@@ -200,3 +203,17 @@ def test_karpenter_explains_a_pod_no_allowed_type_can_hold(
         labelSelector=f"karpenter.sh/nodepool={pool['metadata']['name']}",
     )
     assert claims["items"] == []
+
+
+@pytest.mark.parametrize(
+    "workload",
+    [w for w in WORKLOADS if w.name in AGREEMENT_SAMPLE],
+    ids=lambda w: w.name,
+)
+def test_simulate_agrees_with_karpenter(
+    kube: Kube, karpenter: None, tmp_path: Path, workload: Workload
+) -> None:
+    """A sample of benchmarks/karpenter_agreement.py, which runs them all and reports the rate."""
+    objects = agreement.rendered()
+    real = agreement.karpenter(kube, objects, workload)
+    assert real == agreement.simulate(objects, workload, tmp_path), f"Karpenter: {real}"
