@@ -14,4 +14,4 @@ GOMODCACHE="$tmp/mod" GOCACHE="$tmp/build" EKS_GPU_CONTROLPLANE_CACHE="$tmp/bin"
 echo "== start-up: up = etcd, kube-apiserver /readyz, 3 CRDs Established, kube-scheduler, kwok"
 scripts/controlplane.sh build >/dev/null 2>&1  # the real cache, so `up` measures only start-up
 hyperfine --runs 10 --prepare 'scripts/controlplane.sh down' --cleanup 'scripts/controlplane.sh down' \
-  'scripts/controlplane.sh up'
+  'scripts/controlplane.sh up' 'scripts/controlplane.sh up --karpenter'
