@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from eks_gpu.cli.config_source import DEFAULT_FILE
-from eks_gpu.cli.render_cmd import PROFILE_NAMES
+from eks_gpu.cli.params import PROFILE_NAMES
 from eks_gpu.errors import UsageError
 
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+PROFILE_NAMES = ("guide", "dev", "inference", "training")
 
 
 def comma_list(values: Iterable[str]) -> tuple[str, ...]:
@@ -10,4 +17,25 @@ def comma_list(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
 
 
-__all__ = ["comma_list"]
+def render_source_options(what: str) -> Callable[[F], F]:
+    """``-c``, ``--profile`` and ``--cluster-name``: which config a command renders first."""
+
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--cluster-name", help="Cluster name to render with (default: example-cluster)."
+        )(func)
+        func = click.option(
+            "--profile", type=click.Choice(PROFILE_NAMES), help=f"{what} of a built-in profile."
+        )(func)
+        return click.option(
+            "-c",
+            "--config",
+            "config_path",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help=f"{what} of this config (default: $EKS_GPU_CONFIG, ./eks-gpu.yaml, the guide).",
+        )(func)
+
+    return decorate
+
+
+__all__ = ["PROFILE_NAMES", "comma_list", "render_source_options"]

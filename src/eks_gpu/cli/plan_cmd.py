@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from eks_gpu.cli.render_cmd import PROFILE_NAMES
+from eks_gpu.cli.params import render_source_options
 
 
 def _objects_table(manifests: list[Any]) -> str:
@@ -32,15 +32,7 @@ def _findings_text(report: Any) -> str:
 
 
 @click.command()
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Config file (default: $EKS_GPU_CONFIG, ./eks-gpu.yaml, else the guide).",
-)
-@click.option("--profile", type=click.Choice(PROFILE_NAMES), help="A profile instead of a file.")
-@click.option("--cluster-name", help="Cluster name to render with (default: example-cluster).")
+@render_source_options("Objects")
 @click.option(
     "--workload",
     "workloads",

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, cast
 import click
 
 from eks_gpu.cli.config_source import require_cluster_name, resolve_config
+from eks_gpu.cli.params import PROFILE_NAMES
 from eks_gpu.errors import UsageError
 
 if TYPE_CHECKING:
     from eks_gpu.render.bundle import Group
 
 GROUP_NAMES = ("nodeclass", "nodepool", "device-plugin", "tests")
-PROFILE_NAMES = ("guide", "dev", "inference", "training")
 
 
 def parse_only(value: str | None) -> tuple[Group, ...]:

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from eks_gpu.cli.params import comma_list
-from eks_gpu.cli.render_cmd import PROFILE_NAMES
+from eks_gpu.cli.params import comma_list, render_source_options
 
 if TYPE_CHECKING:
     from eks_gpu.scheduling.simulate import Inputs, Simulation
@@ -104,15 +103,7 @@ def read_workloads(paths: Sequence[str]) -> list[dict[str, Any]]:
 
 
 @click.command()
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="NodePools from this config (default: as render finds it).",
-)
-@click.option("--profile", type=click.Choice(PROFILE_NAMES), help="NodePools of a profile.")
-@click.option("--cluster-name", help="Cluster name to render with (default: example-cluster).")
+@render_source_options("NodePools")
 @click.option(
     "--manifests",
     multiple=True,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from eks_gpu.cli.render_cmd import PROFILE_NAMES
+from eks_gpu.cli.params import render_source_options
 
 if TYPE_CHECKING:
     from eks_gpu.cluster.client import Client
@@ -100,15 +100,7 @@ def table(report: Report) -> str:
 
 @click.command()
 @click.argument("paths", nargs=-1, metavar="[FILE|DIR|-]...")
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="With no files: validate what render makes from this config.",
-)
-@click.option("--profile", type=click.Choice(PROFILE_NAMES), help="With no files: a profile.")
-@click.option("--cluster-name", help="With no files: the cluster name to render with.")
+@render_source_options("With no files: the objects")
 @click.option(
     "--crds",
     "crd_paths",
