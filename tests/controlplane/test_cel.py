@@ -17,52 +17,26 @@ from typing import Any
 import pytest
 import yaml
 
+from test_cel_rules import ec2nodeclass as valid_ec2nodeclass
+from test_cel_rules import nodepool as valid_nodepool
+
 from .kube import ApiError, Kube, Obj
 
 pytestmark = pytest.mark.controlplane
 
 
+def _unique(obj: Obj) -> Obj:
+    """A fresh name, so cases never collide on the shared API server."""
+    obj["metadata"]["name"] = "cel-" + uuid.uuid4().hex[:8]
+    return obj
+
+
 def nodepool() -> Obj:
-    return {
-        "apiVersion": "karpenter.sh/v1",
-        "kind": "NodePool",
-        "metadata": {"name": "cel-" + uuid.uuid4().hex[:8]},
-        "spec": {
-            "template": {
-                "metadata": {"labels": {"node-type": "gpu"}},
-                "spec": {
-                    "nodeClassRef": {
-                        "group": "karpenter.k8s.aws",
-                        "kind": "EC2NodeClass",
-                        "name": "gpu",
-                    },
-                    "requirements": [
-                        {
-                            "key": "karpenter.k8s.aws/instance-family",
-                            "operator": "In",
-                            "values": ["g5"],
-                        }
-                    ],
-                    "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}],
-                },
-            },
-            "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "30s"},
-        },
-    }
+    return _unique(valid_nodepool())
 
 
 def ec2nodeclass() -> Obj:
-    return {
-        "apiVersion": "karpenter.k8s.aws/v1",
-        "kind": "EC2NodeClass",
-        "metadata": {"name": "cel-" + uuid.uuid4().hex[:8]},
-        "spec": {
-            "role": "KarpenterNodeRole-demo",
-            "amiSelectorTerms": [{"alias": "al2023@latest"}],
-            "subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": "demo"}}],
-            "securityGroupSelectorTerms": [{"tags": {"karpenter.sh/discovery": "demo"}}],
-        },
-    }
+    return _unique(valid_ec2nodeclass())
 
 
 def _requirement(operator: str, values: list[str], key: str = "karpenter.k8s.aws/instance-cpu"):  # type: ignore[no-untyped-def]
