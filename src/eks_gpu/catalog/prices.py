@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from eks_gpu.cache import cache_dir
+from eks_gpu.loaders.cache_dir import cache_dir
 from eks_gpu.errors import CatalogError
 
 BUNDLED_REGION = "us-east-1"

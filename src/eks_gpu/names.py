@@ -1,0 +1,77 @@
+"""The qualified Kubernetes, Karpenter and NVIDIA names the tool speaks: label keys,
+extended resource names, taint keys, API groups and versions.
+
+Every such literal in ``src/`` lives here, once (``tests/test_names.py`` fails when one
+appears anywhere else), so a renamed label or a new API version is a one-line change. Plain
+names (``cpu``, ``memory``, kinds such as ``NodePool``) are Kubernetes' own vocabulary and
+are written where they are used.
+"""
+
+from __future__ import annotations
+
+# --- API groups and versions ----------------------------------------------------------------
+GROUP_KARPENTER = "karpenter.sh"
+GROUP_KARPENTER_AWS = "karpenter.k8s.aws"
+KARPENTER_GROUPS = (GROUP_KARPENTER, GROUP_KARPENTER_AWS)
+API_VERSION_NODEPOOL = f"{GROUP_KARPENTER}/v1"
+API_VERSION_EC2NODECLASS = f"{GROUP_KARPENTER_AWS}/v1"
+API_VERSION_APPS = "apps/v1"
+
+# --- label keys: Kubernetes ------------------------------------------------------------------
+LABEL_ZONE = "topology.kubernetes.io/zone"
+LABEL_REGION = "topology.kubernetes.io/region"
+LABEL_INSTANCE_TYPE = "node.kubernetes.io/instance-type"
+LABEL_ARCH = "kubernetes.io/arch"
+LABEL_OS = "kubernetes.io/os"
+LABEL_HOSTNAME = "kubernetes.io/hostname"
+LABEL_WINDOWS_BUILD = "node.kubernetes.io/windows-build"
+
+# --- label keys: Karpenter core -------------------------------------------------------------
+LABEL_NODEPOOL = f"{GROUP_KARPENTER}/nodepool"
+LABEL_NODECLAIM = f"{GROUP_KARPENTER}/nodeclaim"
+LABEL_CAPACITY_TYPE = f"{GROUP_KARPENTER}/capacity-type"
+TAG_DISCOVERY = f"{GROUP_KARPENTER}/discovery"
+PREFIX_KARPENTER = f"{GROUP_KARPENTER}/"
+
+# --- label keys: Karpenter's AWS provider ---------------------------------------------------
+PREFIX_AWS = f"{GROUP_KARPENTER_AWS}/"
+LABEL_ZONE_ID = "topology.k8s.aws/zone-id"
+LABEL_EC2NODECLASS = f"{PREFIX_AWS}ec2nodeclass"
+LABEL_INSTANCE_FAMILY = f"{PREFIX_AWS}instance-family"
+LABEL_INSTANCE_CATEGORY = f"{PREFIX_AWS}instance-category"
+LABEL_INSTANCE_GENERATION = f"{PREFIX_AWS}instance-generation"
+LABEL_INSTANCE_SIZE = f"{PREFIX_AWS}instance-size"
+LABEL_INSTANCE_CPU = f"{PREFIX_AWS}instance-cpu"
+LABEL_INSTANCE_MEMORY = f"{PREFIX_AWS}instance-memory"
+LABEL_INSTANCE_LOCAL_NVME = f"{PREFIX_AWS}instance-local-nvme"
+LABEL_INSTANCE_TENANCY = f"{PREFIX_AWS}instance-tenancy"
+LABEL_GPU_NAME = f"{PREFIX_AWS}instance-gpu-name"
+LABEL_GPU_MANUFACTURER = f"{PREFIX_AWS}instance-gpu-manufacturer"
+LABEL_GPU_COUNT = f"{PREFIX_AWS}instance-gpu-count"
+LABEL_GPU_MEMORY = f"{PREFIX_AWS}instance-gpu-memory"
+LABEL_CAPACITY_RESERVATION_ID = f"{PREFIX_AWS}capacity-reservation-id"
+LABEL_CAPACITY_RESERVATION_TYPE = f"{PREFIX_AWS}capacity-reservation-type"
+LABEL_CAPACITY_RESERVATION_INTERRUPTIBLE = f"{PREFIX_AWS}capacity-reservation-interruptible"
+
+# --- resources -------------------------------------------------------------------------------
+PREFIX_NVIDIA = "nvidia.com/"
+RESOURCE_NVIDIA_GPU = f"{PREFIX_NVIDIA}gpu"
+RESOURCE_AMD_GPU = "amd.com/gpu"
+RESOURCE_NEURON = "aws.amazon.com/neuron"
+RESOURCE_GAUDI = "habana.ai/gaudi"
+GPU_RESOURCES = (RESOURCE_NVIDIA_GPU, RESOURCE_AMD_GPU)
+EXOTIC_RESOURCES = (RESOURCE_NVIDIA_GPU, RESOURCE_AMD_GPU, RESOURCE_NEURON, RESOURCE_GAUDI)
+"""Resources that make an instance type "exotic" to Karpenter (launched only when needed)."""
+
+# --- taints ----------------------------------------------------------------------------------
+TAINT_NVIDIA_GPU = RESOURCE_NVIDIA_GPU
+"""The guide's GPU taint key (``nvidia.com/gpu=true:NoSchedule``), also what EKS's
+ExtendedResourceToleration admission tolerates for ``nvidia.com/gpu`` pods."""
+TAINT_NOT_READY = "node.kubernetes.io/not-ready"
+TAINT_UNREACHABLE = "node.kubernetes.io/unreachable"
+TAINT_UNINITIALIZED = "node.cloudprovider.kubernetes.io/uninitialized"
+TAINT_UNREGISTERED = f"{GROUP_KARPENTER}/unregistered"
+TAINT_PREFIX_NODE = "node.kubernetes.io/"
+TAINT_NETWORK_UNAVAILABLE = f"{TAINT_PREFIX_NODE}network-unavailable"
+
+__all__ = [name for name in dir() if name.isupper()]
