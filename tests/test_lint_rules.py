@@ -9,10 +9,10 @@ import pytest
 
 from eks_gpu.config.loader import config_from_data
 from eks_gpu.config.profiles import PROFILES, profile_config
+from eks_gpu.manifests import Manifest, ManifestSet
 from eks_gpu.render.bundle import render_all
 from eks_gpu.scheduling.taints import tolerates
 from eks_gpu.validate.findings import Finding
-from eks_gpu.validate.manifests import Manifest, ManifestSet
 from eks_gpu.validate.rules import ALL_RULES, RULES_BY_ID, run_lint
 from eks_gpu.validate.rules.cuda_images import (
     CudaBuild,

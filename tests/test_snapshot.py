@@ -9,13 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from eks_gpu.scheduling.snapshot import (
-    SnapshotNode,
-    load_snapshot,
-    read_snapshot,
-    snapshot_from_manifests,
-)
-from eks_gpu.validate.manifests import ManifestError, parse_documents
+from eks_gpu.loaders.snapshot_file import load_snapshot, read_snapshot
+from eks_gpu.manifests import ManifestError, parse_documents
+from eks_gpu.scheduling.snapshot import SnapshotNode, snapshot_from_manifests
 
 D = Decimal
 Mi, Gi = 1024**2, 1024**3

@@ -20,10 +20,11 @@ import yaml
 from eks_gpu.catalog.instance_types import all_instance_types
 from eks_gpu.catalog.prices import PriceBook, load_price_book
 from eks_gpu.config.loader import config_from_data
+from eks_gpu.loaders.snapshot_file import read_snapshot
 from eks_gpu.render.bundle import render_all
 from eks_gpu.scheduling.isolation import check_isolation
 from eks_gpu.scheduling.simulate import Inputs, Simulation, build_pools, simulate
-from eks_gpu.scheduling.snapshot import SnapshotNode, read_snapshot
+from eks_gpu.scheduling.snapshot import SnapshotNode
 from eks_gpu.scheduling.workloads import SimPod
 
 Obj = dict[str, Any]

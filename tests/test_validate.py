@@ -16,10 +16,10 @@ import yaml
 
 from eks_gpu.config.model import GpuConfig
 from eks_gpu.config.profiles import PROFILES, profile_config
+from eks_gpu.loaders.crd_release import crds_from_paths
+from eks_gpu.manifests import Manifest
 from eks_gpu.render.bundle import render_all
-from eks_gpu.validate.crds import crds_from_paths
 from eks_gpu.validate.engine import Options, validate_manifests
-from eks_gpu.validate.manifests import Manifest
 
 RunCli = Any
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
+from eks_gpu.manifests import ManifestError, parse_documents
 from eks_gpu.scheduling.workloads import (
     SimPod,
     daemonset_overhead,
     daemonset_reason,
     expand_workloads,
 )
-from eks_gpu.validate.manifests import ManifestError, parse_documents
 
 D = Decimal
 Mi = 1024**2

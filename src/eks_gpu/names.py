@@ -16,6 +16,15 @@ KARPENTER_GROUPS = (GROUP_KARPENTER, GROUP_KARPENTER_AWS)
 API_VERSION_NODEPOOL = f"{GROUP_KARPENTER}/v1"
 API_VERSION_EC2NODECLASS = f"{GROUP_KARPENTER_AWS}/v1"
 API_VERSION_APPS = "apps/v1"
+GROUP_APIEXTENSIONS = "apiextensions.k8s.io"
+API_VERSION_APIEXTENSIONS = f"{GROUP_APIEXTENSIONS}/v1"
+GROUP_CLIENT_AUTHENTICATION = "client.authentication.k8s.io"
+API_VERSION_EXEC_CREDENTIAL = f"{GROUP_CLIENT_AUTHENTICATION}/v1"
+API_VERSION_EXEC_CREDENTIAL_V1BETA1 = f"{GROUP_CLIENT_AUTHENTICATION}/v1beta1"
+GROUP_EKS_NODE = "node.eks.aws"
+"""nodeadm's group: the ``NodeConfig`` API version and the MIME type of its user-data part."""
+API_VERSION_NODECONFIG = f"{GROUP_EKS_NODE}/v1alpha1"
+API_VERSION_KUSTOMIZATION = "kustomize.config.k8s.io/v1beta1"
 
 # --- label keys: Kubernetes ------------------------------------------------------------------
 LABEL_ZONE = "topology.kubernetes.io/zone"
@@ -25,6 +34,19 @@ LABEL_ARCH = "kubernetes.io/arch"
 LABEL_OS = "kubernetes.io/os"
 LABEL_HOSTNAME = "kubernetes.io/hostname"
 LABEL_WINDOWS_BUILD = "node.kubernetes.io/windows-build"
+LABEL_BETA_ZONE = "failure-domain.beta.kubernetes.io/zone"
+LABEL_BETA_REGION = "failure-domain.beta.kubernetes.io/region"
+LABEL_BETA_ARCH = "beta.kubernetes.io/arch"
+LABEL_BETA_OS = "beta.kubernetes.io/os"
+LABEL_BETA_INSTANCE_TYPE = "beta.kubernetes.io/instance-type"
+LABEL_POD_SECURITY_ENFORCE = "pod-security.kubernetes.io/enforce"
+LABEL_POD_SECURITY_WARN = "pod-security.kubernetes.io/warn"
+DOMAIN_KUBERNETES = "kubernetes.io"
+DOMAIN_K8S = "k8s.io"
+"""Label keys under these domains (and their subdomains) are reserved to Kubernetes."""
+
+# --- label keys: EKS -------------------------------------------------------------------------
+LABEL_EKS_COMPUTE_TYPE = "eks.amazonaws.com/compute-type"
 
 # --- label keys: Karpenter core -------------------------------------------------------------
 LABEL_NODEPOOL = f"{GROUP_KARPENTER}/nodepool"
@@ -56,6 +78,8 @@ LABEL_CAPACITY_RESERVATION_INTERRUPTIBLE = f"{PREFIX_AWS}capacity-reservation-in
 # --- resources -------------------------------------------------------------------------------
 PREFIX_NVIDIA = "nvidia.com/"
 RESOURCE_NVIDIA_GPU = f"{PREFIX_NVIDIA}gpu"
+LABEL_NVIDIA_GPU_PRESENT = f"{PREFIX_NVIDIA}gpu.present"
+"""The node label NVIDIA GPU feature discovery sets (a label, not a resource)."""
 RESOURCE_AMD_GPU = "amd.com/gpu"
 RESOURCE_NEURON = "aws.amazon.com/neuron"
 RESOURCE_GAUDI = "habana.ai/gaudi"
@@ -73,5 +97,12 @@ TAINT_UNINITIALIZED = "node.cloudprovider.kubernetes.io/uninitialized"
 TAINT_UNREGISTERED = f"{GROUP_KARPENTER}/unregistered"
 TAINT_PREFIX_NODE = "node.kubernetes.io/"
 TAINT_NETWORK_UNAVAILABLE = f"{TAINT_PREFIX_NODE}network-unavailable"
+TAINT_PREFIX_READINESS = "readiness.k8s.io/"
+"""Keys under this prefix are node-readiness gates, also removed once the node is ready."""
+
+# --- eks-gpu's own keys ----------------------------------------------------------------------
+PREFIX_EKS_GPU = "eks-gpu.io/"
+LABEL_TEST = f"{PREFIX_EKS_GPU}test"
+ANNOTATION_SHARING_CONFIG_HASH = f"{PREFIX_EKS_GPU}sharing-config-hash"
 
 __all__ = [name for name in dir() if name.isupper()]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from eks_gpu.cli.params import comma_list
+from eks_gpu.names import RESOURCE_NVIDIA_GPU
 
 if TYPE_CHECKING:
     from eks_gpu.recommend.choose import Choice
@@ -67,7 +68,7 @@ def human(document: dict[str, Any]) -> str:
     best = document["options"][0]
     lines += [
         "NodePool requirements under which every type Karpenter may launch holds the "
-        f"workload (pods request nvidia.com/gpu: {best['gpus_used']}):",
+        f"workload (pods request {RESOURCE_NVIDIA_GPU}: {best['gpus_used']}):",
         to_yaml({"requirements": document["nodepool_requirements"]}).rstrip("\n"),
         "",
         f"Guide: {document['guide_advice']}",

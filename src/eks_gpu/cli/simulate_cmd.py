@@ -23,7 +23,7 @@ def pool_objects(
     manifests: Sequence[str], config_path: Path | None, profile: str | None, cluster: str | None
 ) -> tuple[list[dict[str, Any]], str]:
     """NodePools, EC2NodeClasses and DaemonSets from ``--manifests``, else from the config."""
-    from eks_gpu.validate.manifests import load_manifests
+    from eks_gpu.loaders.manifest_files import load_manifests
 
     if manifests:
         objects = [m.obj for m in load_manifests(manifests)]
@@ -43,8 +43,8 @@ def build_inputs(
 ) -> Inputs:
     """The simulator's inputs: pools and DaemonSets from ``objects``, pods from ``workloads``."""
     from eks_gpu.catalog.prices import load_price_book
+    from eks_gpu.loaders.snapshot_file import read_snapshot
     from eks_gpu.scheduling.simulate import Inputs
-    from eks_gpu.scheduling.snapshot import read_snapshot
 
     nodes: tuple[SnapshotNode, ...] = ()
     pending: tuple[SimPod, ...] = ()
@@ -97,7 +97,7 @@ def simulation_text(simulation: Simulation) -> str:
 
 
 def read_workloads(paths: Sequence[str]) -> list[dict[str, Any]]:
-    from eks_gpu.validate.manifests import load_manifests
+    from eks_gpu.loaders.manifest_files import load_manifests
 
     return [m.obj for m in load_manifests(paths)] if paths else []
 

@@ -12,9 +12,9 @@ from eks_gpu.cli.params import render_source_options
 
 if TYPE_CHECKING:
     from eks_gpu.cluster.client import Client
+    from eks_gpu.manifests import Manifest
     from eks_gpu.validate.crds import CrdSet
     from eks_gpu.validate.engine import Report
-    from eks_gpu.validate.manifests import Manifest
 
 SEVERITY_COLOURS = {"error": "red", "warning": "yellow", "info": "blue"}
 EXAMPLE_CLUSTER = "example-cluster"
@@ -26,7 +26,8 @@ NO_CRDS = (
 
 def cluster_crds(cluster: Client) -> tuple[CrdSet, str | None]:
     """Every CRD the cluster serves, and why Karpenter objects go unchecked (if they do)."""
-    from eks_gpu.cluster.reader import KARPENTER_GROUPS, installed_crds
+    from eks_gpu.cluster.reader import installed_crds
+    from eks_gpu.names import KARPENTER_GROUPS
     from eks_gpu.validate.crds import crds_from_cluster
 
     origin = f"the cluster {cluster.server} (context {cluster.context.context})"
@@ -40,13 +41,12 @@ def choose_crds(
     crd_paths: tuple[str, ...], karpenter_version: str | None, cluster: Client | None = None
 ) -> tuple[CrdSet | None, str | None, str | None]:
     """(CRDs, why they are missing, the Karpenter version to warn against)."""
-    from eks_gpu.validate.crds import (
-        CrdUnavailable,
-        check_version,
+    from eks_gpu.loaders.crd_release import (
         crds_from_paths,
         karpenter_crds,
         newest_cached_version,
     )
+    from eks_gpu.validate.crds import CrdUnavailable, check_version
 
     target = check_version(karpenter_version) if karpenter_version else None
     if cluster is not None:
@@ -67,8 +67,8 @@ def rendered_manifests(
 ) -> list[Manifest]:
     """What ``render`` would produce, as manifests (the default input)."""
     from eks_gpu.cli.config_source import resolve_config
+    from eks_gpu.manifests import Manifest
     from eks_gpu.render.bundle import render_all
-    from eks_gpu.validate.manifests import Manifest
 
     loaded = resolve_config(config_path, profile)
     name = cluster or loaded.config.cluster_name or EXAMPLE_CLUSTER
@@ -163,9 +163,9 @@ def validate(
       kubectl get nodepools -o yaml | eks-gpu validate - -o json
     """
     from eks_gpu.errors import UsageError
+    from eks_gpu.loaders.manifest_files import load_manifests
     from eks_gpu.validate.core import check_kubernetes_version
     from eks_gpu.validate.engine import Options, validate_manifests
-    from eks_gpu.validate.manifests import load_manifests
 
     if paths and (config_path or profile or cluster_name):
         raise UsageError(

@@ -24,10 +24,11 @@ from typing import Any
 import yaml
 
 from eks_gpu.errors import ClusterAccessError
+from eks_gpu.names import API_VERSION_EXEC_CREDENTIAL, API_VERSION_EXEC_CREDENTIAL_V1BETA1
 
 ENV = "KUBECONFIG"
 DEFAULT_PATH = Path("~/.kube/config")
-EXEC_API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
+EXEC_API_VERSIONS = (API_VERSION_EXEC_CREDENTIAL, API_VERSION_EXEC_CREDENTIAL_V1BETA1)
 INTERACTIVE_MODES = ("Never", "IfAvailable", "Always")
 UPDATE_HINT = "for EKS, `aws eks update-kubeconfig --name CLUSTER` writes a working entry"
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from eks_gpu.cluster.client import Client
 from eks_gpu.errors import NotFoundError
+from eks_gpu.names import API_VERSION_APIEXTENSIONS, KARPENTER_GROUPS
 
 Obj = dict[str, Any]
-CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-KARPENTER_GROUPS = ("karpenter.sh", "karpenter.k8s.aws")
+CRD_PATH = f"/apis/{API_VERSION_APIEXTENSIONS}/customresourcedefinitions"
 
 
 def installed_crds(client: Client, groups: Collection[str] | None = KARPENTER_GROUPS) -> list[Obj]:
@@ -101,7 +101,6 @@ def live_lookup(client: Client) -> Callable[[Obj], Obj | None]:
 
 __all__ = [
     "CRD_PATH",
-    "KARPENTER_GROUPS",
     "api_resources",
     "installed_crds",
     "live_lookup",

@@ -17,6 +17,15 @@ from typing import Any
 from eks_gpu.catalog.gpu_types import GpuInstanceType, gpu_instance_types
 from eks_gpu.catalog.notes import notes_for
 from eks_gpu.catalog.prices import PriceBook
+from eks_gpu.names import (
+    LABEL_CAPACITY_TYPE,
+    LABEL_GPU_COUNT,
+    LABEL_GPU_MEMORY,
+    LABEL_GPU_NAME,
+    LABEL_INSTANCE_FAMILY,
+    RESOURCE_AMD_GPU,
+    RESOURCE_NVIDIA_GPU,
+)
 
 PARALLEL_DEGREES = (1, 2, 4, 8)
 
@@ -125,7 +134,8 @@ def choose(constraints: Constraints, prices: PriceBook) -> Choice:
         for price, gpus, spec in fits[: constraints.limit]
     )
     notes = [
-        "left out: AMD g4ad (amd.com/gpu) and fractional g6f/gr6f (no nvidia.com/gpu in Karpenter)",
+        f"left out: AMD g4ad ({RESOURCE_AMD_GPU}) and fractional g6f/gr6f "
+        f"(no {RESOURCE_NVIDIA_GPU} in Karpenter)",
         f"only {constraints.architecture} types (the guide's AMI)",
     ]
     if constraints.min_compute_capability is not None:
@@ -159,19 +169,13 @@ def nodepool_requirements(
     same = [option for option in options if option.gpus_used == count]
     floor_mib = math.ceil(required_gib * 1024 / count)
     requirements = [
-        _requirement(
-            "karpenter.k8s.aws/instance-family", "In", sorted({o.spec.family for o in same})
-        ),
-        _requirement(
-            "karpenter.k8s.aws/instance-gpu-name", "In", sorted({o.spec.gpu_name for o in same})
-        ),
-        _requirement("karpenter.k8s.aws/instance-gpu-memory", "Gt", [str(floor_mib - 1)]),
+        _requirement(LABEL_INSTANCE_FAMILY, "In", sorted({o.spec.family for o in same})),
+        _requirement(LABEL_GPU_NAME, "In", sorted({o.spec.gpu_name for o in same})),
+        _requirement(LABEL_GPU_MEMORY, "Gt", [str(floor_mib - 1)]),
     ]
     if count > 1:
-        requirements.append(
-            _requirement("karpenter.k8s.aws/instance-gpu-count", "Gt", [str(count - 1)])
-        )
-    requirements.append(_requirement("karpenter.sh/capacity-type", "In", list(capacity_types)))
+        requirements.append(_requirement(LABEL_GPU_COUNT, "Gt", [str(count - 1)]))
+    requirements.append(_requirement(LABEL_CAPACITY_TYPE, "In", list(capacity_types)))
     return requirements
 
 

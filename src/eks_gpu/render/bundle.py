@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from eks_gpu.config.model import GpuConfig
+from eks_gpu.names import API_VERSION_KUSTOMIZATION
 from eks_gpu.render.device_plugin import render_device_plugin
 from eks_gpu.render.nodeclass import render_nodeclass
 from eks_gpu.render.nodepool import render_nodepool
@@ -107,7 +108,7 @@ def files_of(items: list[Rendered]) -> dict[str, list[dict[str, Any]]]:
 def kustomization(paths: Iterable[str]) -> dict[str, Any]:
     """A kustomization over ``paths``, in apply order."""
     return {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "apiVersion": API_VERSION_KUSTOMIZATION,
         "kind": "Kustomization",
         "resources": list(paths),
     }

@@ -22,6 +22,16 @@ import yaml
 from eks_gpu.config.defaults import DEVICE_PLUGIN_IMAGE
 from eks_gpu.config.fields import version_tuple
 from eks_gpu.config.model import DevicePlugin, GpuConfig, TimeSlicing
+from eks_gpu.names import (
+    ANNOTATION_SHARING_CONFIG_HASH,
+    API_VERSION_APPS,
+    LABEL_EC2NODECLASS,
+    LABEL_EKS_COMPUTE_TYPE,
+    LABEL_GPU_MANUFACTURER,
+    LABEL_NVIDIA_GPU_PRESENT,
+    RESOURCE_NVIDIA_GPU,
+    TAINT_NVIDIA_GPU,
+)
 from eks_gpu.render.metadata import object_meta
 
 NAME = "nvidia-device-plugin-daemonset"
@@ -32,7 +42,7 @@ CONFIG_MAP_NAME = "nvidia-device-plugin-config"
 # (NVIDIA/nvidia-container-toolkit#2026).
 CONFIG_DIR = "/etc/eks-gpu/device-plugin"
 PLUGIN_DIR = "/var/lib/kubelet/device-plugins"
-UPSTREAM_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+UPSTREAM_TOLERATION = {"key": TAINT_NVIDIA_GPU, "operator": "Exists", "effect": "NoSchedule"}
 # v0.18.0 dropped FAIL_ON_INIT_ERROR=false, renamed the volume and typed it Directory.
 NEW_LAYOUT = (0, 18, 0)
 
@@ -52,12 +62,12 @@ def plugin_tolerations(config: GpuConfig) -> list[dict[str, str]]:
 
 def _exclusions(plugin: DevicePlugin) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [
-        {"key": "eks.amazonaws.com/compute-type", "operator": "NotIn", "values": ["auto"]}
+        {"key": LABEL_EKS_COMPUTE_TYPE, "operator": "NotIn", "values": ["auto"]}
     ]
     if plugin.exclude_node_classes:
         out.append(
             {
-                "key": "karpenter.k8s.aws/ec2nodeclass",
+                "key": LABEL_EC2NODECLASS,
                 "operator": "NotIn",
                 "values": sorted(plugin.exclude_node_classes),
             }
@@ -69,12 +79,8 @@ def plugin_affinity(plugin: DevicePlugin) -> dict[str, Any]:
     """NVIDIA GPU nodes only: Karpenter's GPU label, or NFD/GFD's ``gpu.present`` label."""
     exclusions = _exclusions(plugin)
     gpu_markers = [
-        {
-            "key": "karpenter.k8s.aws/instance-gpu-manufacturer",
-            "operator": "In",
-            "values": ["nvidia"],
-        },
-        {"key": "nvidia.com/gpu.present", "operator": "In", "values": ["true"]},
+        {"key": LABEL_GPU_MANUFACTURER, "operator": "In", "values": ["nvidia"]},
+        {"key": LABEL_NVIDIA_GPU_PRESENT, "operator": "In", "values": ["true"]},
     ]
     terms = [{"matchExpressions": [marker, *exclusions]} for marker in gpu_markers]
     return {
@@ -92,7 +98,7 @@ def sharing_config(time_slicing: TimeSlicing) -> str:
             "timeSlicing": {
                 "renameByDefault": time_slicing.rename_by_default,
                 "failRequestsGreaterThanOne": time_slicing.fail_requests_greater_than_one,
-                "resources": [{"name": "nvidia.com/gpu", "replicas": time_slicing.replicas}],
+                "resources": [{"name": RESOURCE_NVIDIA_GPU, "replicas": time_slicing.replicas}],
             }
         },
     }
@@ -152,7 +158,7 @@ def _template_metadata(plugin: DevicePlugin) -> dict[str, Any]:
     if time_slicing is not None:
         # The plugin reads its config once; a changed hash rolls the DaemonSet.
         digest = hashlib.sha256(sharing_config(time_slicing).encode()).hexdigest()[:16]
-        meta["annotations"] = {"eks-gpu.io/sharing-config-hash": digest}
+        meta["annotations"] = {ANNOTATION_SHARING_CONFIG_HASH: digest}
     return meta
 
 
@@ -172,7 +178,7 @@ def render_daemonset(config: GpuConfig) -> dict[str, Any]:
         "volumes": _volumes(plugin, volume),
     }
     return {
-        "apiVersion": "apps/v1",
+        "apiVersion": API_VERSION_APPS,
         "kind": "DaemonSet",
         "metadata": object_meta(NAME, plugin.namespace),
         "spec": {

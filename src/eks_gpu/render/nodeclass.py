@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from eks_gpu.config.model import AmiSelection, NodeClass, RootVolume
+from eks_gpu.names import API_VERSION_EC2NODECLASS, TAG_DISCOVERY
 from eks_gpu.render.metadata import object_meta
 from eks_gpu.render.userdata import render_user_data
-
-API_VERSION = "karpenter.k8s.aws/v1"
-DISCOVERY_TAG = "karpenter.sh/discovery"
 
 
 def default_role(cluster_name: str) -> str:
@@ -35,7 +33,7 @@ def _root_volume(volume: RootVolume) -> dict[str, Any]:
 
 def render_nodeclass(node_class: NodeClass, cluster_name: str) -> dict[str, Any]:
     """The EC2NodeClass object for ``node_class`` in cluster ``cluster_name``."""
-    discovery = {DISCOVERY_TAG: cluster_name}
+    discovery = {TAG_DISCOVERY: cluster_name}
     spec: dict[str, Any] = _ami_fields(node_class.ami)
     if node_class.instance_profile is not None:
         spec["instanceProfile"] = node_class.instance_profile
@@ -57,7 +55,7 @@ def render_nodeclass(node_class: NodeClass, cluster_name: str) -> dict[str, Any]
     if node_class.tags:
         spec["tags"] = dict(sorted(node_class.tags.items()))
     return {
-        "apiVersion": API_VERSION,
+        "apiVersion": API_VERSION_EC2NODECLASS,
         "kind": "EC2NodeClass",
         "metadata": object_meta(node_class.name),
         "spec": spec,

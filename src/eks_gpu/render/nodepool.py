@@ -5,10 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from eks_gpu.config.model import NodePool, Requirement, Taint
+from eks_gpu.names import (
+    API_VERSION_NODEPOOL,
+    GROUP_KARPENTER_AWS,
+    LABEL_ARCH,
+    LABEL_CAPACITY_TYPE,
+    LABEL_GPU_MANUFACTURER,
+    LABEL_INSTANCE_FAMILY,
+    LABEL_OS,
+)
 from eks_gpu.render.metadata import object_meta
-
-API_VERSION = "karpenter.sh/v1"
-GPU_MANUFACTURER_KEY = "karpenter.k8s.aws/instance-gpu-manufacturer"
 
 
 def taint_dict(taint: Taint) -> dict[str, str]:
@@ -36,11 +42,11 @@ def _extra_requirement(requirement: Requirement) -> dict[str, Any]:
 def pool_requirements(pool: NodePool) -> list[dict[str, Any]]:
     """The guide's requirements for ``pool``, then the user's extra ones, in that order."""
     return [
-        _requirement("karpenter.k8s.aws/instance-family", "In", list(pool.instance_families)),
-        _requirement("karpenter.sh/capacity-type", "In", list(pool.capacity_types)),
-        _requirement("kubernetes.io/arch", "In", list(pool.architectures)),
-        _requirement("kubernetes.io/os", "In", ["linux"]),
-        _requirement(GPU_MANUFACTURER_KEY, "In", ["nvidia"]),
+        _requirement(LABEL_INSTANCE_FAMILY, "In", list(pool.instance_families)),
+        _requirement(LABEL_CAPACITY_TYPE, "In", list(pool.capacity_types)),
+        _requirement(LABEL_ARCH, "In", list(pool.architectures)),
+        _requirement(LABEL_OS, "In", ["linux"]),
+        _requirement(LABEL_GPU_MANUFACTURER, "In", ["nvidia"]),
         *(_extra_requirement(r) for r in pool.requirements),
     ]
 
@@ -48,7 +54,7 @@ def pool_requirements(pool: NodePool) -> list[dict[str, Any]]:
 def _template_spec(pool: NodePool) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "nodeClassRef": {
-            "group": "karpenter.k8s.aws",
+            "group": GROUP_KARPENTER_AWS,
             "kind": "EC2NodeClass",
             "name": pool.node_class,
         },
@@ -78,7 +84,7 @@ def render_nodepool(pool: NodePool) -> dict[str, Any]:
     if pool.weight is not None:
         spec["weight"] = pool.weight
     return {
-        "apiVersion": API_VERSION,
+        "apiVersion": API_VERSION_NODEPOOL,
         "kind": "NodePool",
         "metadata": object_meta(pool.name),
         "spec": spec,

@@ -11,12 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from eks_gpu.config.model import GpuConfig, NodePool, Tests
+from eks_gpu.names import (
+    LABEL_POD_SECURITY_ENFORCE,
+    LABEL_POD_SECURITY_WARN,
+    LABEL_TEST,
+    RESOURCE_NVIDIA_GPU,
+)
 from eks_gpu.render.metadata import object_meta
 
 SIMPLE = "gpu-simple-test"
 PYTORCH = "gpu-pytorch-test"
 STORAGE = "gpu-storage-test"
-TEST_LABEL = "eks-gpu.io/test"
 # Long enough to `kubectl exec` into the PyTorch pod, as the guide does; bounded by the deadline.
 PYTORCH_KEEP_ALIVE_SECONDS = 300
 USER_ID = 1000
@@ -54,8 +59,8 @@ def render_namespace(tests: Tests) -> dict[str, Any]:
     meta = object_meta(
         tests.namespace,
         **{
-            "pod-security.kubernetes.io/enforce": "restricted",
-            "pod-security.kubernetes.io/warn": "restricted",
+            LABEL_POD_SECURITY_ENFORCE: "restricted",
+            LABEL_POD_SECURITY_WARN: "restricted",
         },
     )
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
@@ -87,7 +92,7 @@ def _container(name: str, image: str, command: list[str], memory: str) -> dict[s
         "env": [{"name": "HOME", "value": "/tmp"}],
         "resources": {
             "requests": {"cpu": "100m", "memory": memory},
-            "limits": {"memory": memory, "nvidia.com/gpu": "1"},
+            "limits": {"memory": memory, RESOURCE_NVIDIA_GPU: "1"},
         },
         "securityContext": {
             "allowPrivilegeEscalation": False,
@@ -102,7 +107,7 @@ def _pod(name: str, config: GpuConfig, container: dict[str, Any]) -> dict[str, A
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": object_meta(name, tests.namespace, **{TEST_LABEL: name}),
+        "metadata": object_meta(name, tests.namespace, **{LABEL_TEST: name}),
         "spec": {
             "restartPolicy": "Never",
             "activeDeadlineSeconds": tests.deadline_seconds,

@@ -10,13 +10,14 @@ from __future__ import annotations
 import yaml
 
 from eks_gpu.config.model import UserData
+from eks_gpu.names import API_VERSION_NODECONFIG, GROUP_EKS_NODE
 
 BOUNDARY = "EKSGPU-BOUNDARY"
 
 
 def _node_config(kubelet_config: dict[str, object]) -> str:
     document = {
-        "apiVersion": "node.eks.aws/v1alpha1",
+        "apiVersion": API_VERSION_NODECONFIG,
         "kind": "NodeConfig",
         "spec": {"kubelet": {"config": dict(sorted(kubelet_config.items()))}},
     }
@@ -32,7 +33,7 @@ def render_user_data(user_data: UserData) -> str | None:
     """The MIME archive for ``user_data``, or None when there is nothing to add."""
     parts: list[str] = []
     if user_data.kubelet_config:
-        parts.append(_part("application/node.eks.aws", _node_config(user_data.kubelet_config)))
+        parts.append(_part(f"application/{GROUP_EKS_NODE}", _node_config(user_data.kubelet_config)))
     if user_data.script:
         parts.append(_part('text/x-shellscript; charset="us-ascii"', user_data.script))
     if not parts:

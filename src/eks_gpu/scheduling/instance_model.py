@@ -16,21 +16,32 @@ from functools import cache
 
 from eks_gpu.catalog.instance_types import InstanceType, all_instance_types
 from eks_gpu.catalog.prices import PriceBook
+from eks_gpu.names import (
+    EXOTIC_RESOURCES,
+    LABEL_ARCH,
+    LABEL_CAPACITY_RESERVATION_ID,
+    LABEL_CAPACITY_RESERVATION_INTERRUPTIBLE,
+    LABEL_CAPACITY_RESERVATION_TYPE,
+    LABEL_CAPACITY_TYPE,
+    LABEL_INSTANCE_CPU,
+    LABEL_INSTANCE_LOCAL_NVME,
+    LABEL_INSTANCE_MEMORY,
+    LABEL_INSTANCE_TENANCY,
+    LABEL_WINDOWS_BUILD,
+    LABEL_ZONE,
+)
 from eks_gpu.scheduling.allocatable import KubeletSettings, estimate
 from eks_gpu.scheduling.requirements import Requirement, Requirements
 from eks_gpu.scheduling.resources import parse_quantity
-from eks_gpu.scheduling.well_known import LABEL_CAPACITY_TYPE, LABEL_WINDOWS_BUILD, LABEL_ZONE
 
 DEFAULT_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
-EXOTIC = ("nvidia.com/gpu", "amd.com/gpu", "aws.amazon.com/neuron", "habana.ai/gaudi")
 GB = Decimal(10**9)
-TENANCY = "karpenter.k8s.aws/instance-tenancy"
 # Well-known keys no modelled offering sets: Linux nodes, no capacity reservations.
 ABSENT_KEYS = (
     LABEL_WINDOWS_BUILD,
-    "karpenter.k8s.aws/capacity-reservation-id",
-    "karpenter.k8s.aws/capacity-reservation-type",
-    "karpenter.k8s.aws/capacity-reservation-interruptible",
+    LABEL_CAPACITY_RESERVATION_ID,
+    LABEL_CAPACITY_RESERVATION_TYPE,
+    LABEL_CAPACITY_RESERVATION_INTERRUPTIBLE,
 )
 
 
@@ -81,7 +92,7 @@ def _requirements(spec: InstanceType) -> Requirements:
         for key in _label_keys()
     ]
     items += [Requirement.create(key, "DoesNotExist") for key in ABSENT_KEYS]
-    items.append(Requirement.create(TENANCY, "In", ["default"]))
+    items.append(Requirement.create(LABEL_INSTANCE_TENANCY, "In", ["default"]))
     # zone and capacity type live on the offerings (offering_for), so that "no type fits"
     # and "no offering in that zone / capacity type" stay two different answers
     return Requirements(items)
@@ -113,21 +124,21 @@ def _resources(
     spec: InstanceType, kubelet: KubeletSettings, raid0: bool
 ) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
     labels, modelled = spec.labels, spec.resources
-    vcpu = int(labels["karpenter.k8s.aws/instance-cpu"])
-    memory_mib = int(labels["karpenter.k8s.aws/instance-memory"])
+    vcpu = int(labels[LABEL_INSTANCE_CPU])
+    memory_mib = int(labels[LABEL_INSTANCE_MEMORY])
     allocatable: dict[str, Decimal] = {
         key: parse_quantity(value) for key, value in modelled.items()
     }
     allocatable.update(
-        estimate(vcpu, memory_mib, labels["kubernetes.io/arch"], int(modelled["pods"]), kubelet)
+        estimate(vcpu, memory_mib, labels[LABEL_ARCH], int(modelled["pods"]), kubelet)
     )
-    nvme = labels.get("karpenter.k8s.aws/instance-local-nvme")
+    nvme = labels.get(LABEL_INSTANCE_LOCAL_NVME)
     if raid0 and nvme:
         allocatable["ephemeral-storage"] = Decimal(nvme) * GB
     capacity = {
         "cpu": Decimal(vcpu),
         "memory": Decimal(memory_mib) * 1024 * 1024,
-        **{k: v for k, v in allocatable.items() if k in EXOTIC},
+        **{k: v for k, v in allocatable.items() if k in EXOTIC_RESOURCES},
     }
     return allocatable, capacity
 
@@ -147,7 +158,7 @@ def build_instance_types(
         if not offerings:
             continue
         allocatable, capacity = _resources(spec, kubelet, raid0)
-        exotic = "metal" in spec.name or any(capacity.get(key, 0) > 0 for key in EXOTIC)
+        exotic = "metal" in spec.name or any(capacity.get(key, 0) > 0 for key in EXOTIC_RESOURCES)
         out.append(
             SimInstanceType(
                 spec.name, _requirements(spec), allocatable, capacity, offerings, exotic

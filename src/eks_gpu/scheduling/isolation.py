@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from eks_gpu.names import GPU_RESOURCES, TAINT_NVIDIA_GPU
 from eks_gpu.scheduling.pools import PoolModel
 from eks_gpu.scheduling.solver import Solver
 from eks_gpu.scheduling.taints import taint_str
 from eks_gpu.scheduling.workloads import SimPod
 
-GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
 PROBE_SPEC = {
     "containers": [
         {
@@ -53,7 +53,8 @@ def check_isolation(pools: Sequence[PoolModel]) -> list[IsolationResult]:
             chosen, _ = plan.claims[0].launch()
             out.append(IsolationResult(pool.name, False,
                 f"a plain CPU pod (no toleration) would get a {chosen.name} from GPU pool "
-                f"{pool.name}: taint the pool, e.g. nvidia.com/gpu=true:NoSchedule"))  # fmt: skip
+                f"{pool.name}: taint the pool, e.g. "
+                f"{TAINT_NVIDIA_GPU}=true:NoSchedule"))  # fmt: skip
         else:
             taints = ", ".join(taint_str(t) for t in pool.taints) or "its requirements"
             out.append(IsolationResult(pool.name, True,

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from eks_gpu.names import LABEL_NODEPOOL
 from eks_gpu.scheduling.allocatable import KubeletSettings
 from eks_gpu.scheduling.instance_model import SimInstanceType
 from eks_gpu.scheduling.requirements import Requirement, Requirements
 from eks_gpu.scheduling.resources import parse_quantity, parse_resources
-from eks_gpu.scheduling.well_known import LABEL_NODEPOOL
 
 TypesFor = Callable[[KubeletSettings, bool], list[SimInstanceType]]
 

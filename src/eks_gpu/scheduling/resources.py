@@ -22,7 +22,6 @@ from typing import Any
 CPU = "cpu"
 MEMORY = "memory"
 PODS = "pods"
-GPU = "nvidia.com/gpu"
 
 Resources = Mapping[str, Decimal]
 """A resource list: resource name → amount (``cpu`` in cores, ``memory`` in bytes)."""
@@ -291,7 +290,6 @@ def pod_requests(pod_spec: Mapping[str, Any]) -> dict[str, Decimal]:
 
 __all__ = [
     "CPU",
-    "GPU",
     "MEMORY",
     "PODS",
     "Resources",

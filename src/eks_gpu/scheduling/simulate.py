@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from eks_gpu.catalog.prices import PriceBook
+from eks_gpu.names import RESOURCE_NVIDIA_GPU
 from eks_gpu.scheduling.allocatable import KubeletSettings
 from eks_gpu.scheduling.instance_model import DEFAULT_ZONES, SimInstanceType, build_instance_types
 from eks_gpu.scheduling.isolation import IsolationResult, check_isolation
@@ -23,7 +24,7 @@ from eks_gpu.scheduling.solver import Plan, Solver
 from eks_gpu.scheduling.taints import tolerates
 from eks_gpu.scheduling.workloads import SimPod, daemonset_overhead, expand_workloads
 
-CAPACITY_KEYS = ("cpu", "memory", "nvidia.com/gpu")
+CAPACITY_KEYS = ("cpu", "memory", RESOURCE_NVIDIA_GPU)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from eks_gpu.manifests import Manifest, ManifestError
 from eks_gpu.scheduling.resources import add, parse_resources, pod_requests, subtract
 from eks_gpu.scheduling.well_known import LABEL_NODEPOOL
 from eks_gpu.scheduling.workloads import (
@@ -22,7 +23,6 @@ from eks_gpu.scheduling.workloads import (
     controller_of,
     unsimulated_constraints,
 )
-from eks_gpu.validate.manifests import Manifest, ManifestError, load_manifests
 
 FINISHED_PHASES = ("Succeeded", "Failed")
 SNAPSHOT_HINT = "capture one with: kubectl get nodes,pods -A -o yaml > snapshot.yaml"
@@ -179,7 +179,7 @@ class _Builder:
 
 
 def snapshot_from_manifests(manifests: Iterable[Manifest]) -> Snapshot:
-    """The snapshot these objects describe (pure; :func:`read_snapshot` reads a file).
+    """The snapshot these objects describe (pure; ``loaders.snapshot_file`` reads a file).
 
     Raises:
         ManifestError: no Nodes or Pods at all, a node twice, a node without name or
@@ -206,30 +206,9 @@ def snapshot_from_manifests(manifests: Iterable[Manifest]) -> Snapshot:
     return builder.build()
 
 
-def read_snapshot(path: str) -> Snapshot:
-    """The snapshot in a file (``-`` for stdin; a folder reads every YAML file in it).
-
-    Raises:
-        ManifestError: the file cannot be read or parsed, or holds no usable snapshot.
-    """
-    return snapshot_from_manifests(load_manifests([path]))
-
-
-def load_snapshot(path: str) -> tuple[list[SnapshotNode], list[SimPod]]:
-    """The nodes (sorted by name) and the pending pods (in file order) in a snapshot file.
-
-    Raises:
-        ManifestError: the file cannot be read or parsed, or holds no usable snapshot.
-    """
-    snapshot = read_snapshot(path)
-    return list(snapshot.nodes), list(snapshot.pending)
-
-
 __all__ = [
     "FINISHED_PHASES",
     "Snapshot",
     "SnapshotNode",
-    "load_snapshot",
-    "read_snapshot",
     "snapshot_from_manifests",
 ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from eks_gpu.names import LABEL_CAPACITY_TYPE, LABEL_ZONE, RESOURCE_NVIDIA_GPU
 from eks_gpu.scheduling.instance_model import Offering, SimInstanceType
 from eks_gpu.scheduling.pod_requirements import pod_requirement_variants
 from eks_gpu.scheduling.pools import PoolModel, order_pools
@@ -22,10 +23,9 @@ from eks_gpu.scheduling.requirements import Requirements
 from eks_gpu.scheduling.resources import add, fits, format_quantity
 from eks_gpu.scheduling.snapshot import SnapshotNode
 from eks_gpu.scheduling.taints import PREFER_NO_SCHEDULE_TOLERATION, taint_str, untolerated
-from eks_gpu.scheduling.well_known import LABEL_CAPACITY_TYPE, LABEL_ZONE
 from eks_gpu.scheduling.workloads import SimPod
 
-LIMITED = ("cpu", "memory", "nvidia.com/gpu")
+LIMITED = ("cpu", "memory", RESOURCE_NVIDIA_GPU)
 Tolerations = Sequence[Mapping[str, Any]]
 
 

@@ -15,6 +15,13 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from eks_gpu.names import (
+    TAINT_NOT_READY,
+    TAINT_PREFIX_READINESS,
+    TAINT_UNINITIALIZED,
+    TAINT_UNREACHABLE,
+    TAINT_UNREGISTERED,
+)
 from eks_gpu.scheduling.requirements import parse_int
 
 Taint = Mapping[str, Any]
@@ -23,15 +30,13 @@ Toleration = Mapping[str, Any]
 EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 EPHEMERAL_TAINT_KEYS: frozenset[str] = frozenset(
     {
-        "node.kubernetes.io/not-ready",
-        "node.kubernetes.io/unreachable",
-        "node.cloudprovider.kubernetes.io/uninitialized",
-        "karpenter.sh/unregistered",
+        TAINT_NOT_READY,
+        TAINT_UNREACHABLE,
+        TAINT_UNINITIALIZED,
+        TAINT_UNREGISTERED,
     }
 )
 """Taints a node carries only while it starts (matched by key, whatever the effect)."""
-READINESS_TAINT_PREFIX = "readiness.k8s.io/"
-"""Keys under this prefix are node-readiness gates, also removed once the node is ready."""
 PREFER_NO_SCHEDULE_TOLERATION: Toleration = MappingProxyType(
     {"operator": "Exists", "effect": "PreferNoSchedule"}
 )
@@ -46,7 +51,7 @@ def _field(obj: Mapping[str, Any], name: str) -> str:
 def is_ephemeral(taint: Taint) -> bool:
     """True for a start-up taint Karpenter ignores on a node that is still initializing."""
     key = _field(taint, "key")
-    return key in EPHEMERAL_TAINT_KEYS or key.startswith(READINESS_TAINT_PREFIX)
+    return key in EPHEMERAL_TAINT_KEYS or key.startswith(TAINT_PREFIX_READINESS)
 
 
 def tolerates(toleration: Toleration, taint: Taint) -> bool:
@@ -134,7 +139,6 @@ __all__ = [
     "EFFECTS",
     "EPHEMERAL_TAINT_KEYS",
     "PREFER_NO_SCHEDULE_TOLERATION",
-    "READINESS_TAINT_PREFIX",
     "Taint",
     "Toleration",
     "check_tolerates",

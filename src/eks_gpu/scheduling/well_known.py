@@ -10,20 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-LABEL_NODEPOOL = "karpenter.sh/nodepool"
-LABEL_CAPACITY_TYPE = "karpenter.sh/capacity-type"
-LABEL_ZONE = "topology.kubernetes.io/zone"
-LABEL_REGION = "topology.kubernetes.io/region"
-LABEL_INSTANCE_TYPE = "node.kubernetes.io/instance-type"
-LABEL_ARCH = "kubernetes.io/arch"
-LABEL_OS = "kubernetes.io/os"
-LABEL_WINDOWS_BUILD = "node.kubernetes.io/windows-build"
-LABEL_ZONE_ID = "topology.k8s.aws/zone-id"
-_AWS = "karpenter.k8s.aws/"
-LABEL_GPU_NAME = _AWS + "instance-gpu-name"
-LABEL_GPU_MANUFACTURER = _AWS + "instance-gpu-manufacturer"
-LABEL_GPU_COUNT = _AWS + "instance-gpu-count"
-LABEL_GPU_MEMORY = _AWS + "instance-gpu-memory"
+from eks_gpu.names import (
+    LABEL_ARCH,
+    LABEL_BETA_ARCH,
+    LABEL_BETA_INSTANCE_TYPE,
+    LABEL_BETA_OS,
+    LABEL_BETA_REGION,
+    LABEL_BETA_ZONE,
+    LABEL_CAPACITY_RESERVATION_ID,
+    LABEL_CAPACITY_RESERVATION_INTERRUPTIBLE,
+    LABEL_CAPACITY_RESERVATION_TYPE,
+    LABEL_CAPACITY_TYPE,
+    LABEL_INSTANCE_TYPE,
+    LABEL_NODEPOOL,
+    LABEL_OS,
+    LABEL_REGION,
+    LABEL_WINDOWS_BUILD,
+    LABEL_ZONE,
+    LABEL_ZONE_ID,
+    PREFIX_AWS,
+)
 
 CORE_WELL_KNOWN_LABELS: frozenset[str] = frozenset(
     {
@@ -42,7 +48,7 @@ CORE_WELL_KNOWN_LABELS: frozenset[str] = frozenset(
 AWS_WELL_KNOWN_LABELS: frozenset[str] = frozenset(
     {LABEL_ZONE_ID}
     | {
-        _AWS + suffix
+        f"{PREFIX_AWS}{suffix}"
         for suffix in (
             "instance-hypervisor",
             "instance-encryption-in-transit-supported",
@@ -81,19 +87,19 @@ OFFERING_LABELS: frozenset[str] = frozenset(
         LABEL_ZONE,
         LABEL_ZONE_ID,
         LABEL_CAPACITY_TYPE,
-        _AWS + "capacity-reservation-id",
-        _AWS + "capacity-reservation-type",
-        _AWS + "capacity-reservation-interruptible",
+        LABEL_CAPACITY_RESERVATION_ID,
+        LABEL_CAPACITY_RESERVATION_TYPE,
+        LABEL_CAPACITY_RESERVATION_INTERRUPTIBLE,
     }
 )
 """Well-known keys whose values come from an offering (zone, capacity type), not the type."""
 
 KEY_ALIASES: Mapping[str, str] = {
-    "failure-domain.beta.kubernetes.io/zone": LABEL_ZONE,
-    "failure-domain.beta.kubernetes.io/region": LABEL_REGION,
-    "beta.kubernetes.io/arch": LABEL_ARCH,
-    "beta.kubernetes.io/os": LABEL_OS,
-    "beta.kubernetes.io/instance-type": LABEL_INSTANCE_TYPE,
+    LABEL_BETA_ZONE: LABEL_ZONE,
+    LABEL_BETA_REGION: LABEL_REGION,
+    LABEL_BETA_ARCH: LABEL_ARCH,
+    LABEL_BETA_OS: LABEL_OS,
+    LABEL_BETA_INSTANCE_TYPE: LABEL_INSTANCE_TYPE,
 }
 
 
@@ -106,19 +112,9 @@ __all__ = [
     "AWS_WELL_KNOWN_LABELS",
     "CORE_WELL_KNOWN_LABELS",
     "KEY_ALIASES",
-    "LABEL_ARCH",
-    "LABEL_CAPACITY_TYPE",
-    "LABEL_GPU_COUNT",
-    "LABEL_GPU_MANUFACTURER",
-    "LABEL_GPU_MEMORY",
-    "LABEL_GPU_NAME",
-    "LABEL_INSTANCE_TYPE",
+    # Re-exported (not defined here) only until scheduling/snapshot.py imports it from
+    # eks_gpu.names; drop it then.
     "LABEL_NODEPOOL",
-    "LABEL_OS",
-    "LABEL_REGION",
-    "LABEL_WINDOWS_BUILD",
-    "LABEL_ZONE",
-    "LABEL_ZONE_ID",
     "OFFERING_LABELS",
     "WELL_KNOWN_LABELS",
     "normalize_key",

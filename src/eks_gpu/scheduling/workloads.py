@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from eks_gpu.manifests import Manifest, ManifestError
+from eks_gpu.names import RESOURCE_NVIDIA_GPU, TAINT_NETWORK_UNAVAILABLE, TAINT_PREFIX_NODE
 from eks_gpu.scheduling.labels import check_satisfies
-from eks_gpu.scheduling.resources import GPU, pod_requests, total
-from eks_gpu.validate.manifests import Manifest, ManifestError
+from eks_gpu.scheduling.resources import pod_requests, total
 
 DEFAULT_NAMESPACE = "default"
 REPLICATED_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
@@ -31,7 +32,7 @@ Tolerates = Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
 """``tolerates(toleration, taint)``: does one toleration match one taint?"""
 
 DAEMONSET_TOLERATIONS: tuple[Mapping[str, str], ...] = tuple(
-    {"key": f"node.kubernetes.io/{key}", "operator": "Exists", "effect": effect}
+    {"key": f"{TAINT_PREFIX_NODE}{key}", "operator": "Exists", "effect": effect}
     for key, effect in (
         ("not-ready", "NoExecute"),
         ("unreachable", "NoExecute"),
@@ -44,7 +45,7 @@ DAEMONSET_TOLERATIONS: tuple[Mapping[str, str], ...] = tuple(
 """Tolerations the DaemonSet controller adds to every daemon pod (plus
 ``network-unavailable`` for host-network pods)."""
 _HOST_NETWORK_TOLERATION = {
-    "key": "node.kubernetes.io/network-unavailable",
+    "key": TAINT_NETWORK_UNAVAILABLE,
     "operator": "Exists",
     "effect": "NoSchedule",
 }
@@ -79,7 +80,7 @@ class SimPod:
     @property
     def gpus(self) -> Decimal:
         """The ``nvidia.com/gpu`` the pod requests (0 when none)."""
-        return self.requests.get(GPU, Decimal(0))
+        return self.requests.get(RESOURCE_NVIDIA_GPU, Decimal(0))
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

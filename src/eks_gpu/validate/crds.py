@@ -1,35 +1,23 @@
-"""Where CRDs come from: files (``--crds``), the cluster (``--from-cluster``: objects that
-``cluster/`` fetched, passed in), or a Karpenter release (``--karpenter-version``), downloaded
-once from the release's ``pkg/apis/crds/`` and cached under the user cache dir.
+"""CRDs as validation uses them: each served version's structural schema and CEL rules.
 
-Nothing is bundled: the upstream CRD files are Karpenter's, so we fetch them for the exact
-version the user runs, and say plainly when none are available offline.
+Where they come from (``--crds`` files, a downloaded Karpenter release, the cluster) is the
+edge's business (:mod:`eks_gpu.loaders.crd_release`, ``cluster/``); this module turns CRD
+objects into a :class:`CrdSet`.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from eks_gpu.loaders.cache_dir import cache_dir
 from eks_gpu.errors import UsageError
+from eks_gpu.manifests import Manifest
 from eks_gpu.validate.cel import CompiledValidations, compile_validations
-from eks_gpu.validate.manifests import (
-    Manifest,
-    ManifestError,
-    load_manifests,
-    parse_documents,
-    yaml_files,
-)
 from eks_gpu.validate.schema import schema_validator
 
 KARPENTER_CRD_FILES = (
@@ -37,10 +25,7 @@ KARPENTER_CRD_FILES = (
     "karpenter.sh_nodeclaims.yaml",
     "karpenter.k8s.aws_ec2nodeclasses.yaml",
 )
-RELEASE_URL = "https://raw.githubusercontent.com/aws/karpenter-provider-aws/{version}/pkg/apis/crds"
-URL_ENV = "EKS_GPU_KARPENTER_CRD_URL"
 VERSION = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+$")
-DOWNLOAD_TIMEOUT_S = 20
 
 
 class CrdUnavailable(Exception):
@@ -112,37 +97,6 @@ def crd_set(manifests: Iterable[Manifest], origin: str) -> CrdSet:
     return CrdSet(versions, origin)
 
 
-def _crd_documents(path: Path, explicit: bool) -> list[Manifest]:
-    """The CRDs in one file; in a folder, files that are not Kubernetes YAML are passed over."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        if not explicit and "CustomResourceDefinition" not in text:
-            return []
-        return [m for m in parse_documents(text, str(path))
-                if m.kind == "CustomResourceDefinition"]  # fmt: skip
-    except (ManifestError, OSError, UnicodeDecodeError):
-        if explicit:
-            raise
-        return []
-
-
-def crds_from_paths(paths: Iterable[str]) -> CrdSet:
-    """``--crds FILE|DIR``: the CRDs in those files (other objects are ignored)."""
-    paths = list(paths)
-    manifests: list[Manifest] = []
-    for raw in paths:
-        root = Path(raw)
-        for path in yaml_files(root):
-            manifests.extend(_crd_documents(path, explicit=path == root))
-    found = crd_set(manifests, f"--crds {', '.join(paths)}")
-    if not found.versions:
-        raise UsageError(
-            f"--crds {', '.join(paths)}: no CustomResourceDefinition found",
-            hint="point --crds at the CRD YAML files, e.g. Karpenter's pkg/apis/crds/",
-        )
-    return found
-
-
 def crds_from_cluster(objects: Iterable[dict[str, Any]], origin: str) -> CrdSet:
     """``--from-cluster``: the CRD objects a cluster serves (fetched by ``cluster/``), so
     validation matches the Karpenter version actually running. ``origin`` names the cluster."""
@@ -164,60 +118,13 @@ def check_version(version: str) -> str:
     return tag
 
 
-def crd_cache(version: str) -> Path:
-    """Where the CRDs of Karpenter ``version`` are kept."""
-    return cache_dir() / "crds" / f"karpenter-{version}"
-
-
-def _download(url: str, target: Path) -> None:
-    try:
-        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            body = response.read()
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        raise CrdUnavailable(f"cannot download {url}: {error}") from None
-    parse_documents(body.decode("utf-8"), url)  # refuse to cache what does not parse
-    target.write_bytes(body)
-
-
-def karpenter_crds(version: str, download: bool = True) -> CrdSet:
-    """Karpenter ``version``'s CRDs: from the cache, else downloaded once (when allowed)."""
-    tag = check_version(version)
-    folder = crd_cache(tag)
-    missing = [name for name in KARPENTER_CRD_FILES if not (folder / name).is_file()]
-    if missing and not download:
-        raise CrdUnavailable(f"Karpenter {tag} CRDs are not cached in {folder}")
-    if missing:
-        base = os.environ.get(URL_ENV) or RELEASE_URL
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in missing:
-            _download(f"{base.format(version=tag).rstrip('/')}/{name}", folder / name)
-    paths = [str(folder / name) for name in KARPENTER_CRD_FILES]
-    return crd_set(load_manifests(paths), f"Karpenter {tag} CRDs ({folder})")
-
-
-def newest_cached_version() -> str | None:
-    """The newest Karpenter version whose CRDs are already cached, if any."""
-    root = cache_dir() / "crds"
-    versions = [
-        p.name.removeprefix("karpenter-")
-        for p in root.glob("karpenter-v*")
-        if all((p / name).is_file() for name in KARPENTER_CRD_FILES)
-    ]
-    valid = [v for v in versions if VERSION.match(v)]
-    return max(valid, key=lambda v: tuple(int(x) for x in v[1:].split("."))) if valid else None
-
-
 __all__ = [
     "KARPENTER_CRD_FILES",
-    "URL_ENV",
+    "VERSION",
     "CrdSet",
     "CrdUnavailable",
     "CrdVersion",
     "check_version",
-    "crd_cache",
     "crd_set",
     "crds_from_cluster",
-    "crds_from_paths",
-    "karpenter_crds",
-    "newest_cached_version",
 ]

@@ -7,16 +7,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from eks_gpu.manifests import Manifest, ManifestSet
+from eks_gpu.names import KARPENTER_GROUPS
 from eks_gpu.validate.cel import evaluate
 from eks_gpu.validate.core import core_findings
 from eks_gpu.validate.crds import CrdSet, CrdVersion
 from eks_gpu.validate.findings import Finding, object_ref, sort_findings
-from eks_gpu.validate.manifests import Manifest, ManifestSet
 from eks_gpu.validate.rules import run_lint
 from eks_gpu.validate.schema import schema_violations
 from eks_gpu.validate.versions import version_findings
-
-KARPENTER_GROUPS = ("karpenter.sh", "karpenter.k8s.aws")
 
 
 @dataclass
@@ -135,4 +134,4 @@ def validate_manifests(manifests: Sequence[Manifest], options: Options) -> Repor
     return report
 
 
-__all__ = ["KARPENTER_GROUPS", "LiveLookup", "Options", "Report", "validate_manifests"]
+__all__ = ["LiveLookup", "Options", "Report", "validate_manifests"]

@@ -11,17 +11,27 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from eks_gpu.names import (
+    DOMAIN_K8S,
+    DOMAIN_KUBERNETES,
+    LABEL_ARCH,
+    LABEL_INSTANCE_TYPE,
+    LABEL_OS,
+    LABEL_REGION,
+    LABEL_WINDOWS_BUILD,
+    LABEL_ZONE,
+)
 from eks_gpu.validate.findings import Finding, object_ref
 
 RULE = "karpenter-version"
 Finder = Callable[[dict[str, Any]], Iterator[str]]
 WELL_KNOWN_K8S_KEYS = {
-    "kubernetes.io/arch",
-    "kubernetes.io/os",
-    "node.kubernetes.io/instance-type",
-    "topology.kubernetes.io/zone",
-    "topology.kubernetes.io/region",
-    "node.kubernetes.io/windows-build",
+    LABEL_ARCH,
+    LABEL_OS,
+    LABEL_INSTANCE_TYPE,
+    LABEL_ZONE,
+    LABEL_REGION,
+    LABEL_WINDOWS_BUILD,
 }
 
 
@@ -68,7 +78,7 @@ def _k8s_domain_labels(pool: dict[str, Any]) -> Iterator[str]:
     ]
     for path, key in keys:
         domain = key.split("/")[0] if "/" in key else ""
-        if domain.endswith(("kubernetes.io", "k8s.io")) and key not in WELL_KNOWN_K8S_KEYS:
+        if domain.endswith((DOMAIN_KUBERNETES, DOMAIN_K8S)) and key not in WELL_KNOWN_K8S_KEYS:
             yield path
 
 
@@ -106,7 +116,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("NodePool", (1, 14, 0), "consolidationPolicy Balanced", _balanced),
     Feature("NodePool", (1, 9, 0), "requirement operators Gte/Lte", _gte_lte),
     Feature("NodePool", (1, 8, 0), "static NodePools (spec.replicas)", _replicas),
-    Feature("NodePool", (1, 9, 0), "kubernetes.io/k8s.io label keys", _k8s_domain_labels),
+    Feature("NodePool", (1, 9, 0), f"{DOMAIN_KUBERNETES}/{DOMAIN_K8S} label keys",
+            _k8s_domain_labels),
     Feature("EC2NodeClass", (1, 5, 0), "amiSelectorTerms ssmParameter", _ssm_parameter),
     Feature("EC2NodeClass", (1, 3, 0), "capacityReservationSelectorTerms",
             _field("capacityReservationSelectorTerms")),

@@ -7,8 +7,8 @@ from :mod:`eks_gpu.catalog`, never from lists inside a rule.
 
 from __future__ import annotations
 
+from eks_gpu.manifests import ManifestSet
 from eks_gpu.validate.findings import Finding, sort_findings
-from eks_gpu.validate.manifests import ManifestSet
 from eks_gpu.validate.rules import (
     ami_unpinned,
     arch_mismatch,

@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from eks_gpu.manifests import ManifestSet
 from eks_gpu.validate.findings import Finding
-from eks_gpu.validate.manifests import ManifestSet
 from eks_gpu.validate.rules.rule import Rule
 
 PINNABLE_ALIASES = ("al2023", "al2", "bottlerocket")  # Windows aliases only allow latest

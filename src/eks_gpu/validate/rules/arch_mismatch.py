@@ -10,16 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import cache
 
+from eks_gpu.manifests import ManifestSet
+from eks_gpu.names import LABEL_ARCH, LABEL_INSTANCE_FAMILY, LABEL_INSTANCE_TYPE
 from eks_gpu.scheduling.labels import nodepool_requirements, satisfies
 from eks_gpu.scheduling.well_known import normalize_key
 from eks_gpu.validate.findings import Finding
-from eks_gpu.validate.manifests import ManifestSet
 from eks_gpu.validate.rules.pools import Pool, candidate_types, pools_of
 from eks_gpu.validate.rules.rule import Rule
 
-ARCH = "kubernetes.io/arch"
-FAMILY = "karpenter.k8s.aws/instance-family"
-INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 ARCHITECTURES = ("amd64", "arm64")
 
 
@@ -27,7 +25,9 @@ ARCHITECTURES = ("amd64", "arm64")
 def _family_architectures() -> dict[str, frozenset[str]]:
     out: dict[str, set[str]] = {}
     for it in candidate_types():
-        out.setdefault(it.labels.get(FAMILY, ""), set()).add(it.labels.get(ARCH, ""))
+        out.setdefault(it.labels.get(LABEL_INSTANCE_FAMILY, ""), set()).add(
+            it.labels.get(LABEL_ARCH, "")
+        )
     return {family: frozenset(archs) for family, archs in out.items()}
 
 
@@ -36,16 +36,21 @@ def _named_families(pool: Pool) -> list[str]:
     names: set[str] = set()
     for requirement in nodepool_requirements(pool.obj):
         key = normalize_key(str(requirement.get("key")))
-        if requirement.get("operator") != "In" or key not in (FAMILY, INSTANCE_TYPE):
+        if requirement.get("operator") != "In" or key not in (
+            LABEL_INSTANCE_FAMILY,
+            LABEL_INSTANCE_TYPE,
+        ):
             continue
         values = [str(v) for v in requirement.get("values") or []]
-        names |= {v.partition(".")[0] if key == INSTANCE_TYPE else v for v in values}
+        names |= {v.partition(".")[0] if key == LABEL_INSTANCE_TYPE else v for v in values}
     return sorted(names)
 
 
 def _allowed_architectures(pool: Pool) -> set[str]:
-    arch = [r for r in nodepool_requirements(pool.obj) if normalize_key(str(r["key"])) == ARCH]
-    return {a for a in ARCHITECTURES if satisfies({ARCH: a}, arch)}
+    arch = [
+        r for r in nodepool_requirements(pool.obj) if normalize_key(str(r["key"])) == LABEL_ARCH
+    ]
+    return {a for a in ARCHITECTURES if satisfies({LABEL_ARCH: a}, arch)}
 
 
 def _check(manifests: ManifestSet) -> Iterator[Finding]:
@@ -60,9 +65,9 @@ def _check(manifests: ManifestSet) -> Iterator[Finding]:
             yield RULE.finding(
                 pool.obj,
                 ".spec.template.spec.requirements",
-                f"names {family} ({need} only) but kubernetes.io/arch allows "
+                f"names {family} ({need} only) but {LABEL_ARCH} allows "
                 f"{'/'.join(sorted(allowed)) or 'nothing'}: {family} is never launched",
-                f"add {need} to the kubernetes.io/arch requirement (with images built for it), "
+                f"add {need} to the {LABEL_ARCH} requirement (with images built for it), "
                 f"or remove {family}",
             )
 

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from eks_gpu.catalog.gpu_types import GpuInstanceType
+from eks_gpu.manifests import ManifestSet
+from eks_gpu.names import LABEL_GPU_NAME
 from eks_gpu.validate.findings import Finding
-from eks_gpu.validate.manifests import ManifestSet
 from eks_gpu.validate.rules.cuda_images import (
     TURING,
     CudaBuild,
@@ -62,7 +63,7 @@ def _check(manifests: ManifestSet) -> Iterator[Finding]:
                 f"{why}, but the pod can land on {', '.join(families(old))} ({names}, compute "
                 f"capability {old[0].compute_capability}), where its CUDA code cannot run",
                 "use a CUDA 12.x build (e.g. an nvidia/cuda:12.x image, PyTorch cu126 wheels), "
-                f"or keep the pod off those GPUs: karpenter.k8s.aws/instance-gpu-name NotIn "
+                f"or keep the pod off those GPUs: {LABEL_GPU_NAME} NotIn "
                 f"[{names}] in its node affinity",
             )
 

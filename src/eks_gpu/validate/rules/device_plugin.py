@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from eks_gpu.validate.manifests import ManifestSet, pod_spec_of
+from eks_gpu.manifests import ManifestSet, pod_spec_of
 from eks_gpu.validate.rules.workloads import containers
 
 PLUGIN_IMAGE = "k8s-device-plugin"

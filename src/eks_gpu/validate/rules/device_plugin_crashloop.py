@@ -14,9 +14,10 @@ from functools import cache
 from typing import Any
 
 from eks_gpu.catalog.instance_types import InstanceType
+from eks_gpu.manifests import ManifestSet
+from eks_gpu.names import LABEL_GPU_MANUFACTURER, LABEL_NVIDIA_GPU_PRESENT
 from eks_gpu.scheduling.labels import satisfies
 from eks_gpu.validate.findings import Finding
-from eks_gpu.validate.manifests import ManifestSet
 from eks_gpu.validate.rules.device_plugin import (
     fail_on_init_disabled,
     fails_on_init_by_default,
@@ -27,17 +28,18 @@ from eks_gpu.validate.rules.pools import candidate_types
 from eks_gpu.validate.rules.rule import Rule
 from eks_gpu.validate.rules.workloads import pod_spec_path
 
-GPU_MANUFACTURER = "karpenter.k8s.aws/instance-gpu-manufacturer"
 FIX = (
     "add a required node affinity to NVIDIA GPU nodes, e.g. "
-    "karpenter.k8s.aws/instance-gpu-manufacturer In [nvidia] (or nvidia.com/gpu.present In "
+    f"{LABEL_GPU_MANUFACTURER} In [nvidia] (or {LABEL_NVIDIA_GPU_PRESENT} In "
     "[true] where GPU feature discovery runs), or set env FAIL_ON_INIT_ERROR=false"
 )
 
 
 @cache
 def _non_nvidia_types() -> tuple[InstanceType, ...]:
-    return tuple(it for it in candidate_types() if it.labels.get(GPU_MANUFACTURER) != "nvidia")
+    return tuple(
+        it for it in candidate_types() if it.labels.get(LABEL_GPU_MANUFACTURER) != "nvidia"
+    )
 
 
 def _lands_on(pod_spec: dict[str, Any]) -> InstanceType | None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from eks_gpu.manifests import ManifestSet
+from eks_gpu.names import RESOURCE_NVIDIA_GPU
 from eks_gpu.validate.findings import Finding
-from eks_gpu.validate.manifests import ManifestSet
 from eks_gpu.validate.rules.device_plugin import plugin_daemonsets
 from eks_gpu.validate.rules.placement import exists_toleration, untolerated_taints
 from eks_gpu.validate.rules.pools import pools_of
@@ -27,7 +28,8 @@ def _check(manifests: ManifestSet) -> Iterator[Finding]:
                     plugin.obj,
                     f"{pod_spec_path(plugin.obj)}.tolerations",
                     f"does not tolerate {pool.ref}'s taint {taint}: the plugin never runs on "
-                    "those GPU nodes, so they never get nvidia.com/gpu and GPU pods stay Pending",
+                    f"those GPU nodes, so they never get {RESOURCE_NVIDIA_GPU} and GPU pods stay "
+                    "Pending",
                     f"add the toleration {exists_toleration(taint)} to the DaemonSet's pod "
                     "template",
                 )

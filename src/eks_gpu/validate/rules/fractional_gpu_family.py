@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from eks_gpu.catalog.notes import notes_for
+from eks_gpu.manifests import ManifestSet
+from eks_gpu.names import LABEL_GPU_COUNT, LABEL_INSTANCE_FAMILY, RESOURCE_NVIDIA_GPU
 from eks_gpu.validate.findings import Finding
-from eks_gpu.validate.manifests import ManifestSet
 from eks_gpu.validate.rules.pools import families, pools_of
 from eks_gpu.validate.rules.rule import Rule
 
@@ -32,10 +33,10 @@ def _check(manifests: ManifestSet) -> Iterator[Finding]:
         yield RULE.finding(
             pool.obj,
             ".spec.template.spec.requirements",
-            f"is for nvidia.com/gpu pods but allows fractional-GPU {names}: Karpenter sees 0 "
-            "nvidia.com/gpu on them, so GPU pods never get one",
-            f"exclude {names} (karpenter.k8s.aws/instance-family NotIn [{names}], or the "
-            "requirement karpenter.k8s.aws/instance-gpu-count Gt 0); to use them, give them a "
+            f"is for {RESOURCE_NVIDIA_GPU} pods but allows fractional-GPU {names}: Karpenter "
+            f"sees 0 {RESOURCE_NVIDIA_GPU} on them, so GPU pods never get one",
+            f"exclude {names} ({LABEL_INSTANCE_FAMILY} NotIn [{names}], or the "
+            f"requirement {LABEL_GPU_COUNT} Gt 0); to use them, give them a "
             "pool of their own with a NodeOverlay (feature gate NodeOverlay=true)",
         )
 
@@ -43,7 +44,7 @@ def _check(manifests: ManifestSet) -> Iterator[Finding]:
 RULE = Rule(
     id="fractional-gpu-family",
     severity="error",
-    summary="a fractional-GPU family (g6f/gr6f) in a pool feeding nvidia.com/gpu pods",
+    summary=f"a fractional-GPU family (g6f/gr6f) in a pool feeding {RESOURCE_NVIDIA_GPU} pods",
     check=_check,
 )
 

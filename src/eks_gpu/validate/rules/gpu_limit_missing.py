@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from eks_gpu.manifests import ManifestSet
+from eks_gpu.names import RESOURCE_NVIDIA_GPU
 from eks_gpu.validate.findings import Finding
-from eks_gpu.validate.manifests import ManifestSet
 from eks_gpu.validate.rules.pools import pools_of
 from eks_gpu.validate.rules.rule import Rule
 
@@ -22,7 +23,7 @@ def _check(manifests: ManifestSet) -> Iterator[Finding]:
                 ".spec.limits",
                 "can launch GPU instances but has no limits: spend is unbounded while pods "
                 "are pending (and limit checks are only eventually consistent)",
-                "set spec.limits, e.g. {nvidia.com/gpu: '16', cpu: '1000'}",
+                f"set spec.limits, e.g. {{{RESOURCE_NVIDIA_GPU}: '16', cpu: '1000'}}",
             )
 
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from eks_gpu.manifests import ManifestSet
+from eks_gpu.names import LABEL_GPU_COUNT, TAINT_NVIDIA_GPU
 from eks_gpu.validate.findings import Finding
-from eks_gpu.validate.manifests import ManifestSet
 from eks_gpu.validate.rules.pools import families, pools_of
 from eks_gpu.validate.rules.rule import Rule
 
 FIX = (
-    "add spec.template.spec.taints: [{key: nvidia.com/gpu, value: 'true', effect: NoSchedule}] "
-    "and the matching toleration to GPU pods; for a general-purpose pool, keep GPU types out "
-    "with the requirement karpenter.k8s.aws/instance-gpu-count DoesNotExist instead"
+    f"add spec.template.spec.taints: [{{key: {TAINT_NVIDIA_GPU}, value: 'true', "
+    "effect: NoSchedule}] and the matching toleration to GPU pods; for a general-purpose pool, "
+    f"keep GPU types out with the requirement {LABEL_GPU_COUNT} DoesNotExist instead"
 )
 
 

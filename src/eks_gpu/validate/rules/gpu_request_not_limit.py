@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from eks_gpu.manifests import ManifestSet, pod_spec_of
+from eks_gpu.names import PREFIX_NVIDIA, RESOURCE_NVIDIA_GPU
 from eks_gpu.validate.findings import Finding
-from eks_gpu.validate.manifests import ManifestSet, pod_spec_of
 from eks_gpu.validate.rules.rule import Rule
 from eks_gpu.validate.rules.workloads import (
     containers,
@@ -21,14 +22,12 @@ from eks_gpu.validate.rules.workloads import (
     requests_section,
 )
 
-PREFIX = "nvidia.com/"
-
 
 def _problems(container: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
     """(resource, request, limit) for each NVIDIA resource whose limit is missing or differs."""
     requests, limits = requests_section(container), limits_section(container)
     for resource, request in requests.items():
-        if not str(resource).startswith(PREFIX):
+        if not str(resource).startswith(PREFIX_NVIDIA):
             continue
         limit = limits.get(resource)
         if limit is None or quantity(limit) != quantity(request):
@@ -55,7 +54,7 @@ def _check(manifests: ManifestSet) -> Iterator[Finding]:
 RULE = Rule(
     id="gpu-request-not-limit",
     severity="error",
-    summary="a container requests nvidia.com/gpu without an equal limit",
+    summary=f"a container requests {RESOURCE_NVIDIA_GPU} without an equal limit",
     check=_check,
 )
 

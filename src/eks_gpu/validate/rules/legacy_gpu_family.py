@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from eks_gpu.catalog.notes import notes_for
+from eks_gpu.manifests import ManifestSet
 from eks_gpu.validate.findings import Finding
-from eks_gpu.validate.manifests import ManifestSet
 from eks_gpu.validate.rules.pools import families, pools_of
 from eks_gpu.validate.rules.rule import Rule
 

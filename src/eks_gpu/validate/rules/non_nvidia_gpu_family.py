@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from eks_gpu.catalog.notes import notes_for
+from eks_gpu.manifests import ManifestSet
+from eks_gpu.names import LABEL_GPU_MANUFACTURER, LABEL_INSTANCE_FAMILY, RESOURCE_NVIDIA_GPU
 from eks_gpu.validate.findings import Finding
-from eks_gpu.validate.manifests import ManifestSet
 from eks_gpu.validate.rules.pools import families, pools_of
 from eks_gpu.validate.rules.rule import Rule
 
@@ -32,17 +33,17 @@ def _check(manifests: ManifestSet) -> Iterator[Finding]:
         yield RULE.finding(
             pool.obj,
             ".spec.template.spec.requirements",
-            f"is for nvidia.com/gpu pods but allows {', '.join(names)} ({'/'.join(makers)} "
-            "GPUs): those nodes never get nvidia.com/gpu",
-            "add the requirement karpenter.k8s.aws/instance-gpu-manufacturer In [nvidia], or "
-            f"remove {', '.join(names)} from karpenter.k8s.aws/instance-family",
+            f"is for {RESOURCE_NVIDIA_GPU} pods but allows {', '.join(names)} "
+            f"({'/'.join(makers)} GPUs): those nodes never get {RESOURCE_NVIDIA_GPU}",
+            f"add the requirement {LABEL_GPU_MANUFACTURER} In [nvidia], or "
+            f"remove {', '.join(names)} from {LABEL_INSTANCE_FAMILY}",
         )
 
 
 RULE = Rule(
     id="non-nvidia-gpu-family",
     severity="error",
-    summary="a non-NVIDIA GPU family (AMD g4ad) in a pool feeding nvidia.com/gpu pods",
+    summary=f"a non-NVIDIA GPU family (AMD g4ad) in a pool feeding {RESOURCE_NVIDIA_GPU} pods",
     check=_check,
 )
 

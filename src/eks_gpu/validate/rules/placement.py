@@ -15,6 +15,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from eks_gpu.catalog.instance_types import InstanceType
+from eks_gpu.names import (
+    LABEL_CAPACITY_TYPE,
+    LABEL_REGION,
+    LABEL_WINDOWS_BUILD,
+    LABEL_ZONE,
+    PREFIX_AWS,
+    RESOURCE_NVIDIA_GPU,
+)
 from eks_gpu.scheduling.labels import (
     check_satisfiable,
     instance_type_keys,
@@ -24,14 +32,14 @@ from eks_gpu.scheduling.labels import (
 from eks_gpu.scheduling.taints import untolerated
 from eks_gpu.scheduling.well_known import normalize_key
 from eks_gpu.validate.rules.pools import Pool, format_taint
-from eks_gpu.validate.rules.workloads import GPU_RESOURCE, quantity
+from eks_gpu.validate.rules.workloads import quantity
 
 WELL_KNOWN = frozenset(
     {
-        "topology.kubernetes.io/zone",
-        "topology.kubernetes.io/region",
-        "karpenter.sh/capacity-type",
-        "node.kubernetes.io/windows-build",
+        LABEL_ZONE,
+        LABEL_REGION,
+        LABEL_CAPACITY_TYPE,
+        LABEL_WINDOWS_BUILD,
     }
 )
 Term = list[dict[str, Any]]
@@ -92,14 +100,18 @@ def _show(term: Term) -> str:
 
 def _gives_gpus(types: Sequence[InstanceType]) -> list[InstanceType]:
     """The types with ``nvidia.com/gpu`` capacity (as Karpenter models it)."""
-    return [it for it in types if (quantity(it.resources.get(GPU_RESOURCE)) or 0) > 0]
+    return [it for it in types if (quantity(it.resources.get(RESOURCE_NVIDIA_GPU)) or 0) > 0]
 
 
 def _instance_type_reasons(term: Term, pool: Pool, gpu: bool) -> list[str]:
     """Why no instance type of the pool satisfies the term's instance-type keys."""
     types = _gives_gpus(pool.instance_types) if gpu else list(pool.instance_types)
     if not types:
-        return [f"it launches no instance type with {GPU_RESOURCE}" if gpu else "it launches none"]
+        return [
+            f"it launches no instance type with {RESOURCE_NVIDIA_GPU}"
+            if gpu
+            else "it launches none"
+        ]
     if any(satisfies(it.labels, term) for it in types):
         return []
     failing = [r for r in term if not any(satisfies(it.labels, [r]) for it in types)]
@@ -115,7 +127,7 @@ def _other_key_reasons(key: str, wanted: Term, pool: Pool) -> list[str]:
         if not check_satisfiable(offered + wanted):
             return []
         return [f"its nodes have {_show(offered)}, the pod wants {_show(wanted)}"]
-    if key in WELL_KNOWN or key.startswith("karpenter.k8s.aws/"):
+    if key in WELL_KNOWN or key.startswith(PREFIX_AWS):
         return check_satisfiable(wanted)
     if satisfies({}, wanted):
         return []

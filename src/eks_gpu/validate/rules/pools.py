@@ -18,13 +18,28 @@ from typing import Any
 
 from eks_gpu.catalog.gpu_types import GpuInstanceType, gpu_instance_types
 from eks_gpu.catalog.instance_types import InstanceType, all_instance_types
+from eks_gpu.manifests import ManifestSet
+from eks_gpu.names import (
+    LABEL_ARCH,
+    LABEL_GPU_COUNT,
+    LABEL_GPU_MANUFACTURER,
+    LABEL_GPU_MEMORY,
+    LABEL_GPU_NAME,
+    LABEL_INSTANCE_CATEGORY,
+    LABEL_INSTANCE_CPU,
+    LABEL_INSTANCE_FAMILY,
+    LABEL_INSTANCE_GENERATION,
+    LABEL_INSTANCE_LOCAL_NVME,
+    LABEL_INSTANCE_MEMORY,
+    LABEL_INSTANCE_SIZE,
+    LABEL_INSTANCE_TYPE,
+    LABEL_OS,
+    PREFIX_NVIDIA,
+    RESOURCE_NVIDIA_GPU,
+)
 from eks_gpu.scheduling.labels import instance_types_allowed
 from eks_gpu.validate.findings import object_ref
-from eks_gpu.validate.manifests import ManifestSet
-from eks_gpu.validate.rules.workloads import GPU_RESOURCE
 
-AWS = "karpenter.k8s.aws/"
-GPU_COUNT_LABEL = f"{AWS}instance-gpu-count"
 HARD_EFFECTS = ("NoSchedule", "NoExecute")
 
 
@@ -33,28 +48,30 @@ def _legacy_labels(row: GpuInstanceType) -> dict[str, str]:
     category = re.match(r"[a-z]+", row.family)
     generation = re.search(r"[0-9]+", row.family)
     labels = {
-        f"{AWS}instance-family": row.family,
-        f"{AWS}instance-category": category.group(0) if category else row.family,
-        f"{AWS}instance-generation": generation.group(0) if generation else "",
-        f"{AWS}instance-size": row.instance_type.partition(".")[2],
-        f"{AWS}instance-cpu": str(row.vcpu),
-        f"{AWS}instance-memory": str(row.memory_mib),
-        GPU_COUNT_LABEL: str(row.gpu_count),
-        f"{AWS}instance-gpu-manufacturer": row.gpu_manufacturer,
-        f"{AWS}instance-gpu-name": row.gpu_name,
-        f"{AWS}instance-gpu-memory": str(row.gpu_memory_mib),
-        "kubernetes.io/arch": row.architecture,
-        "kubernetes.io/os": "linux",
-        "node.kubernetes.io/instance-type": row.instance_type,
+        LABEL_INSTANCE_FAMILY: row.family,
+        LABEL_INSTANCE_CATEGORY: category.group(0) if category else row.family,
+        LABEL_INSTANCE_GENERATION: generation.group(0) if generation else "",
+        LABEL_INSTANCE_SIZE: row.instance_type.partition(".")[2],
+        LABEL_INSTANCE_CPU: str(row.vcpu),
+        LABEL_INSTANCE_MEMORY: str(row.memory_mib),
+        LABEL_GPU_COUNT: str(row.gpu_count),
+        LABEL_GPU_MANUFACTURER: row.gpu_manufacturer,
+        LABEL_GPU_NAME: row.gpu_name,
+        LABEL_GPU_MEMORY: str(row.gpu_memory_mib),
+        LABEL_ARCH: row.architecture,
+        LABEL_OS: "linux",
+        LABEL_INSTANCE_TYPE: row.instance_type,
     }
     if row.local_nvme_gb:
-        labels[f"{AWS}instance-local-nvme"] = str(row.local_nvme_gb)
+        labels[LABEL_INSTANCE_LOCAL_NVME] = str(row.local_nvme_gb)
     return labels
 
 
 def _legacy_type(row: GpuInstanceType) -> InstanceType:
     resource = (
-        GPU_RESOURCE if row.gpu_manufacturer == "nvidia" else f"{row.gpu_manufacturer}.com/gpu"
+        RESOURCE_NVIDIA_GPU
+        if row.gpu_manufacturer == "nvidia"
+        else f"{row.gpu_manufacturer}.com/gpu"
     )
     resources = {resource: str(row.gpu_count)} if row.gpu_count else {}
     return InstanceType(row.instance_type, _legacy_labels(row), resources, row.price_per_hour)
@@ -152,7 +169,7 @@ class Pool:
         and NVIDIA ones among them (a general-purpose pool that merely allows GPU types is not).
         """
         keys = [str(t.get("key", "")) for t in self.taints] + list(self.limits)
-        if any(key.startswith("nvidia.com/") for key in keys):
+        if any(key.startswith(PREFIX_NVIDIA) for key in keys):
             return True
         gpu_only = len(self.gpu_types) == len(self.instance_types) > 0
         return gpu_only and bool(self.nvidia_types)
@@ -181,7 +198,6 @@ def format_taint(taint: Mapping[str, Any]) -> str:
 
 
 __all__ = [
-    "GPU_COUNT_LABEL",
     "HARD_EFFECTS",
     "Pool",
     "candidate_types",

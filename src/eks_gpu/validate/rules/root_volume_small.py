@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from eks_gpu.manifests import ManifestSet
 from eks_gpu.validate.findings import Finding
-from eks_gpu.validate.manifests import ManifestSet
 from eks_gpu.validate.rules.pools import pools_of
 from eks_gpu.validate.rules.rule import Rule
 

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from eks_gpu.manifests import ManifestSet
 from eks_gpu.validate.findings import Finding, Severity, object_ref
-from eks_gpu.validate.manifests import ManifestSet
 
 CheckFn = Callable[[ManifestSet], Iterable[Finding]]
 

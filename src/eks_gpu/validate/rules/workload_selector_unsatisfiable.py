@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from eks_gpu.manifests import ManifestSet
+from eks_gpu.names import RESOURCE_NVIDIA_GPU
 from eks_gpu.validate.findings import Finding
-from eks_gpu.validate.manifests import ManifestSet
 from eks_gpu.validate.rules.placement import (
     exists_toleration,
     has_node_constraints,
@@ -43,7 +44,7 @@ def _taint_finding(obj: dict[str, Any], pod_spec: dict[str, Any], pools: list[Po
     return RULE.finding(
         obj,
         f"{pod_spec_path(obj)}.tolerations",
-        f"asks for nvidia.com/gpu but tolerates no GPU pool's taints: {'; '.join(blocked)}",
+        f"asks for {RESOURCE_NVIDIA_GPU} but tolerates no GPU pool's taints: {'; '.join(blocked)}",
         f"add the toleration {exists_toleration(first)} to the pod template",
     )
 
@@ -56,7 +57,8 @@ def _selector_finding(
         return RULE.finding(
             obj,
             f"{pod_spec_path(obj)}.containers",
-            f"asks for nvidia.com/gpu but no NodePool launches NVIDIA GPU instances: {detail}",
+            f"asks for {RESOURCE_NVIDIA_GPU} but no NodePool launches NVIDIA GPU instances: "
+            f"{detail}",
             "add a GPU NodePool (eks-gpu render) or allow NVIDIA GPU families in one",
         )
     return RULE.finding(

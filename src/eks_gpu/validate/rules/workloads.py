@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-GPU_RESOURCE = "nvidia.com/gpu"
+from eks_gpu.names import RESOURCE_NVIDIA_GPU
+
 _POD_SPEC_PATHS = {"Pod": ".spec", "CronJob": ".spec.jobTemplate.spec.template.spec"}
 
 
@@ -57,7 +58,7 @@ def limits_section(container: dict[str, Any]) -> dict[str, Any]:
 def container_gpus(container: dict[str, Any]) -> Decimal:
     """The ``nvidia.com/gpu`` a container asks for (limit, else request; 0 when none)."""
     for section in (limits_section(container), requests_section(container)):
-        amount = quantity(section.get(GPU_RESOURCE))
+        amount = quantity(section.get(RESOURCE_NVIDIA_GPU))
         if amount is not None:
             return amount
     return Decimal(0)
@@ -69,7 +70,6 @@ def requests_gpus(pod_spec: dict[str, Any]) -> bool:
 
 
 __all__ = [
-    "GPU_RESOURCE",
     "container_gpus",
     "containers",
     "limits_section",
