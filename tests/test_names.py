@@ -12,9 +12,7 @@ from pathlib import Path
 from eks_gpu import names
 
 SRC = Path(names.__file__).parent
-PREFIXES = tuple(
-    getattr(names, attr) for attr in dir(names) if attr.startswith("PREFIX_")
-)
+PREFIXES = tuple(getattr(names, attr) for attr in dir(names) if attr.startswith("PREFIX_"))
 
 
 def _known_values() -> set[str]:

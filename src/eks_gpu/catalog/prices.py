@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from eks_gpu.loaders.cache_dir import cache_dir
 from eks_gpu.errors import CatalogError
+from eks_gpu.loaders.cache_dir import cache_dir
 
 BUNDLED_REGION = "us-east-1"
 CACHE_FORMAT = 1

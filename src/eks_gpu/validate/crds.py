@@ -20,8 +20,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from eks_gpu.loaders.cache_dir import cache_dir
 from eks_gpu.errors import UsageError
+from eks_gpu.loaders.cache_dir import cache_dir
 from eks_gpu.validate.cel import CompiledValidations, compile_validations
 from eks_gpu.validate.manifests import (
     Manifest,
