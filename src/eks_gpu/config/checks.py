@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from eks_gpu.catalog.families import gpu_families
-from eks_gpu.config.model import GpuConfig, NodeClass, NodePool, Requirement
+from eks_gpu.config.gpu_config import GpuConfig
+from eks_gpu.config.nodeclass import NodeClass
+from eks_gpu.config.nodepool import NodePool, Requirement
 from eks_gpu.errors import Problem
 from eks_gpu.spelling import did_you_mean
 

@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 
 from eks_gpu.config.checks import config_problems
 from eks_gpu.config.fields import PATTERN_WORDS
-from eks_gpu.config.model import GpuConfig
+from eks_gpu.config.gpu_config import GpuConfig
 from eks_gpu.errors import ConfigError, Problem
 from eks_gpu.spelling import did_you_mean
 

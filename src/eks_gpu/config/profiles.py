@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eks_gpu.catalog.advice import guide_advice
+from eks_gpu.config.gpu_config import GpuConfig
 from eks_gpu.config.loader import config_from_data
-from eks_gpu.config.model import GpuConfig
 
 
 @dataclass(frozen=True)
