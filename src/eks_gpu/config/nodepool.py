@@ -25,6 +25,7 @@ from eks_gpu.config.fields import (
     QualifiedName,
     Quantity,
 )
+from eks_gpu.names import RESOURCE_NVIDIA_GPU
 
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 Operator = Literal["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt", "Gte", "Lte"]
@@ -145,7 +146,7 @@ class NodePool(ConfigModel):
         default_factory=list, description="Extra Karpenter requirements, e.g. instance sizes."
     )
     limits: dict[NonEmpty, LimitQuantity] = Field(
-        default_factory=lambda: {"cpu": d.CPU_LIMIT, "nvidia.com/gpu": d.GPU_LIMIT},
+        default_factory=lambda: {"cpu": d.CPU_LIMIT, RESOURCE_NVIDIA_GPU: d.GPU_LIMIT},
         description="Caps on the pool's total resources: spend stops here.",
     )
     disruption: Disruption = Field(
