@@ -11,7 +11,7 @@ from typing import Any
 
 from eks_gpu.catalog.advice import guide_advice
 from eks_gpu.config.gpu_config import GpuConfig
-from eks_gpu.config.loader import config_from_data
+from eks_gpu.config.parse import config_from_data
 from eks_gpu.names import RESOURCE_NVIDIA_GPU
 
 
