@@ -34,10 +34,11 @@ from eks_gpu.catalog.aws_responses import (
     pricing_filters,
     zones_by_type,
 )
-from eks_gpu.catalog.prices import bundled_price_book, cache_path, load_price_book
+from eks_gpu.catalog.prices import bundled_price_book
 from eks_gpu.errors import EXIT_CLUSTER, EXIT_USAGE, CloudAccessError, UsageError
 from eks_gpu.loaders import aws_session
 from eks_gpu.loaders.aws_refresh import refresh_prices
+from eks_gpu.loaders.price_cache import cache_path, load_price_book
 
 RunCli = Callable[..., CliResult]
 Hook = Callable[..., Any]

@@ -89,7 +89,7 @@ def refresh(region: str | None, profile: str | None, output: str) -> int:
 
 
 def _show_summary(region: str) -> dict[str, Any]:
-    from eks_gpu.catalog.prices import cache_path, load_price_book
+    from eks_gpu.loaders.price_cache import cache_path, load_price_book
 
     book = load_price_book(region)
     path = cache_path(region)

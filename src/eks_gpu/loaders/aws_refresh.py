@@ -25,9 +25,10 @@ from eks_gpu.catalog.aws_responses import (
     pricing_filters,
     zones_by_type,
 )
-from eks_gpu.catalog.prices import BUNDLED_REGION, PriceBook, bundled_price_book, save_price_book
+from eks_gpu.catalog.prices import BUNDLED_REGION, PriceBook, bundled_price_book
 from eks_gpu.errors import CloudAccessError
 from eks_gpu.loaders.aws_session import CallLedger
+from eks_gpu.loaders.price_cache import save_price_book
 
 Progress = Callable[[str], None]
 
