@@ -27,7 +27,7 @@ RUN = """
 import json, sys, time
 from pathlib import Path
 import yaml
-from eks_gpu.config.model import GpuConfig
+from eks_gpu.config.gpu_config import GpuConfig
 from eks_gpu.render.bundle import render_all
 from eks_gpu.validate.cel import compile_validations, evaluate
 

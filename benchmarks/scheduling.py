@@ -19,8 +19,8 @@ import statistics
 import time
 from decimal import Decimal
 
-from eks_gpu.catalog.prices import load_price_book
-from eks_gpu.config.model import GpuConfig
+from eks_gpu.config.gpu_config import GpuConfig
+from eks_gpu.loaders.price_cache import load_price_book
 from eks_gpu.render.bundle import render_all
 from eks_gpu.scheduling.instance_model import Offering, SimInstanceType
 from eks_gpu.scheduling.pools import PoolModel, build_pool

@@ -14,26 +14,26 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from eks_gpu.config import model
+from eks_gpu.config import device_plugin, gpu_config, nodeclass, nodepool, test_pods
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "config.md"
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
-    ("(top level)", model.GpuConfig),
-    ("nodePools[]", model.NodePool),
-    ("nodePools[].taints[], startupTaints[]", model.Taint),
-    ("nodePools[].requirements[]", model.Requirement),
-    ("nodePools[].disruption", model.Disruption),
-    ("nodePools[].disruption.budgets[]", model.Budget),
-    ("nodeClasses[]", model.NodeClass),
-    ("nodeClasses[].ami", model.AmiSelection),
-    ("nodeClasses[].rootVolume", model.RootVolume),
-    ("nodeClasses[].metadataOptions", model.MetadataOptions),
-    ("nodeClasses[].kubelet", model.Kubelet),
-    ("nodeClasses[].userData", model.UserData),
-    ("devicePlugin", model.DevicePlugin),
-    ("devicePlugin.sharing.timeSlicing", model.TimeSlicing),
-    ("tests", model.Tests),
+    ("(top level)", gpu_config.GpuConfig),
+    ("nodePools[]", nodepool.NodePool),
+    ("nodePools[].taints[], startupTaints[]", nodepool.Taint),
+    ("nodePools[].requirements[]", nodepool.Requirement),
+    ("nodePools[].disruption", nodepool.Disruption),
+    ("nodePools[].disruption.budgets[]", nodepool.Budget),
+    ("nodeClasses[]", nodeclass.NodeClass),
+    ("nodeClasses[].ami", nodeclass.AmiSelection),
+    ("nodeClasses[].rootVolume", nodeclass.RootVolume),
+    ("nodeClasses[].metadataOptions", nodeclass.MetadataOptions),
+    ("nodeClasses[].kubelet", nodeclass.Kubelet),
+    ("nodeClasses[].userData", nodeclass.UserData),
+    ("devicePlugin", device_plugin.DevicePlugin),
+    ("devicePlugin.sharing.timeSlicing", device_plugin.TimeSlicing),
+    ("tests", test_pods.Tests),
 ]
 
 

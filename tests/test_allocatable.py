@@ -14,7 +14,7 @@ import pytest
 
 from eks_gpu.catalog.instance_types import InstanceType, all_instance_types
 from eks_gpu.catalog.prices import PriceBook
-from eks_gpu.config.loader import config_from_data
+from eks_gpu.config.parse import config_from_data
 from eks_gpu.render.bundle import render_all
 from eks_gpu.scheduling.allocatable import (
     KubeletSettings,

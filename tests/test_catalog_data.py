@@ -21,14 +21,9 @@ from eks_gpu.catalog.advice import guide_advice
 from eks_gpu.catalog.gpu_types import GpuInstanceType, gpu_catalog_dates, gpu_instance_types
 from eks_gpu.catalog.instance_types import all_instance_types, on_demand_prices
 from eks_gpu.catalog.notes import notes_for
-from eks_gpu.catalog.prices import (
-    BUNDLED_REGION,
-    PriceBook,
-    cache_path,
-    load_price_book,
-    save_price_book,
-)
+from eks_gpu.catalog.prices import BUNDLED_REGION, PriceBook
 from eks_gpu.errors import CatalogError
+from eks_gpu.loaders.price_cache import cache_path, load_price_book, save_price_book
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "src" / "eks_gpu" / "catalog" / "data"

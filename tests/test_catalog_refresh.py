@@ -26,18 +26,19 @@ from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
 from conftest import CliResult
-from eks_gpu.catalog import refresh
-from eks_gpu.catalog.prices import bundled_price_book, cache_path, load_price_book
-from eks_gpu.catalog.refresh import (
+from eks_gpu.catalog.aws_responses import (
     check_region,
     gpu_type_names,
     latest_spot_prices,
     on_demand_prices,
     pricing_filters,
-    refresh_prices,
     zones_by_type,
 )
+from eks_gpu.catalog.prices import bundled_price_book
 from eks_gpu.errors import EXIT_CLUSTER, EXIT_USAGE, CloudAccessError, UsageError
+from eks_gpu.loaders import aws_session
+from eks_gpu.loaders.aws_refresh import refresh_prices
+from eks_gpu.loaders.price_cache import cache_path, load_price_book
 
 RunCli = Callable[..., CliResult]
 Hook = Callable[..., Any]
@@ -154,7 +155,7 @@ def session(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with mock_aws():
         aws = boto3.Session(region_name="us-west-2")
         aws.events.register("before-call.pricing.GetProducts", recorded_get_products)
-        monkeypatch.setattr(refresh, "make_session", lambda region, profile: (aws, region))
+        monkeypatch.setattr(aws_session, "make_session", lambda region, profile: (aws, region))
         yield aws
 
 

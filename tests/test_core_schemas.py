@@ -13,8 +13,8 @@ import kubernetes_validate
 import pytest
 from kubernetes_validate.utils import all_versions, latest_version, major_minor
 
-from eks_gpu.config.loader import config_from_data
-from eks_gpu.config.model import GpuConfig
+from eks_gpu.config.gpu_config import GpuConfig
+from eks_gpu.config.parse import config_from_data
 from eks_gpu.config.profiles import PROFILES, profile_config
 from eks_gpu.render.bundle import render_all
 

@@ -16,8 +16,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from crd_schema import CRD_FILES, convert, load_crd_schema, schema_errors, validator_for
-from eks_gpu.config.loader import config_from_data
-from eks_gpu.config.model import GpuConfig
+from eks_gpu.config.gpu_config import GpuConfig
+from eks_gpu.config.parse import config_from_data
 from eks_gpu.config.profiles import PROFILES, profile_config
 from eks_gpu.render.bundle import render_all
 

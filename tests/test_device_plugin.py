@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from eks_gpu.config.loader import config_from_data
+from eks_gpu.config.parse import config_from_data
 from eks_gpu.render.device_plugin import render_daemonset, render_device_plugin
 
 UPSTREAM = {

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from eks_gpu.config.loader import config_from_data
+from eks_gpu.config.parse import config_from_data
 from eks_gpu.config.profiles import profile_config
 from eks_gpu.render.bundle import files_of, kustomization, render_all
 from eks_gpu.render.serialize import to_yaml, to_yaml_stream

@@ -18,7 +18,8 @@ import pytest
 
 from conftest import CliResult
 from eks_gpu.catalog.gpu_types import GpuInstanceType, gpu_instance_types
-from eks_gpu.catalog.prices import PriceBook, save_price_book
+from eks_gpu.catalog.prices import PriceBook
+from eks_gpu.loaders.price_cache import save_price_book
 
 RunCli = Callable[..., CliResult]
 Record = dict[str, Any]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from eks_gpu.config.loader import config_from_data
+from eks_gpu.config.parse import config_from_data
 from eks_gpu.config.profiles import PROFILES, profile_config
 from eks_gpu.manifests import Manifest, ManifestSet
 from eks_gpu.render.bundle import render_all

@@ -19,9 +19,10 @@ from crd_schema import schema_errors
 from eks_gpu.catalog.advice import WORKLOADS, guide_advice
 from eks_gpu.catalog.gpu_types import GpuInstanceType, gpu_instance_types
 from eks_gpu.catalog.instance_types import all_instance_types
-from eks_gpu.catalog.prices import PriceBook, save_price_book
+from eks_gpu.catalog.prices import PriceBook
 from eks_gpu.config.profiles import PROFILES, profile_config
 from eks_gpu.errors import UsageError
+from eks_gpu.loaders.price_cache import save_price_book
 from eks_gpu.recommend.memory import GIB, estimate_memory, parse_params
 
 RunCli = Callable[..., CliResult]

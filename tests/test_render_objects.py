@@ -7,8 +7,9 @@ from typing import Any
 
 import yaml
 
-from eks_gpu.config.loader import config_from_data
-from eks_gpu.config.model import GpuConfig, UserData
+from eks_gpu.config.gpu_config import GpuConfig
+from eks_gpu.config.nodeclass import UserData
+from eks_gpu.config.parse import config_from_data
 from eks_gpu.render.bundle import render_all
 from eks_gpu.render.nodeclass import render_nodeclass
 from eks_gpu.render.nodepool import render_nodepool

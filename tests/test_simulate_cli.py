@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import CliResult
-from eks_gpu.config.loader import config_from_data
+from eks_gpu.config.parse import config_from_data
 from eks_gpu.render.bundle import render_all
 
 RunCli = Callable[..., CliResult]

@@ -18,8 +18,9 @@ import pytest
 import yaml
 
 from eks_gpu.catalog.instance_types import all_instance_types
-from eks_gpu.catalog.prices import PriceBook, load_price_book
-from eks_gpu.config.loader import config_from_data
+from eks_gpu.catalog.prices import PriceBook
+from eks_gpu.config.parse import config_from_data
+from eks_gpu.loaders.price_cache import load_price_book
 from eks_gpu.loaders.snapshot_file import read_snapshot
 from eks_gpu.render.bundle import render_all
 from eks_gpu.scheduling.isolation import check_isolation

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("pydantic", "yaml", "rich", "eks_gpu.config.model", "eks_gpu.render.bundle")
+HEAVY = ("pydantic", "yaml", "rich", "eks_gpu.config.gpu_config", "eks_gpu.render.bundle")
 
 
 def _modules_after(code: str) -> set[str]:

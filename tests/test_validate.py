@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from eks_gpu.config.model import GpuConfig
+from eks_gpu.config.gpu_config import GpuConfig
 from eks_gpu.config.profiles import PROFILES, profile_config
 from eks_gpu.loaders.crd_release import crds_from_paths
 from eks_gpu.manifests import Manifest

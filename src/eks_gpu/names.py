@@ -55,6 +55,10 @@ LABEL_CAPACITY_TYPE = f"{GROUP_KARPENTER}/capacity-type"
 TAG_DISCOVERY = f"{GROUP_KARPENTER}/discovery"
 PREFIX_KARPENTER = f"{GROUP_KARPENTER}/"
 
+# --- EC2 tags that EKS and Kubernetes own (Karpenter refuses them on an EC2NodeClass) --------
+TAG_EKS_CLUSTER_NAME = "eks:eks-cluster-name"
+TAG_PREFIX_KUBERNETES_CLUSTER = "kubernetes.io/cluster"
+
 # --- label keys: Karpenter's AWS provider ---------------------------------------------------
 PREFIX_AWS = f"{GROUP_KARPENTER_AWS}/"
 LABEL_ZONE_ID = "topology.k8s.aws/zone-id"

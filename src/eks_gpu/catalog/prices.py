@@ -2,29 +2,23 @@
 
 Every command that shows a price says where it came from (:meth:`PriceBook.describe`).
 Spot prices are never invented: without a refreshed cache they are unknown (``None``).
-The cache is written by ``eks-gpu catalog refresh`` (:mod:`eks_gpu.catalog.refresh`) as
-``<cache dir>/prices-<region>.json``.
+The cache file's text is :meth:`PriceBook.to_json`; ``eks-gpu catalog refresh``
+(:mod:`eks_gpu.loaders.aws_refresh`) writes it and :mod:`eks_gpu.loaders.price_cache`
+reads it back, so this module never touches the disk.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from eks_gpu.errors import CatalogError
-from eks_gpu.loaders.cache_dir import cache_dir
 
 BUNDLED_REGION = "us-east-1"
 CACHE_FORMAT = 1
 CapacityType = Literal["on-demand", "spot"]
-
-
-def cache_path(region: str) -> Path:
-    """Where the refreshed prices of ``region`` live."""
-    return cache_dir() / f"prices-{region}.json"
 
 
 @dataclass(frozen=True)
@@ -117,36 +111,9 @@ def bundled_price_book() -> PriceBook:
     return PriceBook(BUNDLED_REGION, "bundled", catalog_price_date(), on_demand=on_demand_prices())
 
 
-def load_price_book(region: str | None = None) -> PriceBook:
-    """The refreshed cache for ``region`` if there is one, else the bundled table (us-east-1)."""
-    wanted = region or BUNDLED_REGION
-    path = cache_path(wanted)
-    if path.is_file():
-        book = PriceBook.from_json(path.read_text(encoding="utf-8"), str(path))
-        if wanted == BUNDLED_REGION:
-            # The refresh fetches GPU types only; keep the bundled prices of everything else.
-            merged = {**bundled_price_book().on_demand, **book.on_demand}
-            book = replace(book, on_demand=merged)
-        return book
-    if wanted == BUNDLED_REGION:
-        return bundled_price_book()
-    return PriceBook(wanted, "none", "")
-
-
-def save_price_book(book: PriceBook) -> Path:
-    """Write ``book`` to its region's cache file; returns the path."""
-    path = cache_path(book.region)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(book.to_json(), encoding="utf-8")
-    return path
-
-
 __all__ = [
     "BUNDLED_REGION",
     "CapacityType",
     "PriceBook",
     "bundled_price_book",
-    "cache_path",
-    "load_price_book",
-    "save_price_book",
 ]

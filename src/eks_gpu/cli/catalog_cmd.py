@@ -72,7 +72,8 @@ def refresh(region: str | None, profile: str | None, output: str) -> int:
       eks-gpu catalog refresh --region us-west-2
       eks-gpu catalog refresh --region eu-west-1 --profile prod -o json
     """
-    from eks_gpu.catalog.refresh import make_session, refresh_prices
+    from eks_gpu.loaders.aws_refresh import refresh_prices
+    from eks_gpu.loaders.aws_session import make_session
 
     session, chosen = make_session(region, profile)
     with _spinner() as progress:
@@ -88,7 +89,7 @@ def refresh(region: str | None, profile: str | None, output: str) -> int:
 
 
 def _show_summary(region: str) -> dict[str, Any]:
-    from eks_gpu.catalog.prices import cache_path, load_price_book
+    from eks_gpu.loaders.price_cache import cache_path, load_price_book
 
     book = load_price_book(region)
     path = cache_path(region)
@@ -122,8 +123,8 @@ def show(region: str | None, output: str) -> int:
       eks-gpu catalog show
       eks-gpu catalog show --region us-west-2 -o json
     """
+    from eks_gpu.catalog.aws_responses import check_region
     from eks_gpu.catalog.prices import BUNDLED_REGION
-    from eks_gpu.catalog.refresh import check_region
 
     chosen = check_region(
         region

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from eks_gpu.config.model import GpuConfig
+from eks_gpu.config.gpu_config import GpuConfig
 from eks_gpu.errors import UsageError
 
 DEFAULT_FILE = Path("eks-gpu.yaml")
@@ -26,8 +26,8 @@ class LoadedConfig:
 
 def resolve_config(path: Path | None, profile: str | None) -> LoadedConfig:
     """The config a command runs with; an explicit ``-c`` and ``--profile`` exclude each other."""
-    from eks_gpu.config.loader import load_config
     from eks_gpu.config.profiles import profile_config
+    from eks_gpu.loaders.config_file import load_config
 
     if path is not None and profile is not None:
         raise UsageError(

@@ -180,9 +180,9 @@ def instances(
       eks-gpu instances --family p5,p5en -o json | jq '.[].price_per_hour'
       eks-gpu instances --plot gpu-prices.png
     """
-    from eks_gpu.catalog.prices import load_price_book
     from eks_gpu.catalog.query import InstanceQuery, query_instances
     from eks_gpu.cli.table import format_csv, format_table
+    from eks_gpu.loaders.price_cache import load_price_book
 
     query = InstanceQuery(
         families=comma_list(families),

@@ -156,9 +156,9 @@ def recommend(
       eks-gpu recommend --workload dev --gpu-memory 12 -o json
     """
     from eks_gpu.catalog.advice import guide_advice
-    from eks_gpu.catalog.prices import load_price_book
     from eks_gpu.catalog.query import InstanceQuery, validate_query
     from eks_gpu.errors import UsageError
+    from eks_gpu.loaders.price_cache import load_price_book
     from eks_gpu.recommend.choose import Constraints, choose
     from eks_gpu.recommend.memory import estimate_memory, given_memory, parse_params
 

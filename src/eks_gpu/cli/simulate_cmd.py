@@ -42,7 +42,7 @@ def build_inputs(
     region: str | None,
 ) -> Inputs:
     """The simulator's inputs: pools and DaemonSets from ``objects``, pods from ``workloads``."""
-    from eks_gpu.catalog.prices import load_price_book
+    from eks_gpu.loaders.price_cache import load_price_book
     from eks_gpu.loaders.snapshot_file import read_snapshot
     from eks_gpu.scheduling.simulate import Inputs
 

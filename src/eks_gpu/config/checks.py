@@ -10,24 +10,43 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from eks_gpu.catalog.families import gpu_families
-from eks_gpu.config.model import GpuConfig, NodeClass, NodePool, Requirement
+from eks_gpu.config.gpu_config import GpuConfig
+from eks_gpu.config.nodeclass import NodeClass
+from eks_gpu.config.nodepool import NodePool, Requirement
 from eks_gpu.errors import Problem
+from eks_gpu.names import (
+    GROUP_KARPENTER,
+    GROUP_KARPENTER_AWS,
+    LABEL_ARCH,
+    LABEL_CAPACITY_TYPE,
+    LABEL_EC2NODECLASS,
+    LABEL_GPU_MANUFACTURER,
+    LABEL_HOSTNAME,
+    LABEL_INSTANCE_FAMILY,
+    LABEL_NODECLAIM,
+    LABEL_NODEPOOL,
+    LABEL_OS,
+    PREFIX_AWS,
+    PREFIX_KARPENTER,
+    TAG_EKS_CLUSTER_NAME,
+    TAG_PREFIX_KUBERNETES_CLUSTER,
+)
 from eks_gpu.spelling import did_you_mean
 
 # Keys that dedicated pool fields own; a second source for them would only confuse.
 OWNED_KEYS = {
-    "karpenter.k8s.aws/instance-family": "instanceFamilies",
-    "karpenter.sh/capacity-type": "capacityTypes",
-    "kubernetes.io/arch": "architectures",
-    "kubernetes.io/os": "(always linux)",
-    "karpenter.k8s.aws/instance-gpu-manufacturer": "(always nvidia)",
+    LABEL_INSTANCE_FAMILY: "instanceFamilies",
+    LABEL_CAPACITY_TYPE: "capacityTypes",
+    LABEL_ARCH: "architectures",
+    LABEL_OS: "(always linux)",
+    LABEL_GPU_MANUFACTURER: "(always nvidia)",
 }
-RESTRICTED_KEYS = {"karpenter.sh/nodepool", "kubernetes.io/hostname"}
+RESTRICTED_KEYS = {LABEL_NODEPOOL, LABEL_HOSTNAME}
 # Karpenter v1.14.1 NodePool CEL rules: in these domains only the listed keys may be used.
 ALLOWED_IN_DOMAIN = {
-    "karpenter.sh": {"karpenter.sh/capacity-type"},
-    "karpenter.k8s.aws": {
-        f"karpenter.k8s.aws/{name}"
+    GROUP_KARPENTER: {LABEL_CAPACITY_TYPE},
+    GROUP_KARPENTER_AWS: {
+        f"{PREFIX_AWS}{name}"
         for name in (
             "instance-tenancy", "capacity-reservation-type", "capacity-reservation-id",
             "capacity-reservation-interruptible", "ec2nodeclass",
@@ -42,8 +61,8 @@ ALLOWED_IN_DOMAIN = {
         )
     },
 }  # fmt: skip
-RESTRICTED_TAGS = ("eks:eks-cluster-name", "karpenter.sh/nodepool", "karpenter.sh/nodeclaim")
-RESTRICTED_TAG_PREFIXES = ("kubernetes.io/cluster", "karpenter.k8s.aws/ec2nodeclass")
+RESTRICTED_TAGS = (TAG_EKS_CLUSTER_NAME, LABEL_NODEPOOL, LABEL_NODECLAIM)
+RESTRICTED_TAG_PREFIXES = (TAG_PREFIX_KUBERNETES_CLUSTER, LABEL_EC2NODECLASS)
 NUMERIC_OPERATORS = {"Gt", "Lt", "Gte", "Lte"}
 
 
@@ -127,7 +146,7 @@ def _requirement_problems(pool: NodePool, path: str) -> Iterator[Problem]:
 def _label_problems(pool: NodePool, path: str) -> Iterator[Problem]:
     for key in pool.labels:
         restricted = restricted_key_reason(key)
-        if restricted or key == "karpenter.sh/capacity-type":
+        if restricted or key == LABEL_CAPACITY_TYPE:
             reason = restricted or "set capacityTypes instead"
             yield Problem(f"{path}.labels[{key}]", f"label {key!r}: {reason}")
 
@@ -163,9 +182,9 @@ def _pool_problems(config: GpuConfig, pool: NodePool, path: str) -> Iterator[Pro
         )
     for field, taints in (("taints", pool.taints), ("startupTaints", pool.startup_taints)):
         for index, taint in enumerate(taints):
-            if taint.key.startswith("karpenter.sh/"):
+            if taint.key.startswith(PREFIX_KARPENTER):
                 yield Problem(
-                    f"{path}.{field}[{index}].key", "karpenter.sh/ taints are Karpenter's own"
+                    f"{path}.{field}[{index}].key", f"{PREFIX_KARPENTER} taints are Karpenter's own"
                 )
     yield from _family_problems(pool, path)
     yield from _requirement_problems(pool, path)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from eks_gpu.names import TAINT_NVIDIA_GPU
+
 NODEPOOL_NAME = "nodepool-gpu"
 NODECLASS_NAME = "nodeclass-gpu"
 NODE_LABEL = {"node-type": "gpu"}
-GPU_TAINT_KEY = "nvidia.com/gpu"
+GPU_TAINT_KEY = TAINT_NVIDIA_GPU
 GPU_TAINT_VALUE = "true"
 GPU_TAINT_EFFECT = "NoSchedule"
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eks_gpu.catalog.advice import guide_advice
-from eks_gpu.config.loader import config_from_data
-from eks_gpu.config.model import GpuConfig
+from eks_gpu.config.gpu_config import GpuConfig
+from eks_gpu.config.parse import config_from_data
+from eks_gpu.names import RESOURCE_NVIDIA_GPU
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,12 @@ class Profile:
 
 # Pool changes beyond the advice's families and capacity types (limits, disruption).
 _EXTRA: dict[str, dict[str, Any]] = {
-    "dev": {"limits": {"cpu": "64", "nvidia.com/gpu": "4"}},
+    "dev": {"limits": {"cpu": "64", RESOURCE_NVIDIA_GPU: "4"}},
     "inference": {
-        "limits": {"cpu": "256", "nvidia.com/gpu": "8"},
+        "limits": {"cpu": "256", RESOURCE_NVIDIA_GPU: "8"},
         "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"},
     },
-    "training": {"limits": {"cpu": "1000", "nvidia.com/gpu": "32"}},
+    "training": {"limits": {"cpu": "1000", RESOURCE_NVIDIA_GPU: "32"}},
 }
 
 

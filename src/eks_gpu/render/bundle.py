@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from eks_gpu.config.model import GpuConfig
+from eks_gpu.config.gpu_config import GpuConfig
 from eks_gpu.names import API_VERSION_KUSTOMIZATION
 from eks_gpu.render.device_plugin import render_device_plugin
 from eks_gpu.render.nodeclass import render_nodeclass

@@ -20,8 +20,9 @@ from typing import Any
 import yaml
 
 from eks_gpu.config.defaults import DEVICE_PLUGIN_IMAGE
+from eks_gpu.config.device_plugin import DevicePlugin, TimeSlicing
 from eks_gpu.config.fields import version_tuple
-from eks_gpu.config.model import DevicePlugin, GpuConfig, TimeSlicing
+from eks_gpu.config.gpu_config import GpuConfig
 from eks_gpu.names import (
     ANNOTATION_SHARING_CONFIG_HASH,
     API_VERSION_APPS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eks_gpu.config.model import AmiSelection, NodeClass, RootVolume
+from eks_gpu.config.nodeclass import AmiSelection, NodeClass, RootVolume
 from eks_gpu.names import API_VERSION_EC2NODECLASS, TAG_DISCOVERY
 from eks_gpu.render.metadata import object_meta
 from eks_gpu.render.userdata import render_user_data

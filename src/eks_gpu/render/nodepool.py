@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eks_gpu.config.model import NodePool, Requirement, Taint
+from eks_gpu.config.nodepool import NodePool, Requirement, Taint
 from eks_gpu.names import (
     API_VERSION_NODEPOOL,
     GROUP_KARPENTER_AWS,

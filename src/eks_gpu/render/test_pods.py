@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from eks_gpu.config.model import GpuConfig, NodePool, Tests
+from eks_gpu.config.gpu_config import GpuConfig
+from eks_gpu.config.nodepool import NodePool
+from eks_gpu.config.test_pods import Tests
 from eks_gpu.names import (
     LABEL_POD_SECURITY_ENFORCE,
     LABEL_POD_SECURITY_WARN,

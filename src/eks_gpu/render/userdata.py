@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import yaml
 
-from eks_gpu.config.model import UserData
+from eks_gpu.config.nodeclass import UserData
 from eks_gpu.names import API_VERSION_NODECONFIG, GROUP_EKS_NODE
 
 BOUNDARY = "EKSGPU-BOUNDARY"

@@ -1,15 +1,16 @@
-"""Read ``eks-gpu.yaml`` into a :class:`GpuConfig`, or fail with one line per problem.
+"""Parse ``eks-gpu.yaml`` text into a :class:`GpuConfig`, or fail with one line per problem.
 
 This is the config's boundary: YAML syntax, field types and cross-field rules are all
 checked here, and every failure becomes a :class:`ConfigError` whose problems name the
 field path, the bad value and what is allowed. Past this point the code trusts the model.
+Parsing is pure (text and a source name in, a config out), so tests and ``--profile`` need
+no file; reading the file is :func:`eks_gpu.loaders.config_file.load_config`'s job.
 """
 
 from __future__ import annotations
 
 import types
 import typing
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -18,7 +19,7 @@ from pydantic_core import ErrorDetails
 
 from eks_gpu.config.checks import config_problems
 from eks_gpu.config.fields import PATTERN_WORDS
-from eks_gpu.config.model import GpuConfig
+from eks_gpu.config.gpu_config import GpuConfig
 from eks_gpu.errors import ConfigError, Problem
 from eks_gpu.spelling import did_you_mean
 
@@ -149,19 +150,4 @@ def config_from_text(text: str, source: str = "eks-gpu.yaml") -> GpuConfig:
     return config_from_data(documents[0] if documents else None, source)
 
 
-def load_config(path: Path) -> GpuConfig:
-    """Read and validate the config file at ``path``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            str(path),
-            [Problem("", "file not found")],
-            hint="run `eks-gpu init` to write one, or drop -c to use the guide's defaults",
-        ) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(str(path), [Problem("", f"cannot read: {error}")]) from None
-    return config_from_text(text, str(path))
-
-
-__all__ = ["config_from_data", "config_from_text", "format_path", "load_config", "problems_from"]
+__all__ = ["config_from_data", "config_from_text", "format_path", "problems_from"]
