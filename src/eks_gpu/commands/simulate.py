@@ -19,6 +19,8 @@ from eks_gpu.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 if TYPE_CHECKING:
     from eks_gpu.scheduling.isolation import IsolationResult
     from eks_gpu.scheduling.simulate import Inputs, Simulation
+    from eks_gpu.scheduling.snapshot import SnapshotNode
+    from eks_gpu.scheduling.workloads import SimPod
 
 KIND = "Simulation"
 Obj = Mapping[str, Any]
@@ -73,8 +75,8 @@ def build_inputs(
     from eks_gpu.loaders.snapshot_file import read_snapshot
     from eks_gpu.scheduling.simulate import Inputs
 
-    nodes: Sequence[Any] = ()
-    pending: Sequence[Any] = ()
+    nodes: Sequence[SnapshotNode] = ()
+    pending: Sequence[SimPod] = ()
     extra: list[Obj] = []
     if snapshot:
         state = read_snapshot(snapshot)
