@@ -14,8 +14,8 @@ import pytest
 
 from eks_gpu.config.parse import config_from_data
 from eks_gpu.config.profiles import profile_config
-from eks_gpu.render.bundle import files_of, kustomization, render_all
-from eks_gpu.render.serialize import to_yaml, to_yaml_stream
+from eks_gpu.render.bundle import render_all
+from eks_gpu.render.out_dir import out_dir_files
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("EKS_GPU_UPDATE_GOLDENS") == "1"
@@ -54,10 +54,8 @@ VARIANT_FILES = {
 
 
 def rendered_files(case: str) -> dict[str, str]:
-    """The ``--out-dir`` file set for ``case``, as text."""
-    items = render_all(CASES[case](), "demo")
-    files = {path: to_yaml_stream(objs) for path, objs in files_of(items).items()}
-    files["kustomization.yaml"] = to_yaml(kustomization(list(files)))
+    """The ``--out-dir`` file set for ``case``, as text (what ``render --out-dir`` writes)."""
+    files = out_dir_files(render_all(CASES[case](), "demo"))
     prefixes = VARIANT_FILES.get(case)
     if prefixes is None:
         return files

@@ -51,11 +51,13 @@ def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def records(run_cli: RunCli, *args: str) -> list[Record]:
-    """``instances ARGS -o json``, parsed; fails the test on a non-zero exit."""
+    """The items of ``instances ARGS -o json``; fails the test on a non-zero exit."""
     result = run_cli("instances", *args, "-o", "json")
     assert result.code == 0, result.err
-    parsed: list[Record] = json.loads(result.out)
-    return parsed
+    document = json.loads(result.out)
+    assert (document["apiVersion"], document["kind"]) == ("eks-gpu.io/v1", "InstanceList")
+    items: list[Record] = document["items"]
+    return items
 
 
 def header(table: str) -> list[str]:

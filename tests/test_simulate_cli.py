@@ -28,6 +28,7 @@ TEST_PODS = (
     "eks-gpu-tests/gpu-pytorch-test",
     "eks-gpu-tests/gpu-storage-test",
 )
+ENVELOPE_KEYS = {"apiVersion", "kind"}
 CONTRACT_KEYS = {"nodeclaims", "unschedulable", "existing", "cost_per_hour", "assumptions"}
 PLAN_KEYS = {"objects", "validation", "simulation", "isolation", "ok"}
 
@@ -131,7 +132,8 @@ def test_simulate_json(run_cli: RunCli, isolated: Path) -> None:
     result = run_cli("simulate", "--workload", workload, "-o", "json")
     assert result.code == 0, result.err
     document = as_json(result)
-    assert set(document) == CONTRACT_KEYS
+    assert set(document) == ENVELOPE_KEYS | CONTRACT_KEYS
+    assert document["kind"] == "Simulation"
     ((instance_type, capacity, zone, price, pods),) = claims(document)
     assert (capacity, zone, price) == ("spot", "us-east-1a", None)
     assert sorted(pods) == ["default/web-0", "default/web-1"]
@@ -256,9 +258,10 @@ def test_plan_json(run_cli: RunCli) -> None:
     result = run_cli("plan", "--cluster-name", "demo", "-o", "json")
     assert result.code == 0, result.err
     document = as_json(result)
-    assert set(document) == PLAN_KEYS
+    assert set(document) == ENVELOPE_KEYS | PLAN_KEYS
+    assert document["kind"] == "Plan"
     assert document["ok"] is True
-    assert set(document["simulation"]) == CONTRACT_KEYS
+    assert set(document["simulation"]) == ENVELOPE_KEYS | CONTRACT_KEYS
     placed = [p for c in document["simulation"]["nodeclaims"] for p in c["pods"]]
     assert sorted(placed) == sorted(TEST_PODS)
     assert [(i["nodepool"], i["isolated"]) for i in document["isolation"]] == [

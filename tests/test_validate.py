@@ -80,7 +80,8 @@ def test_validate_with_no_files_checks_the_render(run_cli: RunCli, reference: Pa
     assert code == 0
     assert report["errors"] == 0
     assert {f["rule"] for f in report["findings"]} >= {"ami-unpinned"}
-    assert set(report) == {"findings", "errors", "warnings", "skipped"}
+    assert set(report) == {"apiVersion", "kind", "findings", "errors", "warnings", "skipped"}
+    assert (report["apiVersion"], report["kind"]) == ("eks-gpu.io/v1", "ValidationReport")
     for finding in report["findings"]:
         assert set(finding) == {"rule", "severity", "object", "path", "message", "fix"}
 

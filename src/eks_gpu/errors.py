@@ -20,6 +20,8 @@ EXIT_CLUSTER = 3
 """The cluster (or cloud API) could not be reached or refused us."""
 EXIT_INTERNAL = 70
 """A bug in eks-gpu (EX_SOFTWARE); reported with a traceback under ``--debug``."""
+EXIT_INTERRUPTED = 130
+"""Interrupted (Ctrl-C at a prompt), as shells report SIGINT: 128 + 2."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ __all__ = [
     "EXIT_CLUSTER",
     "EXIT_FINDINGS",
     "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
     "CatalogError",

@@ -108,5 +108,10 @@ TAINT_PREFIX_READINESS = "readiness.k8s.io/"
 PREFIX_EKS_GPU = "eks-gpu.io/"
 LABEL_TEST = f"{PREFIX_EKS_GPU}test"
 ANNOTATION_SHARING_CONFIG_HASH = f"{PREFIX_EKS_GPU}sharing-config-hash"
+API_VERSION_EKS_GPU = f"{PREFIX_EKS_GPU}v1"
+"""The ``apiVersion`` of every ``-o json`` document of ours (docs/json-output.md): additive
+changes keep ``v1``; a removed or retyped key would need ``v2``."""
+API_VERSION_CORE = "v1"
+"""Kubernetes' core group version: ``render -o json`` prints a ``kind: List`` of it."""
 
 __all__ = [name for name in dir() if name.isupper()]

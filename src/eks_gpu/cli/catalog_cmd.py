@@ -1,16 +1,18 @@
-"""``eks-gpu catalog``: refresh prices and zone offerings from AWS; show which prices are used."""
+"""``eks-gpu catalog``: flags -> :mod:`eks_gpu.commands.catalog` -> a table or JSON; a
+spinner on stderr while AWS is contacted (on a terminal only)."""
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from eks_gpu.cli.table import format_table
+
+if TYPE_CHECKING:
+    from eks_gpu.commands.catalog import CatalogRefreshResult, PriceCatalogResult
 
 OUTPUTS = ("table", "json")
 
@@ -21,7 +23,7 @@ def catalog() -> None:
 
 
 @contextmanager
-def _spinner() -> Iterator[Any]:
+def _spinner() -> Iterator[Callable[[str], None]]:
     """A stderr spinner on a terminal, nothing when piped (so stderr keeps only warnings)."""
     from rich.console import Console
 
@@ -33,7 +35,9 @@ def _spinner() -> Iterator[Any]:
         yield lambda message: status.update(f"fetching {message}")
 
 
-def _refresh_table(summary: dict[str, Any]) -> str:
+def refresh_table(result: CatalogRefreshResult) -> str:
+    """What was fetched, as a two-column table under a one-line heading."""
+    summary = result.summary
     offered = summary["types_offered"]
     zones = summary["zones"]
     rows = [
@@ -46,6 +50,22 @@ def _refresh_table(summary: dict[str, Any]) -> str:
     ]
     head = f"refreshed {summary['region']} from the AWS APIs\n"
     return head + format_table(("WHAT", "FETCHED"), rows)
+
+
+def show_table(result: PriceCatalogResult) -> str:
+    """The price description, then source, date, counts and cache file."""
+    summary = result.summary()
+    rows = [
+        ("region", summary["region"]),
+        ("source", summary["source"]),
+        ("date", summary["date"] or None),
+        ("on-demand prices", summary["on_demand_prices"]),
+        ("spot prices", summary["spot_prices"]),
+        ("zone offerings", "known" if summary["zones_known"] else "unknown"),
+        ("cache", summary["cache_path"]),
+    ]
+    description: str = summary["description"]
+    return description + "\n" + format_table(("WHAT", "VALUE"), rows)
 
 
 @catalog.command()
@@ -72,37 +92,12 @@ def refresh(region: str | None, profile: str | None, output: str) -> int:
       eks-gpu catalog refresh --region us-west-2
       eks-gpu catalog refresh --region eu-west-1 --profile prod -o json
     """
-    from eks_gpu.loaders.aws_refresh import refresh_prices
-    from eks_gpu.loaders.aws_session import make_session
+    from eks_gpu.cli.output import emit
+    from eks_gpu.commands.catalog import refresh_catalog
 
-    session, chosen = make_session(region, profile)
     with _spinner() as progress:
-        result = refresh_prices(chosen, session, progress=progress)
-    summary = result.summary()
-    if output == "json":
-        click.echo(json.dumps(summary, indent=2))
-    else:
-        click.echo(_refresh_table(summary), nl=False)
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    return 0
-
-
-def _show_summary(region: str) -> dict[str, Any]:
-    from eks_gpu.loaders.price_cache import cache_path, load_price_book
-
-    book = load_price_book(region)
-    path = cache_path(region)
-    return {
-        "region": book.region,
-        "source": book.source,
-        "date": book.date,
-        "description": book.describe("spot"),
-        "cache_path": str(path) if path.is_file() else None,
-        "on_demand_prices": len(book.on_demand),
-        "spot_prices": sum(len(by_zone) for by_zone in book.spot.values()),
-        "zones_known": book.zones is not None,
-    }
+        result = refresh_catalog(region, profile, progress)
+    return emit(result, output, {"table": refresh_table})
 
 
 @catalog.command()
@@ -123,31 +118,10 @@ def show(region: str | None, output: str) -> int:
       eks-gpu catalog show
       eks-gpu catalog show --region us-west-2 -o json
     """
-    from eks_gpu.catalog.aws_responses import check_region
-    from eks_gpu.catalog.prices import BUNDLED_REGION
+    from eks_gpu.cli.output import emit
+    from eks_gpu.commands.catalog import show_catalog
 
-    chosen = check_region(
-        region
-        or os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION")
-        or BUNDLED_REGION
-    )
-    summary = _show_summary(chosen)
-    if output == "json":
-        click.echo(json.dumps(summary, indent=2))
-        return 0
-    click.echo(summary["description"])
-    rows = [
-        ("region", summary["region"]),
-        ("source", summary["source"]),
-        ("date", summary["date"] or None),
-        ("on-demand prices", summary["on_demand_prices"]),
-        ("spot prices", summary["spot_prices"]),
-        ("zone offerings", "known" if summary["zones_known"] else "unknown"),
-        ("cache", summary["cache_path"]),
-    ]
-    click.echo(format_table(("WHAT", "VALUE"), rows), nl=False)
-    return 0
+    return emit(show_catalog(region), output, {"table": show_table})
 
 
 __all__ = ["catalog"]

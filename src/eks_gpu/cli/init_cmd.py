@@ -1,14 +1,24 @@
-"""``eks-gpu init``: write a commented ``eks-gpu.yaml`` from one of the guide's profiles."""
+"""``eks-gpu init``: flags -> :func:`eks_gpu.commands.init.init` -> the config or ``wrote``."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from eks_gpu.cli.config_source import DEFAULT_FILE
 from eks_gpu.cli.params import PROFILE_NAMES
-from eks_gpu.errors import UsageError
+from eks_gpu.commands.config_source import DEFAULT_FILE
+
+if TYPE_CHECKING:
+    from eks_gpu.commands.init import InitResult
+
+
+def init_text(result: InitResult) -> str:
+    """The config itself when it goes to stdout, else the file it was written to."""
+    if result.path is None:
+        return result.text
+    return f"wrote {result.path} (profile {result.profile})\n"
 
 
 @click.command()
@@ -45,25 +55,9 @@ def init(profile: str, cluster_name: str | None, path: Path, force: bool) -> int
       eks-gpu init --profile dev --cluster-name demo
       eks-gpu init --profile training -f - | less
     """
-    from eks_gpu.cli.config_source import check_cluster_name
-    from eks_gpu.config.commented import commented_yaml
-    from eks_gpu.config.profiles import PROFILES, profile_config
+    from eks_gpu.cli.output import emit
+    from eks_gpu.commands.init import init as run
 
-    if cluster_name is not None:
-        check_cluster_name(cluster_name)
-    config = profile_config(profile, cluster_name)
-    header = [
-        "eks-gpu configuration (render it with: eks-gpu render -c <this file>)",
-        f"profile {profile}: {PROFILES[profile].summary}",
-        "Every field is optional; unset ones take the guide's defaults.",
-        "",
-    ]
-    text = commented_yaml(config, header)
-    if str(path) == "-":
-        click.echo(text, nl=False)
-        return 0
-    if path.exists() and not force:
-        raise UsageError(f"{path} already exists", hint="pass --force to overwrite it")
-    path.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {path} (profile {profile})")
-    return 0
+    target = None if str(path) == "-" else path
+    result = run(profile, cluster_name=cluster_name, path=target, force=force)
+    return emit(result, "text", {"text": init_text})

@@ -1,18 +1,19 @@
-"""``eks-gpu instances``: the GPU instance catalog with specs and prices."""
+"""``eks-gpu instances``: flags -> :func:`eks_gpu.commands.instances.instances` -> a table,
+CSV or the InstanceList JSON document; ``--plot`` draws the prices too."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from eks_gpu.cli.params import comma_list
 
 if TYPE_CHECKING:
-    from eks_gpu.catalog.prices import PriceBook
     from eks_gpu.catalog.query import PricedType
+    from eks_gpu.commands.instances import InstanceListResult
 
 SORTS = ("price", "price-per-gpu", "gpu-memory", "price-per-gpu-gib")
 TABLE_HEADERS = ("TYPE", "GPU", "VCPU", "MEMORY", "LOCAL NVME", "NETWORK", "$/H", "$/GPU-H")
@@ -73,40 +74,26 @@ def table_row(row: PricedType, wide: bool) -> list[str | int | None]:
     return cells
 
 
-def json_record(row: PricedType, capacity_type: str, price_source: str) -> dict[str, Any]:
-    """One object of ``-o json``: the issue's contract keys first, then extras."""
-    from eks_gpu.catalog.notes import notes_for
+def table_text(result: InstanceListResult, wide: bool = False) -> str:
+    """The kubectl-style table (``wide`` adds columns)."""
+    from eks_gpu.cli.table import format_table
 
-    spec = row.spec
-    return {
-        "instance_type": spec.instance_type,
-        "family": spec.family,
-        "gpu_manufacturer": spec.gpu_manufacturer,
-        "gpu_name": spec.gpu_name,
-        "gpu_count": spec.gpu_count,
-        "gpu_memory_mib": spec.gpu_memory_mib,
-        "vcpu": spec.vcpu,
-        "memory_mib": spec.memory_mib,
-        "local_nvme_gb": spec.local_nvme_gb,
-        "architecture": spec.architecture,
-        "price_per_hour": row.price,
-        "price_source": price_source,
-        "capacity_type": capacity_type,
-        "price_per_gpu_hour": row.price_per_gpu,
-        "gpu_model": spec.gpu_model,
-        "gpu_partition": spec.gpu_partition,
-        "compute_capability": spec.compute_capability,
-        "local_nvme_count": spec.local_nvme_count,
-        "network": spec.network,
-        "efa_max_interfaces": spec.efa_max_interfaces,
-        "max_pods": spec.max_pods,
-        "notes": list(notes_for(spec.family).notes),
-    }
+    headers = WIDE_HEADERS if wide else TABLE_HEADERS
+    return format_table(headers, [table_row(row, wide) for row in result.rows])
 
 
-def price_source(prices: PriceBook) -> str:
-    """A short machine-readable source tag, e.g. ``bundled:us-east-1:2026-07-20``."""
-    return f"{prices.source}:{prices.region}:{prices.date}" if prices.source != "none" else "none"
+def csv_text(result: InstanceListResult) -> str:
+    """RFC 4180 CSV with the table's columns."""
+    from eks_gpu.cli.table import format_csv
+
+    return format_csv(TABLE_HEADERS, [table_row(row, False) for row in result.rows])
+
+
+FORMATTERS: dict[str, Callable[[InstanceListResult], str]] = {
+    "table": table_text,
+    "wide": lambda result: table_text(result, wide=True),
+    "csv": csv_text,
+}
 
 
 @click.command()
@@ -171,43 +158,32 @@ def instances(
 
     Prices are on-demand us-east-1 from the bundled table unless `eks-gpu catalog
     refresh` fetched a region's prices; spot prices are unknown until then. The source
-    is printed on stderr (and in every JSON object).
+    is printed on stderr (and in every JSON item).
 
     \b
     Examples:
       eks-gpu instances --gpu l4,a10g --sort price-per-gpu
       eks-gpu instances --min-gpu-memory 40 -o wide
-      eks-gpu instances --family p5,p5en -o json | jq '.[].price_per_hour'
+      eks-gpu instances --family p5,p5en -o json | jq '.items[].price_per_hour'
       eks-gpu instances --plot gpu-prices.png
     """
-    from eks_gpu.catalog.query import InstanceQuery, query_instances
-    from eks_gpu.cli.table import format_csv, format_table
-    from eks_gpu.loaders.price_cache import load_price_book
+    from eks_gpu.cli.output import emit, say
+    from eks_gpu.commands.instances import instances as run
 
-    query = InstanceQuery(
+    result = run(
         families=comma_list(families),
-        gpus=tuple(name.lower() for name in comma_list(gpus)),
+        gpus=comma_list(gpus),
         min_gpus=min_gpus,
         min_gpu_memory_gib=min_gpu_memory,
         arch=arch,
+        region=region,
         capacity_type=capacity_type,  # type: ignore[arg-type]
         sort=sort,  # type: ignore[arg-type]
     )
-    prices = load_price_book(region)
-    rows = query_instances(query, prices)
-    source = price_source(prices)
-    if output == "json":
-        records = [json_record(row, capacity_type, source) for row in rows]
-        click.echo(json.dumps(records, indent=2))
-    else:
-        headers = WIDE_HEADERS if output == "wide" else TABLE_HEADERS
-        cells = [table_row(row, output == "wide") for row in rows]
-        formatter = format_csv if output == "csv" else format_table
-        click.echo(formatter(headers, cells), nl=False)
-    click.echo(f"{len(rows)} instance types; {prices.describe(query.capacity_type)}", err=True)
+    code = emit(result, output, FORMATTERS)
     if plot is not None:
         from eks_gpu.cli.plot import plot_price_per_gpu
 
-        plot_price_per_gpu(rows, plot, prices.describe(query.capacity_type))
-        click.echo(f"wrote {plot}", err=True)
-    return 0
+        plot_price_per_gpu(result.rows, plot, result.price_description)
+        say(f"wrote {plot}", err=True)
+    return code

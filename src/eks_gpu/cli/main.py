@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import click
 
 from eks_gpu import __version__
-from eks_gpu.errors import EXIT_INTERNAL, EXIT_USAGE, EksGpuError
+from eks_gpu.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EksGpuError, exit_code_for
 
 # name -> (module, function, one-line help); the help is here so listing needs no imports.
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -99,15 +99,11 @@ def _prog_name(argv0: str) -> str:
     return "kubectl gpu" if argv0.rsplit("/", 1)[-1].startswith("kubectl-gpu") else "eks-gpu"
 
 
-def _print_error(lines: list[str]) -> None:
-    for line in lines:
-        click.echo(
-            line if line.startswith(("error:", "hint:", "  ")) else f"error: {line}", err=True
-        )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code (never raises for expected failures)."""
+    """Run the CLI and return its exit code: the command result's, or the error's from
+    :func:`eks_gpu.errors.exit_code_for` (never raises for expected failures)."""
+    from eks_gpu.cli.output import error_lines, say
+
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
@@ -116,18 +112,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         error.show()
         return EXIT_USAGE if error.exit_code == 2 else error.exit_code
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 130
+        say("aborted", err=True)
+        return EXIT_INTERRUPTED
     except EksGpuError as error:
-        _print_error(error.lines())
-        return error.exit_code
+        error_lines(error.lines())
+        return exit_code_for(error)
     except Exception as error:
         if debug:
             raise
-        click.echo(f"internal error: {type(error).__name__}: {error}", err=True)
-        click.echo("hint: rerun with --debug and report the traceback", err=True)
-        return EXIT_INTERNAL
-    return result if isinstance(result, int) else 0
+        say(f"internal error: {type(error).__name__}: {error}", err=True)
+        say("hint: rerun with --debug and report the traceback", err=True)
+        return exit_code_for(error)
+    return result if isinstance(result, int) else EXIT_OK
 
 
 __all__ = ["COMMANDS", "cli", "main"]

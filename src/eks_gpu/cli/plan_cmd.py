@@ -1,34 +1,50 @@
-"""``eks-gpu plan``: the first command to run. From the config alone: what would be created,
-whether it is valid, what Karpenter would launch for the guide's test pods (and your
-workloads), what that costs per hour, and whether GPU pools keep CPU pods out."""
+"""``eks-gpu plan``: flags -> :func:`eks_gpu.commands.plan.plan` -> a report or JSON.
+
+The report shows the objects, the validation summary, the simulation (as ``simulate``
+prints it) and the verdict."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from eks_gpu.cli.params import render_source_options
+from eks_gpu.cli.params import comma_list, render_source_options
+
+if TYPE_CHECKING:
+    from eks_gpu.commands.plan import PlanResult
+    from eks_gpu.commands.validate import ValidationResult
 
 
-def _objects_table(manifests: list[Any]) -> str:
+def findings_text(validation: ValidationResult) -> str:
+    """The error/warning counts, then one indented line per finding and skipped check."""
+    lines = [
+        f"  {f.severity.upper():8} {f.rule}: {f.object} {f.path}: {f.message}"
+        for f in validation.findings
+    ]
+    lines += [f"  skipped: {item}" for item in validation.skipped]
+    summary = f"{validation.count('error')} errors, {validation.count('warning')} warnings"
+    return summary + "\n" + "".join(line + "\n" for line in lines)
+
+
+def plan_text(result: PlanResult) -> str:
+    """What would be created, whether it is valid, what it launches and costs, the verdict."""
+    from eks_gpu.cli.simulation_text import simulation_text
     from eks_gpu.cli.table import format_table
     from eks_gpu.validate.findings import object_ref
 
-    rows = [[object_ref(m.obj)] for m in manifests]
-    return format_table(("OBJECT",), rows)
-
-
-def _findings_text(report: Any) -> str:
-    lines = [
-        f"  {f.severity.upper():8} {f.rule}: {f.object} {f.path}: {f.message}"
-        for f in report.findings
+    manifests = result.rendered.manifests
+    source = manifests[0].source if manifests else "nothing"
+    parts = [
+        f"Would create ({source}):\n",
+        format_table(("OBJECT",), [[object_ref(m.obj)] for m in manifests]),
+        "\nValidation: " + findings_text(result.validation),
+        "\nWhat Karpenter would launch for the test pods and workloads:\n",
+        simulation_text(result.simulation),
+        "\n" + ("Plan OK" if result.ok else "PLAN FAILED: see above") + "\n",
     ]
-    lines += [f"  skipped: {item}" for item in report.skipped]
-    summary = f"{report.count('error')} errors, {report.count('warning')} warnings"
-    return summary + "\n" + "".join(line + "\n" for line in lines)
+    return "".join(parts)
 
 
 @click.command()
@@ -68,45 +84,16 @@ def plan(
       eks-gpu plan --cluster-name demo
       eks-gpu plan -c eks-gpu.yaml --workload llm-inference.yaml --karpenter-version v1.14.1
     """
-    from eks_gpu.cli.params import comma_list
-    from eks_gpu.cli.simulate_cmd import build_inputs, read_workloads, simulation_text
-    from eks_gpu.cli.validate_cmd import choose_crds, rendered_manifests
-    from eks_gpu.scheduling.simulate import simulate
-    from eks_gpu.validate.core import DEFAULT_KUBERNETES_VERSION
-    from eks_gpu.validate.engine import Options, validate_manifests
+    from eks_gpu.cli.output import emit
+    from eks_gpu.commands.config_source import RenderSource
+    from eks_gpu.commands.plan import plan as run
 
-    manifests = rendered_manifests(config_path, profile, cluster_name)
-    crds, missing, target = choose_crds(crd_paths, karpenter_version)
-    options = Options(crds, missing, DEFAULT_KUBERNETES_VERSION, target)
-    report = validate_manifests(manifests, options)
-    objects = [m.obj for m in manifests]
-    tests = [o for o in objects if o.get("kind") == "Pod"]
-    inputs = build_inputs(
-        objects, [*tests, *read_workloads(workloads)], None, comma_list(zones), region
+    result = run(
+        RenderSource(config_path, profile, cluster_name),
+        workloads=workloads,
+        karpenter_version=karpenter_version,
+        crd_paths=crd_paths,
+        zones=comma_list(zones),
+        region=region,
     )
-    simulation = simulate(inputs)
-    failed = (
-        report.count("error") > 0
-        or bool(simulation.document["unschedulable"])
-        or simulation.isolation_broken
-    )
-    if output == "json":
-        document = {
-            "objects": [m.obj for m in manifests],
-            "validation": report.as_json(),
-            "simulation": simulation.document,
-            "isolation": [
-                {"nodepool": r.nodepool, "isolated": r.isolated, "message": r.message}
-                for r in simulation.isolation
-            ],
-            "ok": not failed,
-        }
-        click.echo(json.dumps(document, indent=2))
-        return 1 if failed else 0
-    click.echo(f"Would create ({manifests[0].source if manifests else 'nothing'}):")
-    click.echo(_objects_table(manifests), nl=False)
-    click.echo("\nValidation: " + _findings_text(report), nl=False)
-    click.echo("\nWhat Karpenter would launch for the test pods and workloads:")
-    click.echo(simulation_text(simulation), nl=False)
-    click.echo("\n" + ("PLAN FAILED: see above" if failed else "Plan OK"))
-    return 1 if failed else 0
+    return emit(result, output, {"table": plan_text})

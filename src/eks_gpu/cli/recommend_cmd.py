@@ -1,9 +1,8 @@
-"""``eks-gpu recommend``: size a workload, pick the cheapest GPU types, patch the NodePool."""
+"""``eks-gpu recommend``: flags -> :func:`eks_gpu.commands.recommend.recommend` -> text/JSON."""
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,48 +10,17 @@ from eks_gpu.cli.params import comma_list
 from eks_gpu.names import RESOURCE_NVIDIA_GPU
 
 if TYPE_CHECKING:
-    from eks_gpu.recommend.choose import Choice
-    from eks_gpu.recommend.memory import MemoryEstimate
+    from eks_gpu.commands.recommend import RecommendationResult
 
 PRECISIONS = ("fp32", "fp16", "bf16", "fp8", "int8", "int4")
-TRAINING_MIN_CC = 8.0  # bf16 tensor cores; --families overrides (e.g. to train on p3)
 
 
-def recommendation(
-    estimate: MemoryEstimate, choice: Choice, capacity_types: tuple[str, ...], advice: str
-) -> dict[str, Any]:
-    """The ``-o json`` document (best option first)."""
-    from eks_gpu.recommend.choose import nodepool_requirements
-
-    return {
-        "required_gpu_memory_gib": estimate.required_gib,
-        "assumptions": [*estimate.assumptions, *choice.notes],
-        "price_basis": choice.price_basis,
-        "options": [
-            {
-                "instance_type": option.spec.instance_type,
-                "gpus_used": option.gpus_used,
-                "gpu_name": option.spec.gpu_name,
-                "gpu_count": option.spec.gpu_count,
-                "gpu_memory_gib": round(option.spec.gpu_memory_gib, 1),
-                "price_per_hour": option.price,
-                "reason": option.reason,
-            }
-            for option in choice.options
-        ],
-        "pod_gpu_request": choice.options[0].gpus_used if choice.options else None,
-        "nodepool_requirements": nodepool_requirements(
-            choice.options, capacity_types, estimate.required_gib
-        ),
-        "guide_advice": advice,
-    }
-
-
-def human(document: dict[str, Any]) -> str:
+def human(result: RecommendationResult) -> str:
     """The recommendation as text: estimate, ranked table, requirements patch, advice."""
     from eks_gpu.cli.table import format_table
     from eks_gpu.render.serialize import to_yaml
 
+    document = result.document()
     lines = [f"Required GPU memory: {document['required_gpu_memory_gib']} GiB", "Assumptions:"]
     lines += [f"  - {text}" for text in document["assumptions"]]
     rows = [
@@ -155,43 +123,21 @@ def recommend(
       eks-gpu recommend --workload training --model-params 7B --capacity-type spot,on-demand
       eks-gpu recommend --workload dev --gpu-memory 12 -o json
     """
-    from eks_gpu.catalog.advice import guide_advice
-    from eks_gpu.catalog.query import InstanceQuery, validate_query
-    from eks_gpu.errors import UsageError
-    from eks_gpu.loaders.price_cache import load_price_book
-    from eks_gpu.recommend.choose import Constraints, choose
-    from eks_gpu.recommend.memory import estimate_memory, given_memory, parse_params
+    from eks_gpu.cli.output import emit
+    from eks_gpu.commands.recommend import recommend as run
 
-    advice = guide_advice()[workload]  # type: ignore[index]
-    chosen_capacity = comma_list(capacity_types) or advice.capacity_types
-    unknown = [c for c in chosen_capacity if c not in ("on-demand", "spot")]
-    if unknown:
-        raise UsageError(f"--capacity-type: unknown {', '.join(unknown)}",
-                         hint="use on-demand, spot, or on-demand,spot")  # fmt: skip
-    family_filter = comma_list(families)
-    validate_query(InstanceQuery(families=family_filter))
-    if gpu_memory is not None:
-        estimate = given_memory(gpu_memory)
-    else:
-        params = parse_params(model_params) if model_params else None
-        estimate = estimate_memory(workload, params, precision, headroom, bytes_per_param)  # type: ignore[arg-type]
-    constraints = Constraints(
-        required_gib=estimate.required_gib,
-        capacity_types=chosen_capacity,
+    result = run(
+        workload,  # type: ignore[arg-type]
+        model_params=model_params,
+        precision=precision,  # type: ignore[arg-type]
+        gpu_memory=gpu_memory,
         gpus=gpus,
+        capacity_types=comma_list(capacity_types),
         max_price=max_price,
-        families=family_filter,
-        min_compute_capability=TRAINING_MIN_CC
-        if workload == "training" and not family_filter
-        else None,
+        families=comma_list(families),
+        headroom=headroom,
+        bytes_per_param=bytes_per_param,
+        region=region,
         limit=limit,
     )
-    prices = load_price_book(region)
-    choice = choose(constraints, prices)
-    document = recommendation(estimate, choice, chosen_capacity, advice.advice)
-    document["assumptions"].append(prices.describe(choice.price_basis))  # type: ignore[arg-type]
-    if output == "json":
-        click.echo(json.dumps(document, indent=2))
-    else:
-        click.echo(human(document), nl=False)
-    return 0 if choice.options else 1
+    return emit(result, output, {"table": human})

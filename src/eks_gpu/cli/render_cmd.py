@@ -1,45 +1,40 @@
-"""``eks-gpu render``: config -> manifests, on stdout or in the guide's folder layout."""
+"""``eks-gpu render``: flags -> :func:`eks_gpu.commands.render.render` -> YAML/JSON or files."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import click
 
-from eks_gpu.cli.config_source import require_cluster_name, resolve_config
 from eks_gpu.cli.params import PROFILE_NAMES
 from eks_gpu.errors import UsageError
 
 if TYPE_CHECKING:
-    from eks_gpu.render.bundle import Group
-
-GROUP_NAMES = ("nodeclass", "nodepool", "device-plugin", "tests")
+    from eks_gpu.commands.render import RenderResult
 
 
-def parse_only(value: str | None) -> tuple[Group, ...]:
-    """``--only nodepool,tests`` -> ``('nodepool', 'tests')``, each name checked."""
+def parse_only(value: str | None) -> tuple[str, ...]:
+    """``--only nodepool,tests`` -> ``('nodepool', 'tests')``; the command checks the names."""
     if not value:
-        return cast("tuple[Group, ...]", GROUP_NAMES)
+        return ()
     names = tuple(part.strip() for part in value.split(",") if part.strip())
-    unknown = [name for name in names if name not in GROUP_NAMES]
-    if unknown or not names:
+    if not names:
+        from eks_gpu.commands.render import GROUP_NAMES
+
         raise UsageError(
-            f"--only: unknown group {', '.join(unknown) or repr(value)}",
-            hint=f"choose from {','.join(GROUP_NAMES)}",
+            f"--only: unknown group {value!r}", hint=f"choose from {','.join(GROUP_NAMES)}"
         )
-    return cast("tuple[Group, ...]", names)
+    return names
 
 
-def write_out_dir(out_dir: Path, files: dict[str, str]) -> list[Path]:
-    """Write ``files`` (relative path -> text) under ``out_dir``; only our files are touched."""
-    written = []
-    for relative, text in files.items():
-        target = out_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        written.append(target)
-    return written
+def stdout_text(result: RenderResult) -> str:
+    """The objects as multi-document YAML, or the files written under ``--out-dir``."""
+    if result.written:
+        return "".join(f"wrote {path}\n" for path in result.written)
+    from eks_gpu.render.serialize import to_yaml_stream
+
+    return to_yaml_stream(result.objects)
 
 
 @click.command()
@@ -94,22 +89,12 @@ def render(
       eks-gpu render -c eks-gpu.yaml --out-dir manifests/
       eks-gpu render --profile dev --cluster-name demo --only nodepool -o json
     """
-    from eks_gpu.render.bundle import files_of, kustomization, render_all
-    from eks_gpu.render.serialize import to_json_list, to_yaml, to_yaml_stream
+    from eks_gpu.cli.output import emit
+    from eks_gpu.commands.config_source import RenderSource
+    from eks_gpu.commands.render import render as run
 
     groups = parse_only(only)
     if out_dir is not None and output != "yaml":
         raise UsageError("--out-dir writes YAML files; -o json only applies to stdout")
-    loaded = resolve_config(config_path, profile)
-    cluster = require_cluster_name(loaded.config, cluster_name)
-    items = render_all(loaded.config, cluster, groups)
-    if out_dir is None:
-        objects = [item.obj for item in items]
-        text = to_json_list(objects) if output == "json" else to_yaml_stream(objects)
-        click.echo(text, nl=False)
-        return 0
-    files = {path: to_yaml_stream(objs) for path, objs in files_of(items).items()}
-    files["kustomization.yaml"] = to_yaml(kustomization(list(files)))
-    for path in write_out_dir(out_dir, files):
-        click.echo(f"wrote {path}")
-    return 0
+    result = run(RenderSource(config_path, profile, cluster_name), only=groups, out_dir=out_dir)
+    return emit(result, output, {"yaml": stdout_text})

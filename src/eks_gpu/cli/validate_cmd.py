@@ -1,8 +1,7 @@
-"""``eks-gpu validate``: offline validation as strict as the API server, plus GPU lint rules."""
+"""``eks-gpu validate``: flags -> :func:`eks_gpu.commands.validate.validate` -> table/JSON."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,74 +10,12 @@ import click
 from eks_gpu.cli.params import render_source_options
 
 if TYPE_CHECKING:
-    from eks_gpu.cluster.client import Client
-    from eks_gpu.manifests import Manifest
-    from eks_gpu.validate.crds import CrdSet
-    from eks_gpu.validate.engine import Report
+    from eks_gpu.commands.validate import ValidationResult
 
 SEVERITY_COLOURS = {"error": "red", "warning": "yellow", "info": "blue"}
-EXAMPLE_CLUSTER = "example-cluster"
-NO_CRDS = (
-    "no Karpenter CRDs available offline; pass --karpenter-version v1.14.1 "
-    "(downloaded once, then cached) or --crds DIR"
-)
 
 
-def cluster_crds(cluster: Client) -> tuple[CrdSet, str | None]:
-    """Every CRD the cluster serves, and why Karpenter objects go unchecked (if they do)."""
-    from eks_gpu.cluster.reader import installed_crds
-    from eks_gpu.names import KARPENTER_GROUPS
-    from eks_gpu.validate.crds import crds_from_cluster
-
-    origin = f"the cluster {cluster.server} (context {cluster.context.context})"
-    found = crds_from_cluster(installed_crds(cluster, groups=None), origin)
-    absent = [group for group in KARPENTER_GROUPS if not found.knows_group(group)]
-    missing = f"{origin} has no CRD of {', '.join(absent)}; is Karpenter installed?"
-    return found, missing if absent else None
-
-
-def choose_crds(
-    crd_paths: tuple[str, ...], karpenter_version: str | None, cluster: Client | None = None
-) -> tuple[CrdSet | None, str | None, str | None]:
-    """(CRDs, why they are missing, the Karpenter version to warn against)."""
-    from eks_gpu.loaders.crd_release import (
-        crds_from_paths,
-        karpenter_crds,
-        newest_cached_version,
-    )
-    from eks_gpu.validate.crds import CrdUnavailable, check_version
-
-    target = check_version(karpenter_version) if karpenter_version else None
-    if cluster is not None:
-        return (*cluster_crds(cluster), target)
-    if crd_paths:
-        return crds_from_paths(crd_paths), None, target
-    version = target or newest_cached_version()
-    if version is None:
-        return None, NO_CRDS, None
-    try:
-        return karpenter_crds(version, download=target is not None), None, version
-    except CrdUnavailable as error:
-        return None, f"Karpenter {version} CRDs unavailable: {error}", version
-
-
-def rendered_manifests(
-    config_path: Path | None, profile: str | None, cluster: str | None
-) -> list[Manifest]:
-    """What ``render`` would produce, as manifests (the default input)."""
-    from eks_gpu.cli.config_source import resolve_config
-    from eks_gpu.manifests import Manifest
-    from eks_gpu.render.bundle import render_all
-
-    loaded = resolve_config(config_path, profile)
-    name = cluster or loaded.config.cluster_name or EXAMPLE_CLUSTER
-    items = render_all(loaded.config, name)
-    return [
-        Manifest(item.obj, f"render ({loaded.source})", index) for index, item in enumerate(items)
-    ]
-
-
-def table(report: Report) -> str:
+def table(report: ValidationResult) -> str:
     """Findings as a table, errors first, then a summary line."""
     from eks_gpu.cli.table import format_table
 
@@ -162,41 +99,18 @@ def validate(
       eks-gpu validate manifests/ --crds ../karpenter/pkg/apis/crds/
       kubectl get nodepools -o yaml | eks-gpu validate - -o json
     """
-    from eks_gpu.errors import UsageError
-    from eks_gpu.loaders.manifest_files import load_manifests
-    from eks_gpu.validate.core import check_kubernetes_version
-    from eks_gpu.validate.engine import Options, validate_manifests
+    from eks_gpu.cli.output import emit
+    from eks_gpu.commands.config_source import RenderSource
+    from eks_gpu.commands.validate import validate as run
 
-    if paths and (config_path or profile or cluster_name):
-        raise UsageError(
-            "-c/--profile/--cluster-name choose what to render; they do not apply to files",
-            hint="drop them to validate the files, or drop the files to validate the render",
-        )
-    if from_cluster and crd_paths:
-        raise UsageError("--crds and --from-cluster both choose the CRDs", hint="keep one of them")
-    if (kubeconfig or kube_context) and not from_cluster:
-        raise UsageError(
-            "--kubeconfig/--context choose the cluster of --from-cluster",
-            hint="add --from-cluster, or drop them",
-        )
-    version = check_kubernetes_version(kubernetes_version)
-    manifests = (
-        load_manifests(paths) if paths else rendered_manifests(config_path, profile, cluster_name)
+    result = run(
+        paths,
+        source=RenderSource(config_path, profile, cluster_name),
+        crd_paths=crd_paths,
+        karpenter_version=karpenter_version,
+        from_cluster=from_cluster,
+        kubeconfig=kubeconfig,
+        kube_context=kube_context,
+        kubernetes_version=kubernetes_version,
     )
-    client = None
-    if from_cluster:
-        from eks_gpu.cluster.client import connect
-
-        client = connect(kubeconfig, kube_context)
-    crds, missing, target = choose_crds(crd_paths, karpenter_version, client)
-    live = None
-    if client is not None:
-        from eks_gpu.cluster.reader import live_lookup
-
-        live = live_lookup(client)
-    report = validate_manifests(manifests, Options(crds, missing, version, target, live))
-    if output == "json":
-        click.echo(json.dumps(report.as_json(), indent=2))
-    else:
-        click.echo(table(report), nl=False)
-    return 1 if report.count("error") else 0
+    return emit(result, output, {"table": table})

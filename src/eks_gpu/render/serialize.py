@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from eks_gpu.names import API_VERSION_CORE
+
 
 class _Dumper(yaml.SafeDumper):
     """Block style, no anchors/aliases, multi-line strings as literal blocks."""
@@ -37,10 +39,14 @@ def to_yaml_stream(objects: Iterable[Any]) -> str:
     return "".join(f"---\n{to_yaml(obj)}" for obj in objects)
 
 
+def list_document(objects: Iterable[Any]) -> dict[str, Any]:
+    """A ``kind: List``, as ``kubectl get -o json`` prints several objects."""
+    return {"apiVersion": API_VERSION_CORE, "kind": "List", "items": list(objects)}
+
+
 def to_json_list(objects: Iterable[Any]) -> str:
-    """A ``kind: List`` JSON document, as ``kubectl get -o json`` prints several objects."""
-    document = {"apiVersion": "v1", "kind": "List", "items": list(objects)}
-    return json.dumps(document, indent=2) + "\n"
+    """:func:`list_document` as indented JSON text."""
+    return json.dumps(list_document(objects), indent=2) + "\n"
 
 
-__all__ = ["to_json_list", "to_yaml", "to_yaml_stream"]
+__all__ = ["list_document", "to_json_list", "to_yaml", "to_yaml_stream"]

@@ -1,0 +1,45 @@
+"""A simulation as text: NodeClaims, unschedulable pods, existing placements, cost and
+assumptions. Shared by ``simulate`` and ``plan``, which print the same section."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from eks_gpu.cli.table import format_table
+
+if TYPE_CHECKING:
+    from eks_gpu.commands.simulate import SimulationResult
+
+CLAIM_HEADERS = ("NODEPOOL", "INSTANCE TYPE", "CAPACITY", "ZONE", "$/H", "PODS")
+
+
+def simulation_text(result: SimulationResult) -> str:
+    """The NodeClaims table (or "No new NodeClaims."), then the rest, one section each."""
+    doc = result.document
+    out = []
+    if doc["nodeclaims"]:
+        rows = [
+            [c["nodepool"], c["instance_type"], c["capacity_type"], c["zone"],
+             None if c["price_per_hour"] is None else f"{c['price_per_hour']:.3f}",
+             ", ".join(c["pods"])]
+            for c in doc["nodeclaims"]
+        ]  # fmt: skip
+        out.append(format_table(CLAIM_HEADERS, rows))
+    else:
+        out.append("No new NodeClaims.\n")
+    for node in doc["existing"]:
+        out.append(f"existing node {node['node']}: {', '.join(node['pods'])}\n")
+    if doc["unschedulable"]:
+        rows = [
+            [u["pod"], r["nodepool"], r["code"], r["message"]]
+            for u in doc["unschedulable"]
+            for r in u["reasons"]
+        ]
+        out.append("\nUnschedulable:\n")
+        out.append(format_table(("POD", "NODEPOOL", "CODE", "WHY"), rows))
+    out.append(f"\nCost: ${doc['cost_per_hour']:.3f}/h for the NodeClaims with a known price\n")
+    out.append("Assumptions:\n" + "".join(f"  - {a}\n" for a in doc["assumptions"]))
+    return "".join(out)
+
+
+__all__ = ["simulation_text"]

@@ -1,0 +1,119 @@
+"""``validate``: offline validation as strict as the API server, plus GPU lint rules.
+
+Manifests come from files (``-`` is stdin), else from what ``render`` would produce, or
+from the caller (``plan`` passes its render). ``--from-cluster`` is the one place the
+command layer reads the cluster: its CRDs, and live objects for transition rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from eks_gpu.commands.config_source import DEFAULT_SOURCE, RenderSource, rendered_manifests
+from eks_gpu.commands.result import envelope
+from eks_gpu.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from eks_gpu.cluster.client import Client
+    from eks_gpu.manifests import Manifest
+    from eks_gpu.validate.engine import LiveLookup
+    from eks_gpu.validate.findings import Finding
+
+KIND = "ValidationReport"
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """Every finding (errors first) and every check that could not run, with its reason."""
+
+    findings: tuple[Finding, ...]
+    skipped: tuple[str, ...]
+    messages: tuple[str, ...] = ()
+
+    def count(self, severity: str) -> int:
+        """How many findings have ``severity``."""
+        return sum(1 for finding in self.findings if finding.severity == severity)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FINDINGS if self.count("error") else EXIT_OK
+
+    def to_json(self) -> dict[str, Any]:
+        """The ValidationReport document: findings, error and warning counts, skipped checks."""
+        return envelope(
+            KIND,
+            {
+                "findings": [finding.as_json() for finding in self.findings],
+                "errors": self.count("error"),
+                "warnings": self.count("warning"),
+                "skipped": list(self.skipped),
+            },
+        )
+
+
+def _check_flags(
+    paths: Sequence[str], source: RenderSource, from_cluster: bool, crd_paths: Sequence[str],
+    kubeconfig: str | None, kube_context: str | None,
+) -> None:  # fmt: skip
+    if paths and source.given:
+        raise UsageError(
+            "-c/--profile/--cluster-name choose what to render; they do not apply to files",
+            hint="drop them to validate the files, or drop the files to validate the render",
+        )
+    if from_cluster and crd_paths:
+        raise UsageError("--crds and --from-cluster both choose the CRDs", hint="keep one of them")
+    if (kubeconfig or kube_context) and not from_cluster:
+        raise UsageError(
+            "--kubeconfig/--context choose the cluster of --from-cluster",
+            hint="add --from-cluster, or drop them",
+        )
+
+
+def _input(
+    paths: Sequence[str], source: RenderSource, manifests: Sequence[Manifest] | None
+) -> Sequence[Manifest]:
+    from eks_gpu.loaders.manifest_files import load_manifests
+
+    if manifests is not None:
+        return manifests
+    return load_manifests(paths) if paths else rendered_manifests(source)
+
+
+def _connect(kubeconfig: str | None, kube_context: str | None) -> tuple[Client, LiveLookup]:
+    from eks_gpu.cluster.client import connect
+    from eks_gpu.cluster.reader import live_lookup
+
+    client = connect(kubeconfig, kube_context)
+    return client, live_lookup(client)
+
+
+def validate(
+    paths: Sequence[str] = (),
+    *,
+    source: RenderSource = DEFAULT_SOURCE,
+    manifests: Sequence[Manifest] | None = None,
+    crd_paths: Sequence[str] = (),
+    karpenter_version: str | None = None,
+    from_cluster: bool = False,
+    kubeconfig: str | None = None,
+    kube_context: str | None = None,
+    kubernetes_version: str | None = None,
+) -> ValidationResult:
+    """Validate ``manifests``, else the files at ``paths``, else the render of ``source``."""
+    from eks_gpu.commands.crd_source import choose_crds
+    from eks_gpu.validate.core import DEFAULT_KUBERNETES_VERSION, check_kubernetes_version
+    from eks_gpu.validate.engine import Options, validate_manifests
+
+    _check_flags(paths, source, from_cluster, crd_paths, kubeconfig, kube_context)
+    version = check_kubernetes_version(kubernetes_version or DEFAULT_KUBERNETES_VERSION)
+    objects = _input(paths, source, manifests)
+    client, live = _connect(kubeconfig, kube_context) if from_cluster else (None, None)
+    choice = choose_crds(crd_paths, karpenter_version, client)
+    options = Options(choice.crds, choice.missing, version, choice.karpenter_version, live)
+    report = validate_manifests(objects, options)
+    return ValidationResult(tuple(report.findings), tuple(report.skipped))
+
+
+__all__ = ["KIND", "ValidationResult", "validate"]
