@@ -285,8 +285,13 @@ def test_every_profile_renders_without_errors(profile: str) -> None:
 
 
 def test_guide_warnings_are_the_expected_ones() -> None:
-    rules = {f.rule for f in run_lint(_rendered(profile="guide"))}
-    assert rules == {"ami-unpinned", "legacy-gpu-family", "raid0-without-instance-store"}
+    """The guide names p3, which Karpenter v1.14's instance-type list (the one model) does
+    not have: the legacy warning says Karpenter never launches it, and RAID0 cannot miss an
+    instance store on a type that is never launched."""
+    findings = run_lint(_rendered(profile="guide"))
+    assert {f.rule for f in findings} == {"ami-unpinned", "legacy-gpu-family"}
+    [legacy] = [f for f in findings if f.rule == "legacy-gpu-family"]
+    assert "p3" in legacy.message and "never launches" in legacy.message
 
 
 @pytest.mark.parametrize(
@@ -541,7 +546,8 @@ def test_gpu_limit_missing_passes_with_limits_or_for_cpu_pools() -> None:
 
 
 @pytest.mark.parametrize(
-    ("families", "arch", "bare"), [(("g5", "p3"), ("amd64",), "p3"), (("g5g",), ("arm64",), "g5g")]
+    ("families", "arch", "bare"),
+    [(("g5", "g5g"), ("amd64", "arm64"), "g5g"), (("g5g",), ("arm64",), "g5g")],
 )
 def test_raid0_fails_for_families_without_nvme(
     families: tuple[str, ...], arch: tuple[str, ...], bare: str
@@ -567,8 +573,15 @@ def test_raid0_passes_with_nvme_families_or_without_raid0() -> None:
         )
         == []
     )
-    other_class = make_nodepool(families=("p3",), node_class="other")
+    other_class = make_nodepool(families=("g5g",), arch=("arm64",), node_class="other")
     assert check("raid0-without-instance-store", make_nodeclass(), other_class) == []
+    # p3 has no instance store, but Karpenter v1.14 does not list it, so never launches it
+    assert (
+        check(
+            "raid0-without-instance-store", make_nodeclass(), make_nodepool(families=("g5", "p3"))
+        )
+        == []
+    )
 
 
 # --- non-nvidia-gpu-family ---
@@ -617,7 +630,7 @@ def test_fractional_family_passes_without_fractional_types() -> None:
 
 # --- cuda-arch-unsupported ---
 
-V100_POOL = {"families": ("g5", "p3")}
+V100_POOL = {"families": ("g5", "p3dn")}  # p3dn: the V100 type Karpenter v1.14 still lists
 
 
 @pytest.mark.parametrize(
@@ -638,7 +651,7 @@ def test_cuda_arch_fails_for_builds_without_volta_on_a_v100_pool(
 ) -> None:
     pod = make_pod(image=image, command=command)
     [finding] = check("cuda-arch-unsupported", make_nodepool(**V100_POOL), pod)
-    assert "p3" in finding.message and "7.0" in finding.message
+    assert "p3dn" in finding.message and "7.0" in finding.message
     assert finding.path == ".spec.containers[0]" + (".command" if command else ".image")
 
 
@@ -673,6 +686,8 @@ def test_cuda_arch_passes_for_cuda_12_builds_new_gpus_or_pods_kept_off_v100() ->
     )
     assert check("cuda-arch-unsupported", v100, kept_off) == []
     assert check("cuda-arch-unsupported", v100, make_pod(image=cuda13, gpus=None)) == []
+    p3 = make_nodepool(families=("g5", "p3"))  # Karpenter v1.14 never launches p3
+    assert check("cuda-arch-unsupported", p3, make_pod(image=cuda13)) == []
 
 
 def test_cuda_builds_are_read_from_images_and_commands() -> None:
@@ -826,6 +841,23 @@ def test_legacy_family_fails_for_v100(family: str) -> None:
     [finding] = check("legacy-gpu-family", make_nodepool(families=("g5", family)))
     assert family in finding.message and "V100" in finding.message
     assert finding.severity == "warning"
+
+
+def test_legacy_family_says_karpenter_never_launches_p3() -> None:
+    """p3 is named in the requirements but missing from Karpenter v1.14's list: the warning
+    says so, and a pool of p3 alone launches nothing at all."""
+    [p3dn] = check("legacy-gpu-family", make_nodepool(families=("g5", "p3dn")))
+    assert "allows legacy GPU families p3dn" in p3dn.message
+    assert "never launches" not in p3dn.message
+    [mixed] = check("legacy-gpu-family", make_nodepool(families=("g5", "p3")))
+    assert "never launches them." in mixed.message and "no instance type" not in mixed.message
+    [alone] = check("legacy-gpu-family", make_nodepool(families=("p3",)))
+    assert "launches no instance type at all" in alone.message
+    by_type = make_nodepool(
+        requirements=[req("node.kubernetes.io/instance-type", "In", "p3.2xlarge", "g5.xlarge")]
+    )
+    [named] = check("legacy-gpu-family", by_type)
+    assert "names legacy GPU families p3" in named.message
 
 
 def test_legacy_family_passes_for_current_families() -> None:
