@@ -27,7 +27,7 @@ from typing import Any
 
 from eks_gpu.catalog.instance_types import InstanceType, all_instance_types
 from eks_gpu.names import LABEL_NODEPOOL
-from eks_gpu.scheduling.requirements import OPERATORS
+from eks_gpu.scheduling.requirement import OPERATORS
 from eks_gpu.scheduling.well_known import KEY_ALIASES, normalize_key
 
 NUMERIC_OPERATORS = ("Gt", "Lt", "Gte", "Lte")
