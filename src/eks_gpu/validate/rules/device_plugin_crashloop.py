@@ -19,19 +19,14 @@ from functools import cache
 from eks_gpu.manifests import ManifestSet
 from eks_gpu.names import LABEL_GPU_MANUFACTURER, LABEL_NVIDIA_GPU_PRESENT
 from eks_gpu.scheduling.instance_model import CatalogType, catalog_types
+from eks_gpu.scheduling.pools import PoolSpec
 from eks_gpu.validate.findings import Finding
 from eks_gpu.validate.rules.device_plugin import (
     fail_on_init_disabled,
     fails_on_init_by_default,
     plugin_daemonsets,
 )
-from eks_gpu.validate.rules.placement import (
-    OUTSIDE_KARPENTER,
-    Target,
-    daemon_lands_on,
-    target,
-    view_of,
-)
+from eks_gpu.validate.rules.placement import OUTSIDE_KARPENTER, daemon_lands_on, view_of
 from eks_gpu.validate.rules.pools import pools_of
 from eks_gpu.validate.rules.rule import Rule
 from eks_gpu.validate.rules.workloads import in_pod_spec
@@ -52,11 +47,10 @@ def _non_nvidia_types() -> tuple[CatalogType, ...]:
     return tuple(t for t in catalog_types() if _no_nvidia(t))
 
 
-def _candidates(manifests: ManifestSet) -> Iterator[tuple[Target, CatalogType]]:
+def _candidates(manifests: ManifestSet) -> Iterator[tuple[PoolSpec, CatalogType]]:
     """Every (node source, instance type without an NVIDIA GPU) a node could be."""
     for pool in pools_of(manifests):
-        pool_target = target(pool)
-        yield from ((pool_target, t) for t in pool.types if _no_nvidia(t))
+        yield from ((pool.spec, t) for t in pool.types if _no_nvidia(t))
     yield from ((OUTSIDE_KARPENTER, t) for t in _non_nvidia_types())
 
 

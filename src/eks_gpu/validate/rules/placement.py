@@ -14,7 +14,7 @@ added is only what a lint rule needs and the simulator does not: splitting the "
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from eks_gpu.names import LABEL_NODEPOOL, RESOURCE_NVIDIA_GPU
@@ -26,27 +26,20 @@ from eks_gpu.scheduling.placement import (
     is_daemon_compatible,
 )
 from eks_gpu.scheduling.pod_view import PodView
+from eks_gpu.scheduling.pools import PoolSpec
 from eks_gpu.scheduling.reasons import Reason
 from eks_gpu.scheduling.requirement import Requirement
 from eks_gpu.scheduling.requirements import EMPTY, Requirements
 from eks_gpu.scheduling.taints import PREFER_NO_SCHEDULE_TOLERATION, Taint, untolerated
 from eks_gpu.validate.rules.pools import Pool
 
-Taints = tuple[Mapping[str, Any], ...]
-
-
-@dataclass(frozen=True)
-class Target:
-    """A NodePool as :mod:`eks_gpu.scheduling.placement` takes it (its ``PoolLike``)."""
-
-    name: str
-    requirements: Requirements
-    taints: Taints
-    types: tuple[CatalogType, ...]
-
-
-OUTSIDE_KARPENTER = Target(
-    "-", Requirements([Requirement.create(LABEL_NODEPOOL, "DoesNotExist")]), (), ()
+OUTSIDE_KARPENTER = PoolSpec(
+    name="-",
+    weight=0,
+    requirements=Requirements([Requirement.create(LABEL_NODEPOOL, "DoesNotExist")]),
+    labels={},
+    taints=(),
+    types=(),
 )
 """A node no NodePool of the set made (a managed node group, another tool): no
 ``karpenter.sh/nodepool`` label, no custom labels, no taints we know of."""
@@ -72,17 +65,13 @@ def gives_gpus(instance_type: CatalogType) -> bool:
     return str(amount) not in ("", "0")
 
 
-def target(pool: Pool, types: Iterable[CatalogType] | None = None, taints: bool = True) -> Target:
-    """``pool`` as placement takes it, launching ``types`` (default: all it admits) and, with
-    ``taints=False``, as if untainted (to judge the selector alone)."""
-    chosen = pool.types if types is None else tuple(types)
-    return Target(pool.name, pool.requirements, tuple(pool.taints) if taints else (), chosen)
-
-
-def _for_pod(view: PodView, pool: Pool, taints: bool = True) -> Target:
-    """The pool for this pod: a GPU pod can only use the types that give ``nvidia.com/gpu``."""
-    types = [t for t in pool.types if gives_gpus(t)] if view.gpus > 0 else None
-    return target(pool, types, taints)
+def _for_pod(view: PodView, pool: Pool, taints: bool = True) -> PoolSpec:
+    """The pool for this pod: a GPU pod can only use the types that give ``nvidia.com/gpu``;
+    with ``taints=False``, as if untainted (to judge the selector alone)."""
+    spec = pool.spec if taints else replace(pool.spec, taints=())
+    if view.gpus > 0:
+        spec = replace(spec, types=tuple(t for t in spec.types if gives_gpus(t)))
+    return spec
 
 
 def selector_reasons(view: PodView, pool: Pool) -> list[Reason]:
@@ -91,7 +80,7 @@ def selector_reasons(view: PodView, pool: Pool) -> list[Reason]:
     untainted = _for_pod(view, pool, taints=False)
     if view.gpus > 0 and not untainted.types:
         message = f"it launches no instance type with {RESOURCE_NVIDIA_GPU}"
-        return [Reason(pool.name, "no-instance-type-fits", message)]
+        return [Reason(pool.spec.name, "no-instance-type-fits", message)]
     return check_pool(view, untainted)
 
 
@@ -134,14 +123,13 @@ def daemon_blocking_taints(view: PodView, pool: Pool, types: Sequence[CatalogTyp
     does not tolerate (``PreferNoSchedule`` excepted, as Karpenter excepts it for daemons),
     which is empty when only its selector/affinity keeps it off.
     """
-    pool_target = target(pool)
-    if any(is_daemon_compatible(view, pool_target, t) for t in types):
+    if any(is_daemon_compatible(view, pool.spec, t) for t in types):
         return []
-    return untolerated(pool_target.taints, (*view.tolerations, PREFER_NO_SCHEDULE_TOLERATION))
+    return untolerated(pool.spec.taints, (*view.tolerations, PREFER_NO_SCHEDULE_TOLERATION))
 
 
 def daemon_lands_on(
-    view: PodView, candidates: Iterable[tuple[Target, CatalogType]]
+    view: PodView, candidates: Iterable[tuple[PoolSpec, CatalogType]]
 ) -> CatalogType | None:
     """The first ``(pool, type)`` pair the DaemonSet would run on (``is_daemon_compatible``)."""
     for pool_target, instance_type in candidates:
@@ -157,7 +145,6 @@ def exists_toleration(taint: Taint) -> str:
 
 __all__ = [
     "OUTSIDE_KARPENTER",
-    "Target",
     "blocking_taints",
     "daemon_blocking_taints",
     "daemon_lands_on",
@@ -166,6 +153,5 @@ __all__ = [
     "has_node_constraints",
     "landing_types",
     "selector_reasons",
-    "target",
     "view_of",
 ]

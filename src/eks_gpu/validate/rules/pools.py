@@ -1,18 +1,18 @@
 """What a NodePool can launch, in catalog terms: its instance types and their GPU facts.
 
-The instance types come from the one instance-type model the simulator uses
-(:mod:`eks_gpu.scheduling.instance_model`, Karpenter v1.14's list), admitted by the pool's
-requirements the way Karpenter admits them (``instance_model.admitted_types`` over
-``scheduling.pools.pool_requirements``). That list has no p3: a pool that
-names only p3 launches nothing Karpenter knows, and the rules say so rather than invent
-types. A :class:`Pool` is also what :mod:`eks_gpu.scheduling.placement` takes as a
-NodePool (its ``PoolLike``), so the rules ask "can this pod run here" of the same code as
-the simulator.
+A :class:`Pool` is the NodePool object next to its
+:class:`~eks_gpu.scheduling.pools.PoolSpec`, the price-free view the simulator's model
+gives: requirements as Karpenter builds a NodeClaim's, taints, and the instance types of
+the one instance-type model (Karpenter v1.14's list) those requirements admit. That list
+has no p3: a pool that names only p3 launches nothing Karpenter knows, and the rules say
+so rather than invent types. ``Pool.spec`` is what :mod:`eks_gpu.scheduling.placement`
+takes as a NodePool, so the rules ask "can this pod run here" of the simulator's code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
@@ -20,8 +20,8 @@ from typing import Any
 from eks_gpu.catalog.gpu_types import GpuInstanceType, gpu_instance_types
 from eks_gpu.manifests import ManifestSet
 from eks_gpu.names import PREFIX_NVIDIA
-from eks_gpu.scheduling.instance_model import CatalogType, admitted_types
-from eks_gpu.scheduling.pools import pool_requirements
+from eks_gpu.scheduling.instance_model import CatalogType
+from eks_gpu.scheduling.pools import PoolSpec, pool_spec
 from eks_gpu.scheduling.requirements import Requirements
 from eks_gpu.validate.findings import object_ref
 
@@ -35,9 +35,14 @@ def gpu_facts() -> dict[str, GpuInstanceType]:
 
 
 @lru_cache(maxsize=256)
-def _admitted(requirements: Requirements) -> tuple[CatalogType, ...]:
-    """Cached per requirement set: every rule of one ``validate`` run asks for every pool."""
-    return tuple(admitted_types(requirements))
+def _spec_of(nodepool_json: str) -> PoolSpec | None:
+    """Cached per NodePool: every rule of one ``validate`` run asks for every pool, and
+    admitting types walks the whole catalog."""
+    try:
+        spec = pool_spec(json.loads(nodepool_json))
+    except (ValueError, TypeError):
+        return None
+    return spec if all(isinstance(taint, dict) for taint in spec.taints) else None
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -50,21 +55,21 @@ def _list_of_dicts(value: Any) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Pool:
-    """A NodePool object with what it can launch worked out.
-
-    ``requirements`` are Karpenter's NodeClaim template requirements (spec requirements,
-    template labels as ``In``, ``karpenter.sh/nodepool``); ``types`` the catalog types
-    they admit, by name.
-    """
+    """A NodePool object with what it can launch worked out (``spec``)."""
 
     obj: dict[str, Any] = field(hash=False)
-    requirements: Requirements
-    types: tuple[CatalogType, ...]
+    spec: PoolSpec
 
     @property
-    def name(self) -> str:
-        """``metadata.name``."""
-        return str(_dict(self.obj.get("metadata")).get("name", "?"))
+    def requirements(self) -> Requirements:
+        """Karpenter's NodeClaim template requirements (spec requirements, template labels
+        as ``In``, ``karpenter.sh/nodepool``)."""
+        return self.spec.requirements
+
+    @property
+    def types(self) -> tuple[CatalogType, ...]:
+        """The catalog types the requirements admit, by name."""
+        return self.spec.types
 
     @property
     def ref(self) -> str:
@@ -128,19 +133,13 @@ class Pool:
         gpu_only = len(self.gpu_types) == len(self.types) > 0
         return gpu_only and bool(self.nvidia_types)
 
-    def with_types(self, types: Sequence[CatalogType]) -> Pool:
-        """The same pool launching only ``types`` (e.g. those with ``nvidia.com/gpu``)."""
-        return Pool(self.obj, self.requirements, tuple(types))
-
 
 def pool_of(nodepool: dict[str, Any]) -> Pool | None:
-    """The :class:`Pool` view of one NodePool object; None when its requirements cannot be
-    read (the CRD schema and CEL checks report those; the lint rules skip the pool)."""
-    try:
-        requirements = pool_requirements(nodepool)
-    except (ValueError, TypeError):
-        return None
-    return Pool(nodepool, requirements, _admitted(requirements))
+    """The :class:`Pool` view of one NodePool object; None when its requirements, labels or
+    taints cannot be read (the CRD schema and CEL checks report those; the lint rules skip
+    the pool)."""
+    spec = _spec_of(json.dumps(nodepool, sort_keys=True, default=str))
+    return None if spec is None else Pool(nodepool, spec)
 
 
 def pools_of(manifests: ManifestSet) -> list[Pool]:
