@@ -275,10 +275,11 @@ class Solver:
             reasons = self._attempt(pod, requirements, tolerations)
             if not reasons:
                 return []
-        if self._prefer_no_schedule and variants:
+        if self._prefer_no_schedule:
+            # the last relaxation; its failure is what the pod reports, as Karpenter's
+            # trySchedule returns the error of the last attempt
             relaxed = [*tolerations, PREFER_NO_SCHEDULE_TOLERATION]
-            if not self._attempt(pod, variants[-1][0], relaxed):
-                return []
+            reasons = self._attempt(pod, variants[-1].requirements, relaxed)
         return reasons
 
     def solve(self, pods: Sequence[SimPod]) -> Plan:
