@@ -20,6 +20,7 @@ from builders import (
     make_pod,
     make_spec,
 )
+from eks_gpu.catalog.instance_types import all_instance_types
 from eks_gpu.catalog.prices import load_price_book
 from eks_gpu.names import (
     LABEL_ARCH,
@@ -29,7 +30,6 @@ from eks_gpu.names import (
     LABEL_ZONE,
 )
 from eks_gpu.scheduling.instance_model import admitted_types, catalog_types, type_requirements
-from eks_gpu.scheduling.labels import instance_types_allowed
 from eks_gpu.scheduling.placement import (
     check_pool,
     daemon_overheads,
@@ -238,21 +238,31 @@ def test_every_reason_code_is_listed_once() -> None:
 # --- the instance model validate uses -----------------------------------------------------
 
 
+def _label(name: str, key: str) -> str | None:
+    return all_instance_types()[name].labels.get(key)
+
+
 @pytest.mark.parametrize(
-    "requirements",
+    ("requirements", "admits"),
     [
-        [],
-        [expr(LABEL_INSTANCE_FAMILY, "In", "g5", "g6")],
-        [expr(LABEL_GPU_COUNT, "Gt", "3"), expr(LABEL_ARCH, "In", "amd64")],
-        [expr(LABEL_GPU_MANUFACTURER, "NotIn", "nvidia")],
-        [expr(LABEL_ZONE, "In", "us-east-1a"), expr("team", "In", "ml")],
+        ([], lambda name: True),
+        ([expr(LABEL_INSTANCE_FAMILY, "In", "g5", "g6")],
+         lambda name: name.split(".")[0] in ("g5", "g6")),
+        ([expr(LABEL_GPU_COUNT, "Gt", "3"), expr(LABEL_ARCH, "In", "amd64")],
+         lambda name: int(_label(name, LABEL_GPU_COUNT) or 0) > 3
+         and _label(name, LABEL_ARCH) == "amd64"),
+        ([expr(LABEL_GPU_MANUFACTURER, "NotIn", "nvidia")],  # absent passes NotIn
+         lambda name: _label(name, LABEL_GPU_MANUFACTURER) != "nvidia"),
+        ([expr(LABEL_ZONE, "In", "us-east-1a"), expr("team", "In", "ml")],
+         lambda name: True),  # offering and custom keys never pick a type
     ],
-)
-def test_admitted_types_agree_with_the_label_matcher(requirements: list[dict[str, Any]]) -> None:
-    """``admitted_types`` replaces ``labels.instance_types_allowed``: same answer."""
+)  # fmt: skip
+def test_admitted_types_read_the_catalog_labels(
+    requirements: list[dict[str, Any]], admits: Any
+) -> None:
     nodepool = make_nodepool(requirements=requirements)
     admitted = [t.name for t in admitted_types(pool_requirements(nodepool))]
-    assert admitted == [t.name for t in instance_types_allowed(nodepool)]
+    assert admitted == sorted(name for name in all_instance_types() if admits(name))
     assert [t.name for t in pool_spec(nodepool).types] == admitted
 
 
