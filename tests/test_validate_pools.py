@@ -1,6 +1,6 @@
 """What a NodePool can launch, as the validate rules see it (``validate.rules.pools``).
 
-The cases that pinned ``scheduling/labels.instance_types_allowed`` (the second label matcher,
+The cases that pinned ``instance_types_allowed`` of the second label matcher (``labels.py``,
 now retired), asked of the one model: ``Pool`` is built on ``scheduling.pools.pool_spec``,
 whose types are ``instance_model.admitted_types`` over Karpenter v1.14's list.
 """
