@@ -22,7 +22,9 @@ from eks_gpu.catalog.instance_types import all_instance_types
 from eks_gpu.catalog.prices import PriceBook, save_price_book
 from eks_gpu.config.profiles import PROFILES, profile_config
 from eks_gpu.errors import UsageError
+from eks_gpu.recommend.choose import launchable
 from eks_gpu.recommend.memory import GIB, estimate_memory, parse_params
+from eks_gpu.scheduling.instance_model import catalog_types
 
 RunCli = Callable[..., CliResult]
 Document = dict[str, Any]
@@ -376,6 +378,16 @@ def test_types_karpenter_does_not_list_are_never_recommended(run_cli: RunCli) ->
         run_cli, "--workload", "training", "--model-params", "1B", "--limit", "99"
     )
     assert all(o["instance_type"] in all_instance_types() for o in everything["options"])
+
+
+def test_recommend_draws_from_the_simulators_instance_model() -> None:
+    """What recommend may recommend is what simulate and validate model: the same list."""
+    model = {t.name for t in catalog_types()}
+    rows = gpu_instance_types()
+    assert {r.instance_type for r in rows if launchable(r)} == {
+        r.instance_type for r in rows
+    } & model
+    assert not any(name.startswith("p3.") for name in model)
 
 
 def test_spot_only_notes_spot_prices_are_unknown(run_cli: RunCli) -> None:

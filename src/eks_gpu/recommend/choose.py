@@ -116,7 +116,12 @@ def _reason(spec: GpuInstanceType, gpus: int, required: float, price: float, bes
 
 def launchable(spec: GpuInstanceType) -> bool:
     """Whether Karpenter's instance-type model has ``spec``: a NodePool cannot launch a type
-    Karpenter does not list (p3 is in the GPU catalog for its facts and prices only)."""
+    Karpenter does not list (p3 is in the GPU catalog for its facts and prices only).
+
+    The list is the one ``scheduling.instance_model.catalog_types`` is built from (a test
+    holds them equal); asked by name here, because building every type's requirements
+    would cost ``recommend`` more than the rest of its work.
+    """
     return spec.instance_type in all_instance_types()
 
 
