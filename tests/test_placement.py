@@ -235,6 +235,45 @@ def test_every_reason_code_is_listed_once() -> None:
     assert len(set(REASON_CODES)) == len(REASON_CODES)
 
 
+# --- PodView -------------------------------------------------------------------------------
+
+
+def test_pod_view_terms_are_the_selector_and_each_non_empty_term() -> None:
+    a, b = expr("team", "In", "a"), expr(LABEL_ARCH, "In", "arm64")
+    selector = {LABEL_ZONE: "us-east-1a"}
+    the_view = view(node_selector=selector, affinity_terms=[[a], [], [b]])
+    assert [str(t) for t in the_view.terms] == [
+        f"team In [a], {LABEL_ZONE} In [us-east-1a]",
+        f"{LABEL_ARCH} In [arm64], {LABEL_ZONE} In [us-east-1a]",
+    ]
+    assert [note for _, note in the_view.variants()] == ["required term 0", "required term 2"]
+    assert [str(t) for t in view(node_selector=selector).terms] == [f"{LABEL_ZONE} In [us-east-1a]"]
+    nothing = view(affinity_terms=[[], []])
+    assert nothing.terms == () and nothing.variants() == () and nothing.requirements is None
+
+
+def test_pod_view_reads_requests_tolerations_and_preferences() -> None:
+    the_view = view(gpus=2, cpu="2", preferred=[(5, [expr("a", "In", "1")]), (50, [])])
+    assert the_view.gpus == D(2) and the_view.requests["cpu"] == D(2)
+    assert the_view.tolerations == (GPU_TOLERATION,)
+    assert [weight for weight, _ in the_view.preferred] == [50, 5]
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"tolerations": "all"}, r"spec\.tolerations: must be a list"),
+        ({"tolerations": ["x"]}, r"spec\.tolerations\[0\]: must be a mapping"),
+        ({"nodeSelector": ["a"]}, r"spec\.nodeSelector: must be a mapping"),
+        ({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": "x"}}}}, r"nodeSelectorTerms: must be a list"),
+    ],
+)  # fmt: skip
+def test_pod_view_errors_name_the_field(spec: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        PodView.from_spec({"containers": [], **spec})
+
+
 # --- the instance model validate uses -----------------------------------------------------
 
 

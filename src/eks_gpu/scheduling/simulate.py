@@ -116,7 +116,8 @@ def assumptions(inputs: Inputs, unknown: tuple[int, float], notes: Sequence[str]
         "instance types: Karpenter v1.14's list with its allocatable estimate (AL2023, "
         "ENI-limited pods, 7.5% VM memory overhead); p3.* is not in that list",
         "NodePools are tried by weight, then name ascending (Karpenter uses reverse name order)",
-        "DaemonSet overhead is added to each new NodeClaim whose labels and taints it fits",
+        "DaemonSet overhead is counted per instance type, for the DaemonSets Karpenter would "
+        "place there (pool taints, nodeSelector and required node affinity)",
         "topology spread and pod (anti-)affinity are not simulated",
     ]
     count, at_on_demand = unknown

@@ -234,8 +234,9 @@ def expand_workloads(
     skipped so its pods are counted once. Objects of other kinds are ignored with a note.
 
     Raises:
-        ManifestError: an object without a name or pod template, a bad replica count or a
-            bad resource quantity, naming the object and field.
+        ManifestError: an object without a name or pod template, a bad replica count, a
+            bad resource quantity, node selector, node affinity or tolerations, naming the
+            object and field.
     """
     items = list(_objects(objects))
     given = {item.label for item in items}
