@@ -317,4 +317,4 @@ def _offering_message(requirements: Requirements) -> str:
     )
 
 
-__all__ = ["Claim", "ExistingNode", "Plan", "Reason", "Solver", "pick"]
+__all__ = ["Claim", "ExistingNode", "Plan", "Solver", "pick"]
