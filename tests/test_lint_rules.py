@@ -7,9 +7,19 @@ from typing import Any
 
 import pytest
 
+from builders import (
+    GPU_TAINT,
+    GPU_TOLERATION,
+    expr,
+    make_nodeclass,
+    make_nodepool,
+    make_pod,
+    make_spec,
+    make_workload,
+)
 from eks_gpu.config.parse import config_from_data
 from eks_gpu.config.profiles import PROFILES, profile_config
-from eks_gpu.manifests import Manifest, ManifestSet
+from eks_gpu.manifests import Manifest, ManifestSet, pod_spec_of
 from eks_gpu.render.bundle import render_all
 from eks_gpu.scheduling.taints import tolerates
 from eks_gpu.validate.findings import Finding
@@ -41,39 +51,16 @@ CONTRACT_IDS = {
     "legacy-gpu-family",
 }
 
-NVIDIA_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
-TOLERATE_GPU = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
-GPU_ONLY_AFFINITY = {
-    "nodeAffinity": {
-        "requiredDuringSchedulingIgnoredDuringExecution": {
-            "nodeSelectorTerms": [
-                {
-                    "matchExpressions": [
-                        {
-                            "key": "karpenter.k8s.aws/instance-gpu-manufacturer",
-                            "operator": "In",
-                            "values": ["nvidia"],
-                        }
-                    ]
-                }
-            ]
-        }
-    }
-}
+GPU_MAKER = "karpenter.k8s.aws/instance-gpu-manufacturer"
+GPU_ONLY = [[expr(GPU_MAKER, "In", "nvidia")]]
+"""The device plugin's required node affinity to NVIDIA GPU nodes (one term)."""
 CUDA_12 = "nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04"
 
 
-# --- builders: defaults are the happy GPU setup; each test states only what differs ---
+# --- the guide's GPU setup on tests/builders.py: each test states only what differs ---
 
 
-def req(key: str, operator: str, *values: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"key": key, "operator": operator}
-    if values:
-        out["values"] = list(values)
-    return out
-
-
-def make_nodepool(
+def gpu_nodepool(
     name: str = "gpu",
     *,
     families: tuple[str, ...] = ("g5",),
@@ -86,40 +73,27 @@ def make_nodepool(
     limits: dict[str, str] | None = None,
     node_class: str = "gpu",
 ) -> dict[str, Any]:
+    """The guide's GPU NodePool: g5, amd64, NVIDIA, the GPU taint, limits, node-type: gpu."""
     if requirements is None:
         requirements = [
-            req("karpenter.k8s.aws/instance-family", "In", *families),
-            req("karpenter.sh/capacity-type", "In", "spot", "on-demand"),
-            req("kubernetes.io/arch", "In", *arch),
-            req("kubernetes.io/os", "In", "linux"),
+            expr("karpenter.k8s.aws/instance-family", "In", *families),
+            expr("karpenter.sh/capacity-type", "In", "spot", "on-demand"),
+            expr("kubernetes.io/arch", "In", *arch),
+            expr("kubernetes.io/os", "In", "linux"),
         ]
         if manufacturer:
-            requirements.append(
-                req("karpenter.k8s.aws/instance-gpu-manufacturer", "In", manufacturer)
-            )
-    return {
-        "apiVersion": "karpenter.sh/v1",
-        "kind": "NodePool",
-        "metadata": {"name": name},
-        "spec": {
-            "template": {
-                "metadata": {"labels": {"node-type": "gpu"} if labels is None else labels},
-                "spec": {
-                    "nodeClassRef": {
-                        "group": "karpenter.k8s.aws",
-                        "kind": "EC2NodeClass",
-                        "name": node_class,
-                    },
-                    "taints": [NVIDIA_TAINT] if taints is None else taints,
-                    "requirements": requirements + (extra or []),
-                },
-            },
-            "limits": {"nvidia.com/gpu": "8", "cpu": "256"} if limits is None else limits,
-        },
-    }
+            requirements.append(expr(GPU_MAKER, "In", manufacturer))
+    return make_nodepool(
+        name,
+        requirements=[*requirements, *(extra or [])],
+        labels={"node-type": "gpu"} if labels is None else labels,
+        taints=[GPU_TAINT] if taints is None else taints,
+        limits={"nvidia.com/gpu": "8", "cpu": "256"} if limits is None else limits,
+        node_class=node_class,
+    )
 
 
-def make_nodeclass(
+def gpu_nodeclass(
     name: str = "gpu",
     *,
     alias: str | None = "al2023@v20260714",
@@ -128,6 +102,7 @@ def make_nodeclass(
     root_size: str | None = "100Gi",
     metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The guide's EC2NodeClass: a pinned AMI, RAID0, a 100Gi root volume, IMDSv2 hop 1."""
     spec: dict[str, Any] = {
         "amiSelectorTerms": ami_terms if ami_terms is not None else [{"alias": alias}],
         "role": "KarpenterNodeRole-demo",
@@ -141,84 +116,82 @@ def make_nodeclass(
             {"deviceName": "/dev/xvda", "rootVolume": True, "ebs": {"volumeSize": root_size}}
         ]
     spec["metadataOptions"] = metadata or {"httpTokens": "required", "httpPutResponseHopLimit": 1}
-    return {
-        "apiVersion": "karpenter.k8s.aws/v1",
-        "kind": "EC2NodeClass",
-        "metadata": {"name": name},
-        "spec": spec,
-    }
+    return make_nodeclass(name, **spec)
 
 
-def make_pod(
+def _container(obj: dict[str, Any]) -> dict[str, Any]:
+    """The first container of ``obj``'s pod spec (the builders make one)."""
+    spec = pod_spec_of(obj)
+    assert spec is not None
+    container: dict[str, Any] = spec["containers"][0]
+    return container
+
+
+def gpu_pod(
     name: str = "job",
     *,
     gpus: int | None = 1,
     tolerations: list[dict[str, Any]] | None = None,
     node_selector: dict[str, str] | None = None,
-    affinity: dict[str, Any] | None = None,
+    affinity_terms: list[list[dict[str, Any]]] | None = None,
     image: str = CUDA_12,
     command: list[str] | None = None,
     resources: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    container: dict[str, Any] = {"name": "main", "image": image}
+    """A pod in ``ml`` asking for one GPU, tolerating the GPU taint, selecting node-type: gpu.
+
+    ``resources`` replaces the container's requests and limits as given.
+    """
+    pod = make_pod(
+        name,
+        namespace="ml",
+        gpus=gpus or 0,
+        tolerations=[GPU_TOLERATION] if tolerations is None else tolerations,
+        node_selector={"node-type": "gpu"} if node_selector is None else node_selector,
+        affinity_terms=affinity_terms,
+    )
+    container = _container(pod)
+    container["image"] = image
     if command is not None:
         container["command"] = command
     if resources is not None:
         container["resources"] = resources
-    elif gpus is not None:
-        container["resources"] = {"limits": {"nvidia.com/gpu": str(gpus)}}
-    spec: dict[str, Any] = {
-        "nodeSelector": {"node-type": "gpu"} if node_selector is None else node_selector,
-        "tolerations": [TOLERATE_GPU] if tolerations is None else tolerations,
-        "containers": [container],
-    }
-    if affinity is not None:
-        spec["affinity"] = affinity
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": "ml"},
-        "spec": spec,
-    }
+    return pod
 
 
-def make_deployment(pod: dict[str, Any], name: str = "serve") -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": "ml"},
-        "spec": {"template": {"metadata": {"labels": {"app": name}}, "spec": pod["spec"]}},
-    }
+def deployment(pod: dict[str, Any], name: str = "serve") -> dict[str, Any]:
+    """A Deployment in ``ml`` around ``pod``'s spec."""
+    return make_workload("Deployment", name, namespace="ml", pod=pod["spec"])
 
 
-def make_plugin(
+def plugin_daemonset(
     *,
     version: str = "v0.20.0",
     tolerations: list[dict[str, Any]] | None = None,
-    affinity: dict[str, Any] | None = GPU_ONLY_AFFINITY,
+    affinity_terms: list[list[dict[str, Any]]] | None = GPU_ONLY,
     env: list[dict[str, str]] | None = None,
     args: list[str] | None = None,
 ) -> dict[str, Any]:
-    container: dict[str, Any] = {
-        "name": "nvidia-device-plugin-ctr",
-        "image": f"nvcr.io/nvidia/k8s-device-plugin:{version}",
-    }
+    """NVIDIA's device plugin DaemonSet (static manifest): GPU toleration, GPU-only affinity."""
+    spec = make_spec(
+        cpu=None,
+        memory=None,
+        tolerations=[GPU_TOLERATION] if tolerations is None else tolerations,
+        affinity_terms=affinity_terms,
+    )
+    daemonset = make_workload(
+        "DaemonSet", "nvidia-device-plugin-daemonset", namespace="kube-system", pod=spec
+    )
+    container = _container(daemonset)
+    container.update(
+        {"name": "nvidia-device-plugin-ctr", "image": f"nvcr.io/nvidia/k8s-device-plugin:{version}"}
+    )
+    del container["resources"]
     if env is not None:
         container["env"] = env
     if args is not None:
         container["args"] = args
-    spec: dict[str, Any] = {
-        "tolerations": [TOLERATE_GPU] if tolerations is None else tolerations,
-        "containers": [container],
-    }
-    if affinity is not None:
-        spec["affinity"] = affinity
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "metadata": {"name": "nvidia-device-plugin-daemonset", "namespace": "kube-system"},
-        "spec": {"template": {"metadata": {"labels": {"name": "dp"}}, "spec": spec}},
-    }
+    return daemonset
 
 
 def manifest_set(*objs: dict[str, Any]) -> ManifestSet:
@@ -232,10 +205,10 @@ def check(rule_id: str, *objs: dict[str, Any]) -> list[Finding]:
 
 def happy_set(**overrides: dict[str, Any]) -> list[dict[str, Any]]:
     objs = {
-        "nodeclass": make_nodeclass(),
-        "nodepool": make_nodepool(),
-        "plugin": make_plugin(),
-        "pod": make_pod(),
+        "nodeclass": gpu_nodeclass(),
+        "nodepool": gpu_nodepool(),
+        "plugin": plugin_daemonset(),
+        "pod": gpu_pod(),
     }
     objs.update(overrides)
     return list(objs.values())
@@ -259,9 +232,9 @@ def test_the_happy_gpu_setup_has_no_findings() -> None:
 def test_run_lint_sorts_errors_first_and_reports_every_rule() -> None:
     findings = run_lint(
         manifest_set(
-            make_nodeclass(alias="al2023@latest"),
-            make_nodepool(taints=[]),
-            make_pod(resources={"requests": {"nvidia.com/gpu": "1"}}),
+            gpu_nodeclass(alias="al2023@latest"),
+            gpu_nodepool(taints=[]),
+            gpu_pod(resources={"requests": {"nvidia.com/gpu": "1"}}),
         )
     )
     severities = [f.severity for f in findings]
@@ -285,8 +258,13 @@ def test_every_profile_renders_without_errors(profile: str) -> None:
 
 
 def test_guide_warnings_are_the_expected_ones() -> None:
-    rules = {f.rule for f in run_lint(_rendered(profile="guide"))}
-    assert rules == {"ami-unpinned", "legacy-gpu-family", "raid0-without-instance-store"}
+    """The guide names p3, which Karpenter v1.14's instance-type list (the one model) does
+    not have: the legacy warning says Karpenter never launches it, and RAID0 cannot miss an
+    instance store on a type that is never launched."""
+    findings = run_lint(_rendered(profile="guide"))
+    assert {f.rule for f in findings} == {"ami-unpinned", "legacy-gpu-family"}
+    [legacy] = [f for f in findings if f.rule == "legacy-gpu-family"]
+    assert "p3" in legacy.message and "never launches" in legacy.message
 
 
 @pytest.mark.parametrize(
@@ -318,21 +296,21 @@ def test_rendered_variants_have_no_errors(config_data: dict[str, Any]) -> None:
 def test_gpu_pool_untainted_fails_without_a_hard_taint() -> None:
     soft = {"key": "nvidia.com/gpu", "effect": "PreferNoSchedule"}
     for taints in ([], [soft]):
-        [finding] = check("gpu-pool-untainted", make_nodepool(taints=taints))
+        [finding] = check("gpu-pool-untainted", gpu_nodepool(taints=taints))
         assert finding.path == ".spec.template.spec.taints"
         assert finding.object == "NodePool/gpu" and "g5" in finding.message
 
 
 def test_gpu_pool_untainted_flags_general_pools_that_allow_gpu_types() -> None:
-    assert check("gpu-pool-untainted", make_nodepool(requirements=[], taints=[]))
+    assert check("gpu-pool-untainted", gpu_nodepool(requirements=[], taints=[]))
 
 
 def test_gpu_pool_untainted_passes_tainted_and_cpu_pools() -> None:
-    assert check("gpu-pool-untainted", make_nodepool()) == []
-    cpu = make_nodepool(families=("m5", "c6i"), manufacturer=None, taints=[])
+    assert check("gpu-pool-untainted", gpu_nodepool()) == []
+    cpu = gpu_nodepool(families=("m5", "c6i"), manufacturer=None, taints=[])
     assert check("gpu-pool-untainted", cpu) == []
-    no_gpus = make_nodepool(
-        requirements=[req("karpenter.k8s.aws/instance-gpu-count", "DoesNotExist")], taints=[]
+    no_gpus = gpu_nodepool(
+        requirements=[expr("karpenter.k8s.aws/instance-gpu-count", "DoesNotExist")], taints=[]
     )
     assert check("gpu-pool-untainted", no_gpus) == []
 
@@ -341,10 +319,10 @@ def test_gpu_pool_untainted_passes_tainted_and_cpu_pools() -> None:
 
 
 def test_device_plugin_untolerated_taint_fails_on_an_unknown_taint() -> None:
-    pool = make_nodepool(
-        taints=[NVIDIA_TAINT, {"key": "dedicated", "value": "ml", "effect": "NoExecute"}]
+    pool = gpu_nodepool(
+        taints=[GPU_TAINT, {"key": "dedicated", "value": "ml", "effect": "NoExecute"}]
     )
-    [finding] = check("device-plugin-untolerated-taint", pool, make_plugin())
+    [finding] = check("device-plugin-untolerated-taint", pool, plugin_daemonset())
     assert finding.severity == "error"
     assert finding.object == "DaemonSet/kube-system/nvidia-device-plugin-daemonset"
     assert finding.path == ".spec.template.spec.tolerations"
@@ -353,20 +331,20 @@ def test_device_plugin_untolerated_taint_fails_on_an_unknown_taint() -> None:
 
 
 def test_device_plugin_untolerated_taint_fails_on_noexecute_with_the_upstream_toleration() -> None:
-    pool = make_nodepool(taints=[{"key": "nvidia.com/gpu", "effect": "NoExecute"}])
-    assert check("device-plugin-untolerated-taint", pool, make_plugin())
+    pool = gpu_nodepool(taints=[{"key": "nvidia.com/gpu", "effect": "NoExecute"}])
+    assert check("device-plugin-untolerated-taint", pool, plugin_daemonset())
 
 
 def test_device_plugin_untolerated_taint_passes_when_tolerated_or_not_a_gpu_pool() -> None:
-    pool = make_nodepool(taints=[{"key": "dedicated", "value": "ml", "effect": "NoExecute"}])
-    any_effect = make_plugin(tolerations=[{"key": "dedicated", "operator": "Exists"}])
+    pool = gpu_nodepool(taints=[{"key": "dedicated", "value": "ml", "effect": "NoExecute"}])
+    any_effect = plugin_daemonset(tolerations=[{"key": "dedicated", "operator": "Exists"}])
     assert check("device-plugin-untolerated-taint", pool, any_effect) == []
-    blanket = make_plugin(tolerations=[{"operator": "Exists"}])
+    blanket = plugin_daemonset(tolerations=[{"operator": "Exists"}])
     assert check("device-plugin-untolerated-taint", pool, blanket) == []
-    cpu = make_nodepool(
+    cpu = gpu_nodepool(
         families=("m5",), manufacturer=None, taints=[{"key": "x", "effect": "NoSchedule"}]
     )
-    assert check("device-plugin-untolerated-taint", cpu, make_plugin()) == []
+    assert check("device-plugin-untolerated-taint", cpu, plugin_daemonset()) == []
     assert check("device-plugin-untolerated-taint", pool) == []  # no plugin in the set
 
 
@@ -387,32 +365,30 @@ def test_tolerates_follows_kubernetes() -> None:
 @pytest.mark.parametrize("version", ["v0.18.0", "v0.20.0", "latest"])
 def test_crashloop_fails_for_new_plugins_without_gpu_affinity(version: str) -> None:
     [finding] = check(
-        "device-plugin-crashloop-cpu-nodes", make_plugin(version=version, affinity=None)
+        "device-plugin-crashloop-cpu-nodes", plugin_daemonset(version=version, affinity_terms=None)
     )
     assert finding.path == ".spec.template.spec.affinity"
     assert finding.severity == "warning"
 
 
 def test_crashloop_fails_when_the_affinity_does_not_exclude_cpu_nodes() -> None:
-    not_auto = {
-        "nodeAffinity": {
-            "requiredDuringSchedulingIgnoredDuringExecution": {
-                "nodeSelectorTerms": [
-                    {"matchExpressions": [req("eks.amazonaws.com/compute-type", "NotIn", "auto")]},
-                ]
-            }
-        }
-    }
-    assert check("device-plugin-crashloop-cpu-nodes", make_plugin(affinity=not_auto))
+    not_auto = [[expr("eks.amazonaws.com/compute-type", "NotIn", "auto")]]
+    assert check("device-plugin-crashloop-cpu-nodes", plugin_daemonset(affinity_terms=not_auto))
 
 
 def test_crashloop_passes_with_affinity_env_flag_or_an_old_plugin() -> None:
-    assert check("device-plugin-crashloop-cpu-nodes", make_plugin()) == []
+    assert check("device-plugin-crashloop-cpu-nodes", plugin_daemonset()) == []
     env = [{"name": "FAIL_ON_INIT_ERROR", "value": "false"}]
-    assert check("device-plugin-crashloop-cpu-nodes", make_plugin(affinity=None, env=env)) == []
+    assert (
+        check("device-plugin-crashloop-cpu-nodes", plugin_daemonset(affinity_terms=None, env=env))
+        == []
+    )
     flag = ["--fail-on-init-error=false"]
-    assert check("device-plugin-crashloop-cpu-nodes", make_plugin(affinity=None, args=flag)) == []
-    old = make_plugin(version="v0.17.1", affinity=None)
+    assert (
+        check("device-plugin-crashloop-cpu-nodes", plugin_daemonset(affinity_terms=None, args=flag))
+        == []
+    )
+    old = plugin_daemonset(version="v0.17.1", affinity_terms=None)
     assert check("device-plugin-crashloop-cpu-nodes", old) == []
 
 
@@ -431,8 +407,8 @@ def test_plugin_versions_are_read_from_the_tag() -> None:
 def test_selector_fails_on_a_label_no_pool_sets() -> None:
     [finding] = check(
         "workload-selector-unsatisfiable",
-        make_nodepool(),
-        make_pod(node_selector={"node-type": "cpu"}),
+        gpu_nodepool(),
+        gpu_pod(node_selector={"node-type": "cpu"}),
     )
     assert finding.severity == "error"
     assert finding.object == "Pod/ml/job" and finding.path == ".spec.nodeSelector"
@@ -440,83 +416,61 @@ def test_selector_fails_on_a_label_no_pool_sets() -> None:
 
 
 def test_selector_fails_on_a_family_or_arch_the_pool_does_not_allow() -> None:
-    pool = make_nodepool()
-    family = make_pod(node_selector={"karpenter.k8s.aws/instance-family": "p5"})
-    arch = make_pod(node_selector={"kubernetes.io/arch": "arm64"})
-    custom = make_pod(node_selector={"team": "ml"})
+    pool = gpu_nodepool()
+    family = gpu_pod(node_selector={"karpenter.k8s.aws/instance-family": "p5"})
+    arch = gpu_pod(node_selector={"kubernetes.io/arch": "arm64"})
+    custom = gpu_pod(node_selector={"team": "ml"})
     for pod in (family, arch, custom):
         assert check("workload-selector-unsatisfiable", pool, pod), pod["spec"]["nodeSelector"]
 
 
 def test_selector_fails_when_a_gpu_pod_tolerates_no_gpu_pool() -> None:
-    [finding] = check("workload-selector-unsatisfiable", make_nodepool(), make_pod(tolerations=[]))
+    [finding] = check("workload-selector-unsatisfiable", gpu_nodepool(), gpu_pod(tolerations=[]))
     assert finding.path == ".spec.tolerations"
     assert "nvidia.com/gpu=true:NoSchedule" in finding.message
     assert "key: nvidia.com/gpu" in str(finding.fix)
 
 
 def test_selector_fails_when_no_pool_launches_gpus() -> None:
-    cpu = make_nodepool(families=("m5",), manufacturer=None, taints=[], labels={})
+    cpu = gpu_nodepool(families=("m5",), manufacturer=None, taints=[], labels={})
     [finding] = check(
-        "workload-selector-unsatisfiable", cpu, make_pod(node_selector={}, tolerations=[])
+        "workload-selector-unsatisfiable", cpu, gpu_pod(node_selector={}, tolerations=[])
     )
     assert "no NodePool launches NVIDIA GPU" in finding.message
 
 
 def test_selector_fails_on_capacity_type_the_pool_excludes() -> None:
-    pool = make_nodepool(extra=[req("karpenter.sh/capacity-type", "In", "on-demand")])
-    pod = make_pod(node_selector={"karpenter.sh/capacity-type": "spot"})
+    pool = gpu_nodepool(extra=[expr("karpenter.sh/capacity-type", "In", "on-demand")])
+    pod = gpu_pod(node_selector={"karpenter.sh/capacity-type": "spot"})
     assert check("workload-selector-unsatisfiable", pool, pod)
 
 
 def test_selector_passes_for_satisfiable_workloads() -> None:
-    pool = make_nodepool(families=("g5", "g6"))
-    spot = make_pod(node_selector={"node-type": "gpu", "karpenter.sh/capacity-type": "spot"})
-    zone = make_pod(node_selector={"topology.kubernetes.io/zone": "us-east-1a"})  # well-known
-    cpu_plain = make_pod(gpus=None, node_selector={}, tolerations=[])
-    second_term = make_deployment(
-        make_pod(
+    pool = gpu_nodepool(families=("g5", "g6"))
+    spot = gpu_pod(node_selector={"node-type": "gpu", "karpenter.sh/capacity-type": "spot"})
+    zone = gpu_pod(node_selector={"topology.kubernetes.io/zone": "us-east-1a"})  # well-known
+    cpu_plain = gpu_pod(gpus=None, node_selector={}, tolerations=[])
+    second_term = deployment(
+        gpu_pod(
             node_selector={},
-            affinity={
-                "nodeAffinity": {
-                    "requiredDuringSchedulingIgnoredDuringExecution": {
-                        "nodeSelectorTerms": [
-                            {
-                                "matchExpressions": [
-                                    req("karpenter.k8s.aws/instance-family", "In", "p5")
-                                ]
-                            },
-                            {
-                                "matchExpressions": [
-                                    req("karpenter.k8s.aws/instance-gpu-name", "In", "l4")
-                                ]
-                            },
-                        ]
-                    }
-                }
-            },
+            affinity_terms=[
+                [expr("karpenter.k8s.aws/instance-family", "In", "p5")],
+                [expr("karpenter.k8s.aws/instance-gpu-name", "In", "l4")],
+            ],
         )
     )
-    for workload in (make_pod(), spot, zone, cpu_plain, second_term):
+    for workload in (gpu_pod(), spot, zone, cpu_plain, second_term):
         assert check("workload-selector-unsatisfiable", pool, workload) == []
 
 
 def test_selector_is_skipped_without_nodepools() -> None:
-    assert check("workload-selector-unsatisfiable", make_pod(node_selector={"nowhere": "x"})) == []
+    assert check("workload-selector-unsatisfiable", gpu_pod(node_selector={"nowhere": "x"})) == []
 
 
 def test_selector_reports_the_affinity_path_for_deployments() -> None:
-    affinity = {
-        "nodeAffinity": {
-            "requiredDuringSchedulingIgnoredDuringExecution": {
-                "nodeSelectorTerms": [
-                    {"matchExpressions": [req("kubernetes.io/arch", "In", "arm64")]}
-                ]
-            }
-        }
-    }
-    deployment = make_deployment(make_pod(node_selector={}, affinity=affinity))
-    [finding] = check("workload-selector-unsatisfiable", make_nodepool(), deployment)
+    arm64 = [[expr("kubernetes.io/arch", "In", "arm64")]]
+    workload = deployment(gpu_pod(node_selector={}, affinity_terms=arm64))
+    [finding] = check("workload-selector-unsatisfiable", gpu_nodepool(), workload)
     assert finding.path == ".spec.template.spec.affinity.nodeAffinity"
     assert finding.object == "Deployment/ml/serve"
 
@@ -525,14 +479,14 @@ def test_selector_reports_the_affinity_path_for_deployments() -> None:
 
 
 def test_gpu_limit_missing_fails_without_limits() -> None:
-    [finding] = check("gpu-limit-missing", make_nodepool(limits={}))
+    [finding] = check("gpu-limit-missing", gpu_nodepool(limits={}))
     assert finding.path == ".spec.limits" and finding.severity == "warning"
 
 
 def test_gpu_limit_missing_passes_with_limits_or_for_cpu_pools() -> None:
-    assert check("gpu-limit-missing", make_nodepool()) == []
+    assert check("gpu-limit-missing", gpu_nodepool()) == []
     assert (
-        check("gpu-limit-missing", make_nodepool(families=("m5",), manufacturer=None, limits={}))
+        check("gpu-limit-missing", gpu_nodepool(families=("m5",), manufacturer=None, limits={}))
         == []
     )
 
@@ -541,13 +495,14 @@ def test_gpu_limit_missing_passes_with_limits_or_for_cpu_pools() -> None:
 
 
 @pytest.mark.parametrize(
-    ("families", "arch", "bare"), [(("g5", "p3"), ("amd64",), "p3"), (("g5g",), ("arm64",), "g5g")]
+    ("families", "arch", "bare"),
+    [(("g5", "g5g"), ("amd64", "arm64"), "g5g"), (("g5g",), ("arm64",), "g5g")],
 )
 def test_raid0_fails_for_families_without_nvme(
     families: tuple[str, ...], arch: tuple[str, ...], bare: str
 ) -> None:
-    pool = make_nodepool(families=families, arch=arch)
-    [finding] = check("raid0-without-instance-store", make_nodeclass(), pool)
+    pool = gpu_nodepool(families=families, arch=arch)
+    [finding] = check("raid0-without-instance-store", gpu_nodeclass(), pool)
     assert finding.object == "NodePool/gpu" and bare in finding.message
     assert "g5," not in finding.message
 
@@ -555,41 +510,46 @@ def test_raid0_fails_for_families_without_nvme(
 def test_raid0_passes_with_nvme_families_or_without_raid0() -> None:
     assert (
         check(
-            "raid0-without-instance-store", make_nodeclass(), make_nodepool(families=("g5", "p3dn"))
+            "raid0-without-instance-store", gpu_nodeclass(), gpu_nodepool(families=("g5", "p3dn"))
         )
         == []
     )
     assert (
         check(
             "raid0-without-instance-store",
-            make_nodeclass(raid0=False),
-            make_nodepool(families=("p3",)),
+            gpu_nodeclass(raid0=False),
+            gpu_nodepool(families=("p3",)),
         )
         == []
     )
-    other_class = make_nodepool(families=("p3",), node_class="other")
-    assert check("raid0-without-instance-store", make_nodeclass(), other_class) == []
+    other_class = gpu_nodepool(families=("g5g",), arch=("arm64",), node_class="other")
+    assert check("raid0-without-instance-store", gpu_nodeclass(), other_class) == []
+    # p3 has no instance store, but Karpenter v1.14 does not list it, so never launches it
+    assert (
+        check("raid0-without-instance-store", gpu_nodeclass(), gpu_nodepool(families=("g5", "p3")))
+        == []
+    )
 
 
 # --- non-nvidia-gpu-family ---
 
 
 def test_non_nvidia_family_fails_for_amd_in_an_nvidia_pool() -> None:
-    pool = make_nodepool(families=("g4ad", "g5"), manufacturer=None)
+    pool = gpu_nodepool(families=("g4ad", "g5"), manufacturer=None)
     [finding] = check("non-nvidia-gpu-family", pool)
     assert finding.severity == "error" and "g4ad" in finding.message and "AMD" in finding.message
 
 
 def test_non_nvidia_family_passes_when_excluded_or_an_amd_pool() -> None:
-    assert check("non-nvidia-gpu-family", make_nodepool(families=("g4ad", "g5"))) == []
-    amd = make_nodepool(
+    assert check("non-nvidia-gpu-family", gpu_nodepool(families=("g4ad", "g5"))) == []
+    amd = gpu_nodepool(
         families=("g4ad",),
         manufacturer=None,
         taints=[{"key": "amd.com/gpu", "effect": "NoSchedule"}],
         limits={"amd.com/gpu": "4"},
     )
     assert check("non-nvidia-gpu-family", amd) == []
-    general = make_nodepool(requirements=[], taints=[], limits={"cpu": "100"})
+    general = gpu_nodepool(requirements=[], taints=[], limits={"cpu": "100"})
     assert check("non-nvidia-gpu-family", general) == []
 
 
@@ -597,27 +557,27 @@ def test_non_nvidia_family_passes_when_excluded_or_an_amd_pool() -> None:
 
 
 def test_fractional_family_fails_for_g6f_in_an_nvidia_pool() -> None:
-    [finding] = check("fractional-gpu-family", make_nodepool(families=("g6", "g6f")))
+    [finding] = check("fractional-gpu-family", gpu_nodepool(families=("g6", "g6f")))
     assert "g6f" in finding.message and "g6," not in finding.message
     assert finding.severity == "error"
-    by_gpu_name = make_nodepool(
-        requirements=[req("karpenter.k8s.aws/instance-gpu-name", "In", "l4")]
+    by_gpu_name = gpu_nodepool(
+        requirements=[expr("karpenter.k8s.aws/instance-gpu-name", "In", "l4")]
     )
     [finding] = check("fractional-gpu-family", by_gpu_name)
     assert "g6f" in finding.message and "gr6f" in finding.message
 
 
 def test_fractional_family_passes_without_fractional_types() -> None:
-    assert check("fractional-gpu-family", make_nodepool(families=("g6",))) == []
-    whole = make_nodepool(
-        families=("g6", "g6f"), extra=[req("karpenter.k8s.aws/instance-gpu-count", "Gt", "0")]
+    assert check("fractional-gpu-family", gpu_nodepool(families=("g6",))) == []
+    whole = gpu_nodepool(
+        families=("g6", "g6f"), extra=[expr("karpenter.k8s.aws/instance-gpu-count", "Gt", "0")]
     )
     assert check("fractional-gpu-family", whole) == []
 
 
 # --- cuda-arch-unsupported ---
 
-V100_POOL = {"families": ("g5", "p3")}
+V100_POOL = {"families": ("g5", "p3dn")}  # p3dn: the V100 type Karpenter v1.14 still lists
 
 
 @pytest.mark.parametrize(
@@ -636,43 +596,33 @@ V100_POOL = {"families": ("g5", "p3")}
 def test_cuda_arch_fails_for_builds_without_volta_on_a_v100_pool(
     image: str, command: list[str] | None
 ) -> None:
-    pod = make_pod(image=image, command=command)
-    [finding] = check("cuda-arch-unsupported", make_nodepool(**V100_POOL), pod)
-    assert "p3" in finding.message and "7.0" in finding.message
+    pod = gpu_pod(image=image, command=command)
+    [finding] = check("cuda-arch-unsupported", gpu_nodepool(**V100_POOL), pod)
+    assert "p3dn" in finding.message and "7.0" in finding.message
     assert finding.path == ".spec.containers[0]" + (".command" if command else ".image")
 
 
 def test_cuda_arch_passes_for_cuda_12_builds_new_gpus_or_pods_kept_off_v100() -> None:
-    v100 = make_nodepool(**V100_POOL)
+    v100 = gpu_nodepool(**V100_POOL)
     cuda13 = "nvidia/cuda:13.0.1-runtime-ubuntu24.04"
-    assert check("cuda-arch-unsupported", v100, make_pod(image=CUDA_12)) == []
+    assert check("cuda-arch-unsupported", v100, gpu_pod(image=CUDA_12)) == []
     assert (
         check(
             "cuda-arch-unsupported",
             v100,
-            make_pod(image="pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime"),
+            gpu_pod(image="pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime"),
         )
         == []
     )
-    assert check("cuda-arch-unsupported", make_nodepool(), make_pod(image=cuda13)) == []
-    kept_off = make_pod(
+    assert check("cuda-arch-unsupported", gpu_nodepool(), gpu_pod(image=cuda13)) == []
+    kept_off = gpu_pod(
         image=cuda13,
-        affinity={
-            "nodeAffinity": {
-                "requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": [
-                        {
-                            "matchExpressions": [
-                                req("karpenter.k8s.aws/instance-gpu-name", "NotIn", "v100")
-                            ]
-                        }
-                    ]
-                }
-            }
-        },
+        affinity_terms=[[expr("karpenter.k8s.aws/instance-gpu-name", "NotIn", "v100")]],
     )
     assert check("cuda-arch-unsupported", v100, kept_off) == []
-    assert check("cuda-arch-unsupported", v100, make_pod(image=cuda13, gpus=None)) == []
+    assert check("cuda-arch-unsupported", v100, gpu_pod(image=cuda13, gpus=None)) == []
+    p3 = gpu_nodepool(families=("g5", "p3"))  # Karpenter v1.14 never launches p3
+    assert check("cuda-arch-unsupported", p3, gpu_pod(image=cuda13)) == []
 
 
 def test_cuda_builds_are_read_from_images_and_commands() -> None:
@@ -690,38 +640,38 @@ def test_cuda_builds_are_read_from_images_and_commands() -> None:
 
 
 def test_ami_unpinned_fails_for_latest_alias_and_versionless_wildcards() -> None:
-    [latest] = check("ami-unpinned", make_nodeclass(alias="al2023@latest"))
+    [latest] = check("ami-unpinned", gpu_nodeclass(alias="al2023@latest"))
     assert latest.path == ".spec.amiSelectorTerms[0].alias" and latest.severity == "warning"
     assert "#7731" in str(latest.fix)
-    wildcard = make_nodeclass(ami_terms=[{"name": "amazon-eks-node-al2023-x86_64-nvidia-*"}])
+    wildcard = gpu_nodeclass(ami_terms=[{"name": "amazon-eks-node-al2023-x86_64-nvidia-*"}])
     [name] = check("ami-unpinned", wildcard)
     assert name.path == ".spec.amiSelectorTerms[0].name" and "#7731" in str(name.fix)
 
 
 def test_ami_unpinned_passes_for_pinned_selection() -> None:
-    assert check("ami-unpinned", make_nodeclass()) == []
-    versioned = make_nodeclass(ami_terms=[{"name": "amazon-eks-node-al2023-x86_64-nvidia-1.33-*"}])
+    assert check("ami-unpinned", gpu_nodeclass()) == []
+    versioned = gpu_nodeclass(ami_terms=[{"name": "amazon-eks-node-al2023-x86_64-nvidia-1.33-*"}])
     assert check("ami-unpinned", versioned) == []
-    assert check("ami-unpinned", make_nodeclass(ami_terms=[{"id": "ami-0123456789abcdef0"}])) == []
-    assert check("ami-unpinned", make_nodeclass(alias="windows2022@latest")) == []
+    assert check("ami-unpinned", gpu_nodeclass(ami_terms=[{"id": "ami-0123456789abcdef0"}])) == []
+    assert check("ami-unpinned", gpu_nodeclass(alias="windows2022@latest")) == []
 
 
 # --- arch-mismatch ---
 
 
 def test_arch_mismatch_fails_for_g5g_without_arm64_and_the_reverse() -> None:
-    [finding] = check("arch-mismatch", make_nodepool(families=("g5", "g5g")))
+    [finding] = check("arch-mismatch", gpu_nodepool(families=("g5", "g5g")))
     assert "g5g" in finding.message and "arm64" in finding.message
     assert finding.severity == "error"
-    [reverse] = check("arch-mismatch", make_nodepool(families=("g5",), arch=("arm64",)))
+    [reverse] = check("arch-mismatch", gpu_nodepool(families=("g5",), arch=("arm64",)))
     assert "g5 (amd64 only)" in reverse.message
 
 
 def test_arch_mismatch_passes_when_the_arch_is_allowed() -> None:
     assert (
-        check("arch-mismatch", make_nodepool(families=("g5", "g5g"), arch=("amd64", "arm64"))) == []
+        check("arch-mismatch", gpu_nodepool(families=("g5", "g5g"), arch=("amd64", "arm64"))) == []
     )
-    no_arch = make_nodepool(requirements=[req("karpenter.k8s.aws/instance-family", "In", "g5g")])
+    no_arch = gpu_nodepool(requirements=[expr("karpenter.k8s.aws/instance-family", "In", "g5g")])
     assert check("arch-mismatch", no_arch) == []
 
 
@@ -729,7 +679,7 @@ def test_arch_mismatch_passes_when_the_arch_is_allowed() -> None:
 
 
 def test_imds_exposed_fails_for_imdsv1_and_hop_limit_above_one() -> None:
-    exposed = make_nodeclass(metadata={"httpTokens": "optional", "httpPutResponseHopLimit": 2})
+    exposed = gpu_nodeclass(metadata={"httpTokens": "optional", "httpPutResponseHopLimit": 2})
     paths = {f.path for f in check("imds-exposed", exposed)}
     assert paths == {
         ".spec.metadataOptions.httpTokens",
@@ -738,10 +688,10 @@ def test_imds_exposed_fails_for_imdsv1_and_hop_limit_above_one() -> None:
 
 
 def test_imds_exposed_passes_for_imdsv2_hop_one_or_disabled() -> None:
-    assert check("imds-exposed", make_nodeclass()) == []
-    disabled = make_nodeclass(metadata={"httpEndpoint": "disabled", "httpTokens": "optional"})
+    assert check("imds-exposed", gpu_nodeclass()) == []
+    disabled = gpu_nodeclass(metadata={"httpEndpoint": "disabled", "httpTokens": "optional"})
     assert check("imds-exposed", disabled) == []
-    defaults = make_nodeclass()
+    defaults = gpu_nodeclass()
     del defaults["spec"]["metadataOptions"]
     assert check("imds-exposed", defaults) == []
 
@@ -751,17 +701,17 @@ def test_imds_exposed_passes_for_imdsv2_hop_one_or_disabled() -> None:
 
 def test_root_volume_small_fails_without_raid0() -> None:
     [finding] = check(
-        "root-volume-small", make_nodeclass(raid0=False, root_size="20Gi"), make_nodepool()
+        "root-volume-small", gpu_nodeclass(raid0=False, root_size="20Gi"), gpu_nodepool()
     )
     assert finding.path == ".spec.blockDeviceMappings[0].ebs.volumeSize"
     [default] = check(
-        "root-volume-small", make_nodeclass(raid0=False, root_size=None), make_nodepool()
+        "root-volume-small", gpu_nodeclass(raid0=False, root_size=None), gpu_nodepool()
     )
     assert default.path == ".spec.blockDeviceMappings" and "20Gi" in default.message
 
 
 def test_root_volume_small_checks_the_bottlerocket_data_volume() -> None:
-    bottlerocket = make_nodeclass(alias="bottlerocket@v1.40.0", raid0=False)
+    bottlerocket = gpu_nodeclass(alias="bottlerocket@v1.40.0", raid0=False)
     bottlerocket["spec"]["blockDeviceMappings"].append(
         {"deviceName": "/dev/xvdb", "ebs": {"volumeSize": "40Gi"}}
     )
@@ -771,15 +721,15 @@ def test_root_volume_small_checks_the_bottlerocket_data_volume() -> None:
 
 def test_root_volume_small_passes_for_big_volumes_raid0_and_cpu_classes() -> None:
     assert (
-        check("root-volume-small", make_nodeclass(raid0=False, root_size="200G"), make_nodepool())
+        check("root-volume-small", gpu_nodeclass(raid0=False, root_size="200G"), gpu_nodepool())
         == []
     )
     assert (
-        check("root-volume-small", make_nodeclass(raid0=True, root_size="20Gi"), make_nodepool())
+        check("root-volume-small", gpu_nodeclass(raid0=True, root_size="20Gi"), gpu_nodepool())
         == []
     )
-    cpu_pool = make_nodepool(families=("m5",), manufacturer=None)
-    assert check("root-volume-small", make_nodeclass(raid0=False, root_size="20Gi"), cpu_pool) == []
+    cpu_pool = gpu_nodepool(families=("m5",), manufacturer=None)
+    assert check("root-volume-small", gpu_nodeclass(raid0=False, root_size="20Gi"), cpu_pool) == []
 
 
 def test_volume_sizes() -> None:
@@ -801,7 +751,7 @@ def test_volume_sizes() -> None:
     ],
 )
 def test_gpu_request_not_limit_fails(resources: dict[str, Any]) -> None:
-    [finding] = check("gpu-request-not-limit", make_deployment(make_pod(resources=resources)))
+    [finding] = check("gpu-request-not-limit", deployment(gpu_pod(resources=resources)))
     assert finding.path == ".spec.template.spec.containers[0].resources"
     assert finding.severity == "error"
 
@@ -815,7 +765,7 @@ def test_gpu_request_not_limit_fails(resources: dict[str, Any]) -> None:
     ],
 )
 def test_gpu_request_not_limit_passes(resources: dict[str, Any]) -> None:
-    assert check("gpu-request-not-limit", make_pod(resources=resources)) == []
+    assert check("gpu-request-not-limit", gpu_pod(resources=resources)) == []
 
 
 # --- legacy-gpu-family ---
@@ -823,17 +773,34 @@ def test_gpu_request_not_limit_passes(resources: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("family", ["p3", "p3dn"])
 def test_legacy_family_fails_for_v100(family: str) -> None:
-    [finding] = check("legacy-gpu-family", make_nodepool(families=("g5", family)))
+    [finding] = check("legacy-gpu-family", gpu_nodepool(families=("g5", family)))
     assert family in finding.message and "V100" in finding.message
     assert finding.severity == "warning"
 
 
+def test_legacy_family_says_karpenter_never_launches_p3() -> None:
+    """p3 is named in the requirements but missing from Karpenter v1.14's list: the warning
+    says so, and a pool of p3 alone launches nothing at all."""
+    [p3dn] = check("legacy-gpu-family", gpu_nodepool(families=("g5", "p3dn")))
+    assert "allows legacy GPU families p3dn" in p3dn.message
+    assert "never launches" not in p3dn.message
+    [mixed] = check("legacy-gpu-family", gpu_nodepool(families=("g5", "p3")))
+    assert "never launches them." in mixed.message and "no instance type" not in mixed.message
+    [alone] = check("legacy-gpu-family", gpu_nodepool(families=("p3",)))
+    assert "launches no instance type at all" in alone.message
+    by_type = gpu_nodepool(
+        requirements=[expr("node.kubernetes.io/instance-type", "In", "p3.2xlarge", "g5.xlarge")]
+    )
+    [named] = check("legacy-gpu-family", by_type)
+    assert "names legacy GPU families p3" in named.message
+
+
 def test_legacy_family_passes_for_current_families() -> None:
-    assert check("legacy-gpu-family", make_nodepool(families=("g5", "g6e", "p5"))) == []
+    assert check("legacy-gpu-family", gpu_nodepool(families=("g5", "g6e", "p5"))) == []
 
 
 def test_rules_do_not_mutate_their_input() -> None:
-    objs = happy_set(nodepool=make_nodepool(families=("p3", "g4ad", "g6f"), taints=[], limits={}))
+    objs = happy_set(nodepool=gpu_nodepool(families=("p3", "g4ad", "g6f"), taints=[], limits={}))
     before = copy.deepcopy(objs)
     run_lint(manifest_set(*objs))
     assert objs == before

@@ -23,7 +23,9 @@ from eks_gpu.catalog.prices import PriceBook
 from eks_gpu.config.profiles import PROFILES, profile_config
 from eks_gpu.errors import UsageError
 from eks_gpu.loaders.price_cache import save_price_book
+from eks_gpu.recommend.choose import launchable
 from eks_gpu.recommend.memory import GIB, estimate_memory, parse_params
+from eks_gpu.scheduling.instance_model import catalog_types
 
 RunCli = Callable[..., CliResult]
 Document = dict[str, Any]
@@ -231,18 +233,8 @@ def minimal_nodepool(requirements: list[Requirement]) -> dict[str, Any]:
 
 
 def instance_labels(spec: GpuInstanceType) -> Mapping[str, str]:
-    """Karpenter's labels of ``spec``; for types Karpenter no longer lists (p3), the same
-    labels built from the catalog."""
-    listed = all_instance_types().get(spec.instance_type)
-    if listed is not None:
-        return listed.labels
-    prefix = "karpenter.k8s.aws/instance-"
-    return {
-        f"{prefix}family": spec.family,
-        f"{prefix}gpu-name": spec.gpu_name,
-        f"{prefix}gpu-memory": str(spec.gpu_memory_mib),
-        f"{prefix}gpu-count": str(spec.gpu_count),
-    }
+    """Karpenter's labels of ``spec`` (from its instance-type list, the one model)."""
+    return all_instance_types()[spec.instance_type].labels
 
 
 def admits(requirements: list[Requirement], labels: Mapping[str, str]) -> bool:
@@ -306,7 +298,8 @@ def test_every_type_the_requirements_admit_holds_the_workload(run_cli: RunCli, n
     admitted = [
         spec
         for spec in SPECS.values()
-        if admits(document["nodepool_requirements"], instance_labels(spec))
+        if spec.instance_type in all_instance_types()  # what Karpenter can launch at all
+        and admits(document["nodepool_requirements"], instance_labels(spec))
     ]
     assert admitted
     request = document["pod_gpu_request"]
@@ -366,11 +359,36 @@ def test_training_excludes_t4_and_v100_by_default(run_cli: RunCli) -> None:
 
 
 def test_training_families_bring_t4_and_v100_back(run_cli: RunCli) -> None:
-    args = ("--workload", "training", "--model-params", "1B", "--families", "g4dn,p3")
+    args = ("--workload", "training", "--model-params", "1B", "--families", "g4dn,p3dn")
     document = recommend(run_cli, *args, "--limit", "50")
     assert {o["gpu_name"] for o in document["options"]} == {"t4", "v100"}
     v100 = [o for o in document["options"] if o["gpu_name"] == "v100"]
-    assert all("legacy" in o["reason"] for o in v100)
+    assert v100 and all("legacy" in o["reason"] for o in v100)
+
+
+def test_types_karpenter_does_not_list_are_never_recommended(run_cli: RunCli) -> None:
+    """p3 is in the GPU catalog (facts, prices) but not in Karpenter v1.14's instance-type
+    list, the one model simulate and validate use: no NodePool launches it, so recommending
+    it would be advice Karpenter cannot follow."""
+    args = ("--workload", "training", "--model-params", "1B", "--families", "p3")
+    document = recommend(run_cli, *args, "--limit", "50", code=1)  # 1: no option fits
+    assert document["options"] == []
+    [note] = [line for line in document["assumptions"] if "Karpenter v1.14" in line]
+    assert "p3.8xlarge" in note and "p3dn" not in note
+    everything = recommend(
+        run_cli, "--workload", "training", "--model-params", "1B", "--limit", "99"
+    )
+    assert all(o["instance_type"] in all_instance_types() for o in everything["options"])
+
+
+def test_recommend_draws_from_the_simulators_instance_model() -> None:
+    """What recommend may recommend is what simulate and validate model: the same list."""
+    model = {t.name for t in catalog_types()}
+    rows = gpu_instance_types()
+    assert {r.instance_type for r in rows if launchable(r)} == {
+        r.instance_type for r in rows
+    } & model
+    assert not any(name.startswith("p3.") for name in model)
 
 
 def test_spot_only_notes_spot_prices_are_unknown(run_cli: RunCli) -> None:

@@ -6,15 +6,9 @@ from typing import Any
 
 import pytest
 
-from eks_gpu.scheduling.pod_requirements import pod_requirement_variants, pod_requirements
-from eks_gpu.scheduling.requirements import (
-    EMPTY,
-    MAX_INT,
-    MIN_INT,
-    Requirement,
-    RequirementError,
-    Requirements,
-)
+from eks_gpu.scheduling.pod_view import PodView, Variant
+from eks_gpu.scheduling.requirement import MAX_INT, MIN_INT, Requirement, RequirementError
+from eks_gpu.scheduling.requirements import EMPTY, Requirements
 from eks_gpu.scheduling.well_known import WELL_KNOWN_LABELS, normalize_key
 
 GPU_COUNT = "karpenter.k8s.aws/instance-gpu-count"
@@ -355,16 +349,14 @@ INTERSECTS = [
 
 @pytest.mark.parametrize("existing, incoming, reasons", INTERSECTS, ids=lambda x: str(x))
 def test_intersects(existing: Requirements, incoming: Requirements, reasons: list[str]) -> None:
-    assert existing.intersects(incoming) == reasons
+    problems = existing.check_intersects(incoming)
+    assert [str(p) for p in problems] == reasons
     assert existing.is_intersecting(incoming) is (not reasons)
-    conflict = existing.conflict(incoming)
-    if reasons:
-        assert conflict is not None
-        key, mine, theirs = conflict
-        assert reasons[0].startswith(f"key {key},")
-        assert mine is existing.get(key) and theirs is incoming.get(key)
-    else:
-        assert conflict is None
+    for problem in problems:
+        assert problem.code == "requirement-conflict"
+        assert problem.message.startswith(f"key {problem.key},")
+        mine, theirs = existing.get(problem.key), incoming.get(problem.key)
+        assert problem.detail == f"{problem.key}: the pod needs {theirs}, the pool allows {mine}"
 
 
 GPU_POOL = Requirements.from_dicts([{"key": GPU_COUNT, "operator": "Gt", "values": ["0"]}]).add(
@@ -420,8 +412,13 @@ COMPATIBLE = [
 @pytest.mark.parametrize("pod, reasons", COMPATIBLE, ids=lambda x: str(x))
 def test_compatible(pod: list[dict[str, Any]], reasons: list[str]) -> None:
     pod_side = Requirements.from_dicts(pod)
-    assert GPU_POOL.compatible(pod_side) == reasons
+    problems = GPU_POOL.check_compatible(pod_side)
+    assert [p.message for p in problems] == reasons
     assert GPU_POOL.is_compatible(pod_side) is (not reasons)
+    for problem in problems:  # typed: no caller searches the message for a code
+        undefined = problem.message.startswith("label ")
+        assert problem.code == ("label-undefined" if undefined else "requirement-conflict")
+        assert f'"{problem.key}"' in problem.message or f"key {problem.key}," in problem.message
 
 
 def test_compatible_is_asymmetric() -> None:
@@ -439,7 +436,7 @@ def test_compatible_without_well_known_allowance() -> None:
     pod = reqs(Requirement.create(ZONE, "In", ["us-east-1a"]))
     assert node.is_compatible(pod)
     expected = [f'label "{ZONE}" does not have known values']
-    assert node.compatible(pod, frozenset()) == expected
+    assert [p.message for p in node.check_compatible(pod, frozenset())] == expected
     assert not node.is_compatible(pod, frozenset())
 
 
@@ -526,6 +523,22 @@ def pod(
 
 def as_text(requirements: Requirements | None) -> str | None:
     return None if requirements is None else str(requirements)
+
+
+def pod_requirements(
+    spec: dict[str, Any], term: int = 0, with_preferred: bool = True
+) -> Requirements | None:
+    """``nodeSelector`` + required term ``term`` (+ the heaviest preferred term), read from a
+    :class:`PodView`; None when the pod has no such term."""
+    view = PodView.from_spec(spec)
+    if not 0 <= term < len(view.terms):
+        return None
+    out = view.terms[term]
+    return out.add(view.preferred[0][1]) if with_preferred and view.preferred else out
+
+
+def pod_requirement_variants(spec: dict[str, Any]) -> tuple[Variant, ...]:
+    return PodView.from_spec(spec).variants()
 
 
 GPU_POD = pod(

@@ -16,7 +16,8 @@ import random
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from eks_gpu.scheduling.requirements import MAX_INT, MIN_INT, OPERATORS, Requirement, Requirements
+from eks_gpu.scheduling.requirement import MAX_INT, MIN_INT, OPERATORS, Requirement
+from eks_gpu.scheduling.requirements import Requirements
 
 VALUES = ["a", "b", "x", "", "0", "1", "3", "5", "05", "005", "-2", "-02", "+5", "7", "10"]
 VALUES += ["9223372036854775807", "9223372036854775808"]
@@ -162,9 +163,8 @@ def test_requirements_add_is_order_independent(
 )
 def test_collection_checks_agree(mine: list[Requirement], theirs: list[Requirement]) -> None:
     a, b = Requirements(mine), Requirements(theirs)
-    assert a.is_intersecting(b) == (not a.intersects(b)) == b.is_intersecting(a)
-    assert a.is_compatible(b) == (not a.compatible(b))
-    assert (a.conflict(b) is None) == a.is_intersecting(b)
-    for reason in a.intersects(b):
-        key = reason.removeprefix("key ").split(",")[0]
-        assert not a.get(key).has_intersection(b.get(key))
+    assert a.is_intersecting(b) == (not a.check_intersects(b)) == b.is_intersecting(a)
+    assert a.is_compatible(b) == (not a.check_compatible(b))
+    for problem in a.check_intersects(b):
+        assert problem.code == "requirement-conflict"
+        assert not a.get(problem.key).has_intersection(b.get(problem.key))

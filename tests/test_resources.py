@@ -19,6 +19,7 @@ from eks_gpu.scheduling.resources import (
     parse_quantity,
     parse_resources,
     pod_requests,
+    shortfalls,
     subtract,
     total,
 )
@@ -184,7 +185,7 @@ def test_quantities_add_up_exactly() -> None:
     """Three 100m pods are exactly 300m: floats would make it 0.30000000000000004."""
     three = total([{"cpu": parse_quantity("100m")}] * 3)
     assert three == {"cpu": D("0.3")}
-    assert fits(three, {"cpu": parse_quantity("300m")}) == []
+    assert fits(three, {"cpu": parse_quantity("300m")})
 
 
 # --- format_quantity ------------------------------------------------------------------
@@ -287,7 +288,8 @@ FITS = [
 def test_fits(
     requests: dict[str, Decimal], allocatable: dict[str, Decimal], short: list[str]
 ) -> None:
-    assert fits(requests, allocatable) == short
+    assert shortfalls(requests, allocatable) == short
+    assert fits(requests, allocatable) is (not short)
 
 
 def test_check_fits_says_how_much() -> None:

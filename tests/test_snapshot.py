@@ -9,73 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
+from builders import GPU_TAINT, make_node, make_pod
 from eks_gpu.loaders.snapshot_file import load_snapshot, read_snapshot
 from eks_gpu.manifests import ManifestError, parse_documents
 from eks_gpu.scheduling.snapshot import SnapshotNode, snapshot_from_manifests
 
 D = Decimal
 Mi, Gi = 1024**2, 1024**3
-NVIDIA_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
-
-
-def make_node(
-    name: str = "ip-10-0-0-1.ec2.internal",
-    *,
-    nodepool: str | None = "gpu",
-    gpus: int = 1,
-    cpu: str = "3920m",
-    memory: str = "14162Mi",
-    taints: list[dict[str, Any]] | None = None,
-    unschedulable: bool = False,
-    status: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A Node as ``kubectl get nodes -o yaml`` prints it (a g4dn.xlarge by default)."""
-    labels = {"kubernetes.io/arch": "amd64", "node.kubernetes.io/instance-type": "g4dn.xlarge"}
-    if nodepool is not None:
-        labels["karpenter.sh/nodepool"] = nodepool
-    allocatable: dict[str, Any] = {"cpu": cpu, "memory": memory, "pods": "29"}
-    if gpus:
-        allocatable["nvidia.com/gpu"] = str(gpus)
-    spec: dict[str, Any] = {"taints": taints if taints is not None else [NVIDIA_TAINT]}
-    if unschedulable:
-        spec["unschedulable"] = True
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {"name": name, "labels": labels},
-        "spec": spec,
-        "status": status
-        if status is not None
-        else {"allocatable": allocatable, "capacity": allocatable},
-    }
-
-
-def make_pod(
-    name: str = "p",
-    *,
-    namespace: str = "team",
-    node: str | None = None,
-    phase: str | None = None,
-    cpu: str = "500m",
-    memory: str = "1Gi",
-    gpus: int = 0,
-    owner: tuple[str, str] | None = None,
-    **spec_fields: Any,
-) -> dict[str, Any]:
-    """A Pod as the API returns it; unbound and Pending unless ``node``/``phase`` say so."""
-    resources: dict[str, Any] = {"requests": {"cpu": cpu, "memory": memory}}
-    if gpus:
-        resources["limits"] = {"nvidia.com/gpu": str(gpus)}
-    spec: dict[str, Any] = {"containers": [{"name": "app", "image": "app", "resources": resources}]}
-    if node is not None:
-        spec["nodeName"] = node
-    spec.update(spec_fields)
-    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
-    if owner is not None:
-        kind, owner_name = owner
-        metadata["ownerReferences"] = [{"kind": kind, "name": owner_name, "controller": True}]
-    status = {"phase": phase or ("Running" if node else "Pending")}
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec, "status": status}
 
 
 def write_list(tmp_path: Path, *items: dict[str, Any]) -> str:
@@ -94,7 +34,7 @@ def test_load_snapshot_from_a_kubectl_list(tmp_path: Path) -> None:
         make_pod("runs-2", node="node-a", cpu="250m", memory="512Mi"),
         make_pod("done", node="node-a", phase="Succeeded", cpu="2"),
         make_pod("crashed", node="node-a", phase="Failed", cpu="2"),
-        make_pod("waiting", gpus=1, owner=("ReplicaSet", "llm-7c9")),
+        make_pod("waiting", gpus=1, cpu="500m", memory="1Gi", owner=("ReplicaSet", "llm-7c9")),
         make_pod("also-waiting", namespace="batch"),
         make_pod("never-ran", phase="Failed"),
     )
@@ -104,7 +44,7 @@ def test_load_snapshot_from_a_kubectl_list(tmp_path: Path) -> None:
     assert a.nodepool == "gpu"
     assert b.nodepool is None
     assert a.labels["node.kubernetes.io/instance-type"] == "g4dn.xlarge"
-    assert a.taints == (NVIDIA_TAINT,)
+    assert a.taints == (GPU_TAINT,)
     assert a.allocatable == {
         "cpu": D("3.92"),
         "memory": D(14162 * Mi),
@@ -117,7 +57,7 @@ def test_load_snapshot_from_a_kubectl_list(tmp_path: Path) -> None:
         "nvidia.com/gpu": D(1),
         "pods": D(2),
     }
-    assert a.pods == ("team/runs-1", "team/runs-2")
+    assert a.pods == ("default/runs-1", "default/runs-2")
     assert a.free == {
         "cpu": D("2.67"),
         "memory": D(11602 * Mi),
@@ -127,9 +67,9 @@ def test_load_snapshot_from_a_kubectl_list(tmp_path: Path) -> None:
     assert b.used == {}
     assert b.pods == ()
     assert not a.unschedulable
-    assert [p.ref for p in pending] == ["team/waiting", "batch/also-waiting"], "file order"
+    assert [p.ref for p in pending] == ["default/waiting", "batch/also-waiting"], "file order"
     waiting = pending[0]
-    assert waiting.owner == "ReplicaSet/team/llm-7c9"
+    assert waiting.owner == "ReplicaSet/default/llm-7c9"
     assert waiting.gpus == D(1)
     assert waiting.requests == {
         "cpu": D("0.5"),
@@ -144,8 +84,8 @@ def test_multi_document_yaml_works_too(tmp_path: Path) -> None:
     path = tmp_path / "snap.yaml"
     path.write_text(yaml.safe_dump_all([make_node("n1"), make_pod("p", node="n1"), make_pod("q")]))
     nodes, pending = load_snapshot(str(path))
-    assert [n.pods for n in nodes] == [("team/p",)]
-    assert [p.ref for p in pending] == ["team/q"]
+    assert [n.pods for n in nodes] == [("default/p",)]
+    assert [p.ref for p in pending] == ["default/q"]
 
 
 def test_unschedulable_nodes_are_kept_and_marked(tmp_path: Path) -> None:
@@ -178,10 +118,10 @@ def test_notes_for_what_is_not_placed(tmp_path: Path) -> None:
     assert snapshot.pending == ()
     assert [ds["metadata"]["name"] for ds in snapshot.daemonsets] == ["dcgm"]
     assert snapshot.notes == (
-        "pod team/daemon: a pending daemon pod (DaemonSet/team/dcgm); not placed",
-        "pod team/going: pending but being deleted; not placed",
+        "pod default/daemon: a pending daemon pod (DaemonSet/default/dcgm); not placed",
+        "pod default/going: pending but being deleted; not placed",
         "snapshot: ignored 1 Service (only Nodes, Pods and DaemonSets are read)",
-        "node gone-node is not in the snapshot; its 1 pod(s) ignored: team/ghost",
+        "node gone-node is not in the snapshot; its 1 pod(s) ignored: default/ghost",
     )
 
 

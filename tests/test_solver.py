@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from builders import GPU_TAINT, GPU_TOLERATION, expr, make_daemonset, make_pod
 from eks_gpu.catalog.instance_types import all_instance_types
 from eks_gpu.catalog.prices import PriceBook
 from eks_gpu.config.parse import config_from_data
@@ -39,8 +40,6 @@ GPU_COUNT = "karpenter.k8s.aws/instance-gpu-count"
 ZONE = "topology.kubernetes.io/zone"
 CAPACITY_TYPE = "karpenter.sh/capacity-type"
 ON_DEMAND = {"nodePools": [{"capacityTypes": ["on-demand"]}]}
-GPU_TOLERATION = {"key": GPU, "operator": "Exists", "effect": "NoSchedule"}
-GUIDE_TAINT = {"key": GPU, "value": "true", "effect": "NoSchedule"}
 CONTRACT_KEYS = {"nodeclaims", "unschedulable", "existing", "cost_per_hour", "assumptions"}
 CLAIM_KEYS = {"nodepool", "instance_type", "capacity_type", "zone", "price_per_hour", "pods"}
 
@@ -52,74 +51,6 @@ def no_user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # --- builders ------------------------------------------------------------------------------
-
-
-def expr(key: str, operator: str, *values: str) -> Obj:
-    """One node selector requirement."""
-    out: Obj = {"key": key, "operator": operator}
-    if values:
-        out["values"] = list(values)
-    return out
-
-
-def make_pod(
-    name: str,
-    gpus: int = 1,
-    tolerate: bool = True,
-    cpu: str = "1",
-    memory: str = "2Gi",
-    selector: dict[str, str] | None = None,
-    affinity: Sequence[Sequence[Obj]] | None = None,
-    preferred: Sequence[tuple[int, Sequence[Obj]]] | None = None,
-    namespace: str = "default",
-    **spec_fields: Any,
-) -> Obj:
-    """A Pod; ``affinity`` is required node selector terms (ORed), ``preferred`` is
-    ``(weight, expressions)`` pairs."""
-    requests: Obj = {"cpu": cpu, "memory": memory}
-    limits: Obj = {}
-    if gpus:
-        requests[GPU] = limits[GPU] = str(gpus)
-    spec: Obj = {"containers": [{"name": "main", "image": "app", "resources": {
-        "requests": requests, "limits": limits}}]}  # fmt: skip
-    if tolerate:
-        spec["tolerations"] = [GPU_TOLERATION]
-    if selector:
-        spec["nodeSelector"] = selector
-    node_affinity: Obj = {}
-    if affinity:
-        node_affinity["requiredDuringSchedulingIgnoredDuringExecution"] = {
-            "nodeSelectorTerms": [{"matchExpressions": list(term)} for term in affinity]
-        }
-    if preferred:
-        node_affinity["preferredDuringSchedulingIgnoredDuringExecution"] = [
-            {"weight": weight, "preference": {"matchExpressions": list(term)}}
-            for weight, term in preferred
-        ]
-    if node_affinity:
-        spec["affinity"] = {"nodeAffinity": node_affinity}
-    spec.update(spec_fields)
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": namespace}, "spec": spec}  # fmt: skip
-
-
-def make_daemonset(
-    name: str, cpu: str = "3", tolerate: bool = True, selector: dict[str, str] | None = None
-) -> Obj:
-    """A DaemonSet whose pods request ``cpu``."""
-    spec: Obj = {"containers": [{"name": "agent", "image": "agent",
-                                 "resources": {"requests": {"cpu": cpu}}}]}  # fmt: skip
-    if tolerate:
-        spec["tolerations"] = [GPU_TOLERATION]
-    if selector:
-        spec["nodeSelector"] = selector
-    template = {"metadata": {"labels": {"app": name}}, "spec": spec}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "metadata": {"name": name, "namespace": "kube-system"},
-        "spec": {"selector": {"matchLabels": {"app": name}}, "template": template},
-    }
 
 
 def rendered(config: Obj | None = None) -> list[Obj]:
@@ -203,7 +134,7 @@ def labels(instance_type: str) -> dict[str, str]:
 
 
 def test_one_gpu_pod_goes_to_g4dn_xlarge_on_demand_at_its_price() -> None:
-    document = run([make_pod("p")], ON_DEMAND)
+    document = run([make_pod("p", gpus=1)], ON_DEMAND)
     price = load_price_book().on_demand["g4dn.xlarge"]
     assert only_claim(document) == {
         "nodepool": GUIDE_POOL,
@@ -217,7 +148,7 @@ def test_one_gpu_pod_goes_to_g4dn_xlarge_on_demand_at_its_price() -> None:
 
 
 def test_gpu_memory_over_20000_goes_to_the_cheapest_24gb_class_type() -> None:
-    pod = make_pod("p", affinity=[[expr(GPU_MEMORY, "Gt", "20000")]])
+    pod = make_pod("p", affinity_terms=[[expr(GPU_MEMORY, "Gt", "20000")]], gpus=1)
     claim = only_claim(run([pod], ON_DEMAND))
     book = load_price_book()
     big = {
@@ -233,7 +164,7 @@ def test_gpu_memory_over_20000_goes_to_the_cheapest_24gb_class_type() -> None:
 
 
 def test_eight_gpu_a100_pod_goes_to_p4d_24xlarge() -> None:
-    pod = make_pod("p", gpus=8, affinity=[[expr(GPU_NAME, "In", "a100")]])
+    pod = make_pod("p", gpus=8, affinity_terms=[[expr(GPU_NAME, "In", "a100")]])
     claim = only_claim(run([pod], ON_DEMAND))
     assert claim["instance_type"] == "p4d.24xlarge"
     assert claim["pods"] == ["default/p"]
@@ -242,7 +173,7 @@ def test_eight_gpu_a100_pod_goes_to_p4d_24xlarge() -> None:
 @pytest.mark.parametrize(
     ("pod", "config", "code", "fragments"),
     [
-        pytest.param(make_pod("p", tolerate=False), None, "taint-not-tolerated",
+        pytest.param(make_pod("p", tolerations=[], gpus=1), None, "taint-not-tolerated",
                      ["nvidia.com/gpu=true:NoSchedule"], id="no-toleration"),
         pytest.param(make_pod("p", gpus=8), {"nodePools": [{"limits": {GPU: "4"}}]},
                      "nodepool-limit-exceeded", ["limits.nvidia.com/gpu is 4", "8"],
@@ -251,17 +182,17 @@ def test_eight_gpu_a100_pod_goes_to_p4d_24xlarge() -> None:
                      "nodepool-limit-exceeded", ["limits.cpu is 4"], id="over-cpu-limit"),
         pytest.param(make_pod("p", gpus=16), None, "no-instance-type-fits",
                      [GPU, "needs 16", "8"], id="sixteen-gpus"),
-        pytest.param(make_pod("p", cpu="500"), None, "no-instance-type-fits",
+        pytest.param(make_pod("p", cpu="500", gpus=1), None, "no-instance-type-fits",
                      ["cpu", "needs 500"], id="too-much-cpu"),
-        pytest.param(make_pod("p", selector={"team": "ml"}), None, "label-undefined",
+        pytest.param(make_pod("p", node_selector={"team": "ml"}, gpus=1), None, "label-undefined",
                      ['"team"'], id="custom-label"),
-        pytest.param(make_pod("p", selector={"kubernetes.io/arch": "arm64"}), None,
+        pytest.param(make_pod("p", node_selector={"kubernetes.io/arch": "arm64"}, gpus=1), None,
                      "requirement-conflict", ["kubernetes.io/arch", "arm64", "amd64"],
                      id="arm64-on-amd64-pool"),
-        pytest.param(make_pod("p", selector={CAPACITY_TYPE: "spot"}), ON_DEMAND,
+        pytest.param(make_pod("p", node_selector={CAPACITY_TYPE: "spot"}, gpus=1), ON_DEMAND,
                      "requirement-conflict", [CAPACITY_TYPE, "spot", "on-demand"],
                      id="spot-on-on-demand-pool"),
-        pytest.param(make_pod("p", affinity=[[expr(FAMILY, "In", "p5")]]), None,
+        pytest.param(make_pod("p", affinity_terms=[[expr(FAMILY, "In", "p5")]], gpus=1), None,
                      "requirement-conflict", [FAMILY, "p5", "g4dn"], id="family-outside-pool"),
     ],
 )  # fmt: skip
@@ -295,14 +226,14 @@ def test_nodes_limit() -> None:
 
 
 def test_zone_without_offerings_is_no_offering() -> None:
-    pod = make_pod("p", selector={ZONE: "us-east-1d"})
+    pod = make_pod("p", node_selector={ZONE: "us-east-1d"}, gpus=1)
     reason = only_reason(run([pod], zones=("us-east-1a",)))
     assert reason["code"] == "no-offering"
     assert "us-east-1d" in reason["message"]
 
 
 def test_no_nodepool() -> None:
-    reason = only_reason(run([make_pod("p")], objects=[]))
+    reason = only_reason(run([make_pod("p", gpus=1)], objects=[]))
     assert reason == {
         "nodepool": "-",
         "code": "no-nodepool",
@@ -331,8 +262,8 @@ MIXED = {"nodePools": [{"name": "mixed", "capacityTypes": ["on-demand"]}]}
     ("pod", "instance_type"),
     [
         # g4dn.xlarge ($0.526) is cheaper than x1e.xlarge ($0.834): only the filter avoids it
-        (make_pod("p", gpus=0, tolerate=False), "x1e.xlarge"),
-        (make_pod("p", gpus=1, tolerate=False), "g4dn.xlarge"),
+        (make_pod("p", gpus=0, tolerations=[]), "x1e.xlarge"),
+        (make_pod("p", gpus=1, tolerations=[]), "g4dn.xlarge"),
     ],
 )
 def test_exotic_filter_keeps_gpu_types_for_gpu_pods(pod: Obj, instance_type: str) -> None:
@@ -344,7 +275,7 @@ def test_exotic_filter_keeps_gpu_types_for_gpu_pods(pod: Obj, instance_type: str
 
 
 def test_two_small_pods_share_one_nodeclaim() -> None:
-    document = run([make_pod("a"), make_pod("b")])
+    document = run([make_pod("a", gpus=1), make_pod("b", gpus=1)])
     claim = only_claim(document)
     assert sorted(claim["pods"]) == ["default/a", "default/b"]
     assert int(labels(claim["instance_type"])[GPU_COUNT]) >= 2
@@ -354,8 +285,9 @@ def test_two_small_pods_share_one_nodeclaim() -> None:
     "pods",
     [
         pytest.param([make_pod("a", gpus=8), make_pod("b", gpus=8)], id="too-big-together"),
-        pytest.param([make_pod("a", selector={GPU_NAME: "t4"}),
-                      make_pod("b", selector={GPU_NAME: "a10g"})], id="conflicting-selectors"),
+        pytest.param([make_pod("a", node_selector={GPU_NAME: "t4"}, gpus=1),
+                      make_pod("b", node_selector={GPU_NAME: "a10g"}, gpus=1)],
+                     id="conflicting-selectors"),
     ],
 )  # fmt: skip
 def test_pods_that_cannot_share_get_separate_nodeclaims(pods: list[Obj]) -> None:
@@ -379,12 +311,12 @@ def test_pods_that_cannot_share_get_separate_nodeclaims(pods: list[Obj]) -> None
     ],
 )  # fmt: skip
 def test_pool_weight_order(pools: list[Obj], winner: str) -> None:
-    pod = make_pod("p", selector={GPU_NAME: "t4"})
+    pod = make_pod("p", node_selector={GPU_NAME: "t4"}, gpus=1)
     assert only_claim(run([pod], {"nodePools": pools}))["nodepool"] == winner
 
 
 def test_tie_rule_is_stated() -> None:
-    assumptions = run([make_pod("p")])["assumptions"]
+    assumptions = run([make_pod("p", gpus=1)])["assumptions"]
     assert any("weight, then name ascending" in line for line in assumptions)
 
 
@@ -394,18 +326,18 @@ def test_tie_rule_is_stated() -> None:
 @pytest.mark.parametrize(
     ("pod", "instance_type"),
     [
-        pytest.param(make_pod("p", preferred=[(50, [expr(GPU_NAME, "In", "l4")])]),
+        pytest.param(make_pod("p", preferred=[(50, [expr(GPU_NAME, "In", "l4")])], gpus=1),
                      "g6.xlarge", id="preference-held"),
-        pytest.param(make_pod("p", preferred=[(50, [expr(GPU_NAME, "In", "h100")])]),
+        pytest.param(make_pod("p", preferred=[(50, [expr(GPU_NAME, "In", "h100")])], gpus=1),
                      "g4dn.xlarge", id="preference-relaxed"),
         pytest.param(make_pod("p", preferred=[(10, [expr(GPU_NAME, "In", "l4")]),
-                                              (90, [expr(GPU_NAME, "In", "h100")])]),
+                                              (90, [expr(GPU_NAME, "In", "h100")])], gpus=1),
                      "g6.xlarge", id="heaviest-relaxed-first"),
-        pytest.param(make_pod("p", affinity=[[expr(GPU_NAME, "In", "h100")],
-                                             [expr(GPU_NAME, "In", "a10g")]]),
+        pytest.param(make_pod("p", affinity_terms=[[expr(GPU_NAME, "In", "h100")],
+                                             [expr(GPU_NAME, "In", "a10g")]], gpus=1),
                      "g5.xlarge", id="required-term-2-when-1-cannot"),
-        pytest.param(make_pod("p", affinity=[[expr(GPU_NAME, "In", "a10g")],
-                                             [expr(GPU_NAME, "In", "t4")]]),
+        pytest.param(make_pod("p", affinity_terms=[[expr(GPU_NAME, "In", "a10g")],
+                                             [expr(GPU_NAME, "In", "t4")]], gpus=1),
                      "g5.xlarge", id="required-term-1-when-it-can"),
     ],
 )  # fmt: skip
@@ -414,7 +346,9 @@ def test_node_affinity(pod: Obj, instance_type: str) -> None:
 
 
 def test_required_terms_that_all_fail_are_unschedulable() -> None:
-    pod = make_pod("p", affinity=[[expr(GPU_NAME, "In", "h100")], [expr(GPU_NAME, "In", "b200")]])
+    pod = make_pod(
+        "p", affinity_terms=[[expr(GPU_NAME, "In", "h100")], [expr(GPU_NAME, "In", "b200")]], gpus=1
+    )
     document = run([pod])
     assert document["nodeclaims"] == []
     assert [u["pod"] for u in document["unschedulable"]] == ["default/p"]
@@ -423,7 +357,7 @@ def test_required_terms_that_all_fail_are_unschedulable() -> None:
 def test_topology_spread_is_reported_not_simulated() -> None:
     spread = [{"maxSkew": 1, "topologyKey": ZONE, "whenUnsatisfiable": "DoNotSchedule",
                "labelSelector": {"matchLabels": {"app": "x"}}}]  # fmt: skip
-    document = run([make_pod("p", topologySpreadConstraints=spread)])
+    document = run([make_pod("p", topologySpreadConstraints=spread, gpus=1)])
     assert only_claim(document)["pods"] == ["default/p"]
     assert any("default/p" in line and "not simulated" in line for line in document["assumptions"])
 
@@ -431,22 +365,26 @@ def test_topology_spread_is_reported_not_simulated() -> None:
 # --- DaemonSet overhead --------------------------------------------------------------------
 
 
+def agent(**spec: Any) -> Obj:
+    """A DaemonSet whose pods request 3 CPUs (nothing else)."""
+    return make_daemonset("agent", cpu="3", memory=None, **spec)
+
+
 @pytest.mark.parametrize(
     ("daemonsets", "instance_type"),
     [
         pytest.param([], "g4dn.xlarge", id="none"),
-        pytest.param([make_daemonset("agent", cpu="3")], "g4dn.2xlarge",
+        pytest.param([agent(tolerations=[GPU_TOLERATION])], "g4dn.2xlarge",
                      id="tolerating-3-cpu-pushes-to-bigger-type"),
-        pytest.param([make_daemonset("agent", cpu="3", tolerate=False)], "g4dn.xlarge",
-                     id="not-tolerating-does-not-count"),
-        pytest.param([make_daemonset("agent", cpu="3", selector={"node-type": "cpu"})],
+        pytest.param([agent()], "g4dn.xlarge", id="not-tolerating-does-not-count"),
+        pytest.param([agent(node_selector={"node-type": "cpu"}, tolerations=[GPU_TOLERATION])],
                      "g4dn.xlarge", id="selector-elsewhere-does-not-count"),
-        pytest.param([make_daemonset("agent", cpu="3", selector={"node-type": "gpu"})],
+        pytest.param([agent(node_selector={"node-type": "gpu"}, tolerations=[GPU_TOLERATION])],
                      "g4dn.2xlarge", id="selector-matching-pool-label"),
     ],
 )  # fmt: skip
 def test_daemonset_overhead(daemonsets: list[Obj], instance_type: str) -> None:
-    claim = only_claim(run([make_pod("p"), *daemonsets]))
+    claim = only_claim(run([make_pod("p", gpus=1), *daemonsets]))
     assert claim["instance_type"] == instance_type
     assert claim["pods"] == ["default/p"]  # daemon pods are overhead, not placed pods
 
@@ -466,7 +404,7 @@ def snapshot_node(
             "karpenter.sh/nodepool": pool, "node-type": "gpu", "kubernetes.io/arch": "amd64",
             "kubernetes.io/os": "linux", "node.kubernetes.io/instance-type": "g4dn.xlarge",
             ZONE: "us-east-1a", CAPACITY_TYPE: "on-demand"}},
-        "spec": {"taints": [GUIDE_TAINT] if taints is None else taints},
+        "spec": {"taints": [GPU_TAINT] if taints is None else taints},
         "status": {"allocatable": allocatable, "capacity": allocatable},
     }  # fmt: skip
 
@@ -488,7 +426,7 @@ def snapshot(tmp_path: Path, *items: Obj) -> tuple[tuple[SnapshotNode, ...], tup
 
 def test_existing_node_takes_the_pod_before_a_new_nodeclaim(tmp_path: Path) -> None:
     nodes, _ = snapshot(tmp_path, snapshot_node("node-1"))
-    document = run([make_pod("p")], nodes=nodes)
+    document = run([make_pod("p", gpus=1)], nodes=nodes)
     assert document["existing"] == [{"node": "node-1", "pods": ["default/p"]}]
     assert document["nodeclaims"] == []
     assert document["unschedulable"] == []
@@ -497,35 +435,35 @@ def test_existing_node_takes_the_pod_before_a_new_nodeclaim(tmp_path: Path) -> N
 
 def test_existing_node_full_then_new_nodeclaim(tmp_path: Path) -> None:
     nodes, _ = snapshot(tmp_path, snapshot_node("node-1"))
-    document = run([make_pod("a"), make_pod("b")], nodes=nodes)
+    document = run([make_pod("a", gpus=1), make_pod("b", gpus=1)], nodes=nodes)
     assert document["existing"] == [{"node": "node-1", "pods": ["default/a"]}]
     assert only_claim(document)["pods"] == ["default/b"]
 
 
 def test_existing_node_with_a_running_pod_has_no_room(tmp_path: Path) -> None:
-    nodes, _ = snapshot(tmp_path, snapshot_node("node-1"), bound(make_pod("old"), "node-1"))
-    document = run([make_pod("p")], nodes=nodes)
+    nodes, _ = snapshot(tmp_path, snapshot_node("node-1"), bound(make_pod("old", gpus=1), "node-1"))
+    document = run([make_pod("p", gpus=1)], nodes=nodes)
     assert document["existing"] == []
     assert only_claim(document)["pods"] == ["default/p"]
 
 
 def test_tainted_existing_node_is_skipped_when_not_tolerated(tmp_path: Path) -> None:
     dedicated = {"key": "dedicated", "value": "team-a", "effect": "NoSchedule"}
-    nodes, _ = snapshot(tmp_path, snapshot_node("node-1", taints=[GUIDE_TAINT, dedicated]))
-    document = run([make_pod("p")], nodes=nodes)
+    nodes, _ = snapshot(tmp_path, snapshot_node("node-1", taints=[GPU_TAINT, dedicated]))
+    document = run([make_pod("p", gpus=1)], nodes=nodes)
     assert document["existing"] == []
     assert only_claim(document)["instance_type"] == "g4dn.xlarge"
 
 
 def test_plain_pod_stays_off_a_gpu_tainted_existing_node(tmp_path: Path) -> None:
     nodes, _ = snapshot(tmp_path, snapshot_node("node-1"))
-    document = run([make_pod("p", gpus=0, tolerate=False)], nodes=nodes)
+    document = run([make_pod("p", gpus=0, tolerations=[])], nodes=nodes)
     assert document["existing"] == []
     assert only_reason(document)["code"] == "taint-not-tolerated"
 
 
 def test_pending_pods_of_the_snapshot_are_placed(tmp_path: Path) -> None:
-    nodes, pending = snapshot(tmp_path, snapshot_node("node-1"), make_pod("waiting"))
+    nodes, pending = snapshot(tmp_path, snapshot_node("node-1"), make_pod("waiting", gpus=1))
     document = run([], nodes=nodes, pending=pending)
     assert document["existing"] == [{"node": "node-1", "pods": ["default/waiting"]}]
 
@@ -533,7 +471,7 @@ def test_pending_pods_of_the_snapshot_are_placed(tmp_path: Path) -> None:
 def test_existing_nodes_count_against_pool_limits(tmp_path: Path) -> None:
     nodes, _ = snapshot(tmp_path, snapshot_node("big", gpus=16),
                         bound(make_pod("old", gpus=16), "big"))  # fmt: skip
-    reason = only_reason(run([make_pod("p")], nodes=nodes))
+    reason = only_reason(run([make_pod("p", gpus=1)], nodes=nodes))
     assert reason["code"] == "nodepool-limit-exceeded"
     assert "limits.nvidia.com/gpu is 16" in reason["message"]
 
@@ -542,7 +480,7 @@ def test_existing_nodes_count_against_pool_limits(tmp_path: Path) -> None:
 
 
 def test_spot_preferred_when_both_allowed_and_spot_price_unknown() -> None:
-    document = run([make_pod("p")])
+    document = run([make_pod("p", gpus=1)])
     claim = only_claim(document)
     assert (claim["instance_type"], claim["capacity_type"]) == ("g4dn.xlarge", "spot")
     assert claim["price_per_hour"] is None
@@ -576,11 +514,12 @@ def refreshed_book() -> PriceBook:
 @pytest.mark.parametrize(
     ("pod", "config", "expected"),
     [
-        pytest.param(make_pod("p"), None, ("g4dn.xlarge", "spot", "us-east-1b", 0.2103),
+        pytest.param(make_pod("p", gpus=1), None, ("g4dn.xlarge", "spot", "us-east-1b", 0.2103),
                      id="cheapest-spot-zone"),
-        pytest.param(make_pod("p", selector={GPU_NAME: "l4"}), None,
+        pytest.param(make_pod("p", node_selector={GPU_NAME: "l4"}, gpus=1), None,
                      ("g6.xlarge", "spot", "us-east-1c", 0.28), id="spot-zone-by-price"),
-        pytest.param(make_pod("p"), ON_DEMAND, ("g4dn.xlarge", "on-demand", "us-east-1b", 0.526),
+        pytest.param(make_pod("p", gpus=1), ON_DEMAND,
+                     ("g4dn.xlarge", "on-demand", "us-east-1b", 0.526),
                      id="on-demand-in-offered-zone"),
     ],
 )  # fmt: skip
@@ -597,7 +536,7 @@ def test_refreshed_price_book_gives_real_prices_and_zones(
 
 
 def test_zones_option_restricts_offerings() -> None:
-    claim = only_claim(run([make_pod("p")], ON_DEMAND, zones=("us-east-1c",)))
+    claim = only_claim(run([make_pod("p", gpus=1)], ON_DEMAND, zones=("us-east-1c",)))
     assert claim["zone"] == "us-east-1c"
 
 
@@ -642,7 +581,7 @@ PREFER_NO_SCHEDULE = [{"key": GPU, "value": "true", "effect": "PreferNoSchedule"
 
 def test_prefer_no_schedule_taint_is_relaxed() -> None:
     objects = edit_pool(rendered(), taints=PREFER_NO_SCHEDULE)
-    claim = only_claim(run([make_pod("p", gpus=0, tolerate=False)], objects=objects))
+    claim = only_claim(run([make_pod("p", gpus=0, tolerations=[])], objects=objects))
     assert claim["nodepool"] == GUIDE_POOL
 
 
@@ -656,7 +595,11 @@ def test_isolation_broken_for_a_prefer_no_schedule_pool() -> None:
 
 def test_output_has_exactly_the_contract_keys(tmp_path: Path) -> None:
     nodes, _ = snapshot(tmp_path, snapshot_node("node-1"))
-    pods = [make_pod("on-node"), make_pod("new"), make_pod("stuck", tolerate=False, gpus=0)]
+    pods = [
+        make_pod("on-node", gpus=1),
+        make_pod("new", gpus=1),
+        make_pod("stuck", tolerations=[], gpus=0),
+    ]
     document = run(pods, nodes=nodes)
     assert set(document) == CONTRACT_KEYS
     assert document["nodeclaims"] and document["unschedulable"] and document["existing"]
@@ -686,8 +629,8 @@ def test_pod_input_order_does_not_change_the_result() -> None:
         make_pod("b", gpus=4, cpu="2"),
         make_pod("c", gpus=1, cpu="2"),
         make_pod("d", gpus=2, cpu="8", memory="30Gi"),
-        make_pod("e", gpus=0, tolerate=False),
-        make_pod("f", gpus=1, selector={GPU_NAME: "l4"}),
+        make_pod("e", gpus=0, tolerations=[]),
+        make_pod("f", gpus=1, node_selector={GPU_NAME: "l4"}),
     ]
     forward, backward = run(pods), run(list(reversed(pods)))
     assert forward == backward

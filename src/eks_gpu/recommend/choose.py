@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eks_gpu.catalog.gpu_types import GpuInstanceType, gpu_instance_types
+from eks_gpu.catalog.instance_types import all_instance_types
 from eks_gpu.catalog.notes import notes_for
 from eks_gpu.catalog.prices import PriceBook
 from eks_gpu.names import (
@@ -113,26 +114,47 @@ def _reason(spec: GpuInstanceType, gpus: int, required: float, price: float, bes
     return text
 
 
-def choose(constraints: Constraints, prices: PriceBook) -> Choice:
-    """Rank every eligible GPU type that holds ``constraints.required_gib``."""
-    basis, basis_note = _price_basis(prices, constraints.capacity_types)
-    fits: list[tuple[float, int, GpuInstanceType]] = []
-    unpriced: list[str] = []
+def launchable(spec: GpuInstanceType) -> bool:
+    """Whether Karpenter's instance-type model has ``spec``: a NodePool cannot launch a type
+    Karpenter does not list (p3 is in the GPU catalog for its facts and prices only).
+
+    The list is the one ``scheduling.instance_model.catalog_types`` is built from (a test
+    holds them equal); asked by name here, because building every type's requirements
+    would cost ``recommend`` more than the rest of its work.
+    """
+    return spec.instance_type in all_instance_types()
+
+
+@dataclass
+class _Sorted:
+    """The eligible types that hold the workload, by outcome."""
+
+    fits: list[tuple[float, int, GpuInstanceType]]
+    unpriced: list[str]
+    unlisted: list[str]
+
+
+def _sort_types(constraints: Constraints, prices: PriceBook, basis: str) -> _Sorted:
+    out = _Sorted([], [], [])
     for spec in gpu_instance_types():
         gpus = gpus_needed(spec, constraints.required_gib, constraints.gpus)
         if not _eligible(spec, constraints) or gpus is None:
             continue
+        if not launchable(spec):
+            out.unlisted.append(spec.instance_type)
+            continue
         price = prices.price(spec.instance_type, basis)  # type: ignore[arg-type]
         if price is None:
-            unpriced.append(spec.instance_type)
+            out.unpriced.append(spec.instance_type)
         elif constraints.max_price is None or price <= constraints.max_price:
-            fits.append((price, gpus, spec))
-    fits.sort(key=lambda fit: (fit[0], fit[1], fit[2].instance_type))
-    best = fits[0][0] if fits else 0.0
-    options = tuple(
-        Option(spec, gpus, price, _reason(spec, gpus, constraints.required_gib, price, best))
-        for price, gpus, spec in fits[: constraints.limit]
-    )
+            out.fits.append((price, gpus, spec))
+    out.fits.sort(key=lambda fit: (fit[0], fit[1], fit[2].instance_type))
+    return out
+
+
+def _notes(
+    constraints: Constraints, basis: str, basis_note: str | None, found: _Sorted
+) -> tuple[str, ...]:
     notes = [
         f"left out: AMD g4ad ({RESOURCE_AMD_GPU}) and fractional g6f/gr6f "
         f"(no {RESOURCE_NVIDIA_GPU} in Karpenter)",
@@ -145,9 +167,28 @@ def choose(constraints: Constraints, prices: PriceBook) -> Choice:
         )
     if basis_note:
         notes.append(basis_note)
-    if unpriced:
-        notes.append(f"fit but have no {basis} price, so are not ranked: {', '.join(unpriced)}")
-    return Choice(options, basis, tuple(notes))
+    if found.unlisted:
+        notes.append(
+            "fit but are not in Karpenter v1.14's instance-type list, so no NodePool "
+            f"launches them: {', '.join(found.unlisted)}"
+        )
+    if found.unpriced:
+        notes.append(
+            f"fit but have no {basis} price, so are not ranked: {', '.join(found.unpriced)}"
+        )
+    return tuple(notes)
+
+
+def choose(constraints: Constraints, prices: PriceBook) -> Choice:
+    """Rank every eligible GPU type Karpenter can launch that holds the workload."""
+    basis, basis_note = _price_basis(prices, constraints.capacity_types)
+    found = _sort_types(constraints, prices, basis)
+    best = found.fits[0][0] if found.fits else 0.0
+    options = tuple(
+        Option(spec, gpus, price, _reason(spec, gpus, constraints.required_gib, price, best))
+        for price, gpus, spec in found.fits[: constraints.limit]
+    )
+    return Choice(options, basis, _notes(constraints, basis, basis_note, found))
 
 
 def _requirement(key: str, operator: str, values: list[str]) -> dict[str, Any]:
@@ -185,5 +226,6 @@ __all__ = [
     "Option",
     "choose",
     "gpus_needed",
+    "launchable",
     "nodepool_requirements",
 ]

@@ -1,24 +1,43 @@
-"""NodePools as the solver sees them: requirements, taints, limits, overhead, instance types."""
+"""NodePools as placement sees them: requirements, taints, limits, overhead, instance types.
+
+Two models of one NodePool, both satisfying ``placement.PoolLike``:
+
+* :class:`PoolSpec` (:func:`pool_spec`): requirements, labels, taints and the catalog types
+  the requirements admit; no prices, no kubelet settings (validate, recommend);
+* :class:`PoolModel` (:func:`build_pool`): the same, with priced instance types under the
+  EC2NodeClass's kubelet settings, limits, DaemonSet overhead per instance type, and how
+  much of the limits the plan has used (the simulator).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from eks_gpu.names import LABEL_NODEPOOL
 from eks_gpu.scheduling.allocatable import KubeletSettings
-from eks_gpu.scheduling.instance_model import SimInstanceType
-from eks_gpu.scheduling.requirements import Requirement, Requirements
+from eks_gpu.scheduling.instance_model import CatalogType, SimInstanceType, admitted_types
+from eks_gpu.scheduling.requirement import Requirement
+from eks_gpu.scheduling.requirements import Requirements
 from eks_gpu.scheduling.resources import parse_quantity, parse_resources
 
 TypesFor = Callable[[KubeletSettings, bool], list[SimInstanceType]]
 
 
+_NO_OVERHEAD: Mapping[str, Decimal] = MappingProxyType({})
+
+
 @dataclass
 class PoolModel:
-    """One NodePool; ``used`` grows as the plan adds NodeClaims (for ``limits``)."""
+    """One NodePool; ``used`` grows as the plan adds NodeClaims (for ``limits``).
+
+    ``overhead`` maps an instance type name to the summed requests of the DaemonSets that
+    would run on a node of that type (``placement.daemon_overheads``; Karpenter's
+    ``DaemonOverheadGroup``); a type not in it has none.
+    """
 
     name: str
     weight: int
@@ -27,12 +46,24 @@ class PoolModel:
     taints: tuple[Mapping[str, Any], ...]
     limits: Mapping[str, Decimal]
     types: list[SimInstanceType]
-    overhead: Mapping[str, Decimal] = field(default_factory=dict)
+    overhead: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
     used: dict[str, Decimal] = field(default_factory=dict)
 
-    def node_labels(self) -> dict[str, str]:
-        """Labels every node of the pool will carry (for DaemonSet placement)."""
-        return {**self.requirements.labels(), **self.labels}
+    def overhead_for(self, instance_type: str) -> Mapping[str, Decimal]:
+        """The DaemonSet overhead on a node of ``instance_type`` from this pool."""
+        return self.overhead.get(instance_type, _NO_OVERHEAD)
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """One NodePool without prices: what validate needs to ask ``placement.check_pool``."""
+
+    name: str
+    weight: int
+    requirements: Requirements
+    labels: Mapping[str, str]
+    taints: tuple[Mapping[str, Any], ...]
+    types: tuple[CatalogType, ...]
 
 
 def _spec(obj: Mapping[str, Any], *keys: str) -> Any:
@@ -64,6 +95,24 @@ def pool_requirements(nodepool: Mapping[str, Any]) -> Requirements:
         Requirements.from_dicts(items)
         .add(Requirements.from_labels(labels))
         .add(Requirement.create(LABEL_NODEPOOL, "In", [name]))
+    )
+
+
+def pool_spec(nodepool: Mapping[str, Any]) -> PoolSpec:
+    """A NodePool as :class:`PoolSpec`: its types are the catalog types its requirements admit.
+
+    Raises:
+        RequirementError: a bad requirement or label, naming ``requirements[i]...``.
+    """
+    template = _spec(nodepool, "spec", "template") or {}
+    requirements = pool_requirements(nodepool)
+    return PoolSpec(
+        name=str(_spec(nodepool, "metadata", "name")),
+        weight=int(_spec(nodepool, "spec", "weight") or 0),
+        requirements=requirements,
+        labels=dict(_spec(template, "metadata", "labels") or {}),
+        taints=tuple(_spec(template, "spec", "taints") or ()),
+        types=tuple(admitted_types(requirements)),
     )
 
 
@@ -102,8 +151,10 @@ def order_pools(pools: Sequence[PoolModel]) -> list[PoolModel]:
 
 __all__ = [
     "PoolModel",
+    "PoolSpec",
     "build_pool",
     "kubelet_settings",
     "order_pools",
     "pool_requirements",
+    "pool_spec",
 ]

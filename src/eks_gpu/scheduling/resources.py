@@ -187,7 +187,7 @@ def total(lists: Sequence[Mapping[str, Decimal]]) -> dict[str, Decimal]:
     return out
 
 
-def fits(requests: Mapping[str, Decimal], allocatable: Mapping[str, Decimal]) -> list[str]:
+def shortfalls(requests: Mapping[str, Decimal], allocatable: Mapping[str, Decimal]) -> list[str]:
     """Names of the resources ``requests`` need more of than ``allocatable`` has, sorted.
 
     Empty when it fits. A resource missing from ``allocatable`` counts as 0, so a pod that
@@ -197,6 +197,16 @@ def fits(requests: Mapping[str, Decimal], allocatable: Mapping[str, Decimal]) ->
     return sorted(name for name, amount in requests.items() if amount > allocatable.get(name, zero))
 
 
+def fits(requests: Mapping[str, Decimal], allocatable: Mapping[str, Decimal]) -> bool:
+    """True when ``allocatable`` has enough of every resource ``requests`` asks for
+    (``not shortfalls(...)``, without building the list; for the solver's hot loops)."""
+    zero = Decimal(0)
+    for name, amount in requests.items():  # noqa: SIM110 - a plain loop beats all() here
+        if amount > allocatable.get(name, zero):
+            return False
+    return True
+
+
 def check_fits(requests: Mapping[str, Decimal], allocatable: Mapping[str, Decimal]) -> list[str]:
     """Why ``requests`` do not fit, one line per short resource, e.g.
     ``nvidia.com/gpu: needs 16, 8 allocatable``; empty when they fit."""
@@ -204,7 +214,7 @@ def check_fits(requests: Mapping[str, Decimal], allocatable: Mapping[str, Decima
     return [
         f"{name}: needs {format_quantity(requests[name], name)}, "
         f"{format_quantity(allocatable.get(name, zero), name)} allocatable"
-        for name in fits(requests, allocatable)
+        for name in shortfalls(requests, allocatable)
     ]
 
 
@@ -302,6 +312,7 @@ __all__ = [
     "parse_resources",
     "pod_requests",
     "resource_requests",
+    "shortfalls",
     "subtract",
     "total",
 ]

@@ -17,12 +17,13 @@ from eks_gpu.names import RESOURCE_NVIDIA_GPU
 from eks_gpu.scheduling.allocatable import KubeletSettings
 from eks_gpu.scheduling.instance_model import DEFAULT_ZONES, SimInstanceType, build_instance_types
 from eks_gpu.scheduling.isolation import IsolationResult, check_isolation
+from eks_gpu.scheduling.placement import daemon_overheads
+from eks_gpu.scheduling.pod_view import PodView
 from eks_gpu.scheduling.pools import PoolModel, build_pool
 from eks_gpu.scheduling.resources import add
 from eks_gpu.scheduling.snapshot import SnapshotNode
 from eks_gpu.scheduling.solver import Plan, Solver
-from eks_gpu.scheduling.taints import tolerates
-from eks_gpu.scheduling.workloads import SimPod, daemonset_overhead, expand_workloads
+from eks_gpu.scheduling.workloads import SimPod, expand_workloads
 
 CAPACITY_KEYS = ("cpu", "memory", RESOURCE_NVIDIA_GPU)
 
@@ -64,14 +65,15 @@ def _zones(inputs: Inputs) -> list[str]:
     return list(DEFAULT_ZONES)
 
 
-def build_pools(inputs: Inputs, daemonsets: Sequence[Mapping[str, Any]]) -> list[PoolModel]:
-    """PoolModels with DaemonSet overhead and the capacity existing nodes already use."""
+def build_pools(inputs: Inputs, daemonsets: Sequence[PodView]) -> list[PoolModel]:
+    """PoolModels with DaemonSet overhead per instance type and the capacity existing nodes
+    already use."""
     node_classes = {str((nc.get("metadata") or {}).get("name")): nc for nc in inputs.nodeclasses}
     types = _TypeCache(inputs.prices, _zones(inputs))
     pools = []
     for nodepool in inputs.nodepools:
         pool = build_pool(nodepool, node_classes, types)
-        pool.overhead = daemonset_overhead(daemonsets, pool.node_labels(), pool.taints, tolerates)
+        pool.overhead = daemon_overheads(daemonsets, pool)
         for node in inputs.nodes:
             if node.nodepool == pool.name:
                 used = {k: node.allocatable.get(k, Decimal(0)) for k in CAPACITY_KEYS}
@@ -114,7 +116,8 @@ def assumptions(inputs: Inputs, unknown: tuple[int, float], notes: Sequence[str]
         "instance types: Karpenter v1.14's list with its allocatable estimate (AL2023, "
         "ENI-limited pods, 7.5% VM memory overhead); p3.* is not in that list",
         "NodePools are tried by weight, then name ascending (Karpenter uses reverse name order)",
-        "DaemonSet overhead is added to each new NodeClaim whose labels and taints it fits",
+        "DaemonSet overhead is counted per instance type, for the DaemonSets Karpenter would "
+        "place there (pool taints, nodeSelector and required node affinity)",
         "topology spread and pod (anti-)affinity are not simulated",
     ]
     count, at_on_demand = unknown

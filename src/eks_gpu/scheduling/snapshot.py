@@ -15,8 +15,10 @@ from decimal import Decimal
 from typing import Any
 
 from eks_gpu.manifests import Manifest, ManifestError
+from eks_gpu.names import LABEL_NODEPOOL
+from eks_gpu.scheduling.pod_view import PodView
+from eks_gpu.scheduling.requirement import RequirementError
 from eks_gpu.scheduling.resources import add, parse_resources, pod_requests, subtract
-from eks_gpu.scheduling.well_known import LABEL_NODEPOOL
 from eks_gpu.scheduling.workloads import (
     DEFAULT_NAMESPACE,
     SimPod,
@@ -103,6 +105,15 @@ def _pod_requests(manifest: Manifest, spec: Mapping[str, Any]) -> dict[str, Deci
         raise ManifestError(f"{_where(manifest)}: spec: {error}") from None
 
 
+def _pod_view(manifest: Manifest, spec: Mapping[str, Any]) -> PodView:
+    try:
+        return PodView.from_spec(spec)
+    except RequirementError as error:
+        raise ManifestError(f"{_where(manifest)}: {error}") from None
+    except ValueError as error:
+        raise ManifestError(f"{_where(manifest)}: spec: {error}") from None
+
+
 @dataclass
 class _Builder:
     """Nodes and pods gathered while reading the objects in order."""
@@ -144,11 +155,9 @@ class _Builder:
         elif metadata.get("deletionTimestamp"):
             self.notes.append(f"pod {ref}: pending but being deleted; not placed")
         elif phase == "Pending":
-            requests = _pod_requests(manifest, spec)
+            view = _pod_view(manifest, spec)
             self.pending.append(
-                SimPod(
-                    namespace, manifest.name, spec, requests, owner, unsimulated_constraints(spec)
-                )
+                SimPod(namespace, manifest.name, view, owner, unsimulated_constraints(spec))
             )
 
     def build(self) -> Snapshot:

@@ -6,6 +6,11 @@ then a new NodeClaim from the NodePools by weight; preferences are relaxed one s
 time; failed pods are retried until a pass makes no progress. A NodeClaim keeps every
 instance type that could still hold its pods, cheapest first, and launches the cheapest
 (GPU and metal types only when nothing else remains, as Karpenter's exotic filter does).
+
+Whether a pool may take a pod at all (taints, requirements, a matching instance type) is
+``placement``'s verdict, the same one validate gives; this module adds what depends on the
+plan: resources (requests plus each candidate type's DaemonSet overhead against its
+allocatable), offerings and pool limits.
 """
 
 from __future__ import annotations
@@ -17,30 +22,29 @@ from typing import Any
 
 from eks_gpu.names import LABEL_CAPACITY_TYPE, LABEL_ZONE, RESOURCE_NVIDIA_GPU
 from eks_gpu.scheduling.instance_model import Offering, SimInstanceType
-from eks_gpu.scheduling.pod_requirements import pod_requirement_variants
+from eks_gpu.scheduling.placement import (
+    NOTHING_MATCHES_MESSAGE,
+    check_pool_term,
+    compatible_types,
+    is_pool_compatible,
+)
+from eks_gpu.scheduling.pod_view import Variant
 from eks_gpu.scheduling.pools import PoolModel, order_pools
+from eks_gpu.scheduling.reasons import Reason
 from eks_gpu.scheduling.requirements import Requirements
 from eks_gpu.scheduling.resources import add, fits, format_quantity
 from eks_gpu.scheduling.snapshot import SnapshotNode
-from eks_gpu.scheduling.taints import PREFER_NO_SCHEDULE_TOLERATION, taint_str, untolerated
+from eks_gpu.scheduling.taints import PREFER_NO_SCHEDULE_TOLERATION, untolerated
 from eks_gpu.scheduling.workloads import SimPod
 
 LIMITED = ("cpu", "memory", RESOURCE_NVIDIA_GPU)
 Tolerations = Sequence[Mapping[str, Any]]
 
 
-@dataclass(frozen=True)
-class Reason:
-    """Why one NodePool (or ``-``) could not take a pod."""
-
-    nodepool: str
-    code: str
-    message: str
-
-
 @dataclass
 class Claim:
-    """A planned NodeClaim: its pods, their summed requests, and the types that still fit."""
+    """A planned NodeClaim: its pods, their summed requests (DaemonSet overhead not
+    included: it depends on the type), and the types that still fit."""
 
     pool: PoolModel
     requirements: Requirements
@@ -96,15 +100,37 @@ def _over_limit(pool: PoolModel, extra: Mapping[str, Decimal]) -> str | None:
     return None
 
 
-def _short(types: Sequence[SimInstanceType], requests: Mapping[str, Decimal]) -> str:
-    """The resources no compatible type has enough of, e.g. ``nvidia.com/gpu (needs 16, ...)``."""
+def _fits(pool: PoolModel, requests: Mapping[str, Decimal], t: SimInstanceType) -> bool:
+    """``requests`` plus the DaemonSet overhead on ``t`` fit ``t``'s allocatable
+    (Karpenter ``filterInstanceTypesByRequirements``, per ``DaemonOverheadGroup``)."""
+    overhead = pool.overhead_for(t.name)
+    return fits(add(requests, overhead) if overhead else requests, t.allocatable)
+
+
+def _short(
+    pool: PoolModel, types: Sequence[SimInstanceType], requests: Mapping[str, Decimal]
+) -> str:
+    """The resources no compatible type has enough of, e.g. ``nvidia.com/gpu (needs 16, ...)``.
+
+    Per resource, the type with the most room left after its DaemonSet overhead is shown:
+    what the pods plus that overhead need, and what that type offers.
+    """
     parts = []
-    for key, needed in sorted(requests.items()):
-        best = max((t.allocatable.get(key, Decimal(0)) for t in types), default=Decimal(0))
-        if best < needed:
+    zero = Decimal(0)
+    for key in sorted(set(requests) | {k for t in types for k in pool.overhead_for(t.name)}):
+        room = [
+            (t.allocatable.get(key, zero) - pool.overhead_for(t.name).get(key, zero), t)
+            for t in types
+        ]
+        if not room:
+            continue
+        _, best = max(room, key=lambda pair: pair[0])
+        offers = best.allocatable.get(key, zero)
+        needed = requests.get(key, zero) + pool.overhead_for(best.name).get(key, zero)
+        if offers < needed:
             parts.append(
                 f"{key} (needs {format_quantity(needed, key)}, the most any type offers is "
-                f"{format_quantity(best, key)})"
+                f"{format_quantity(offers, key)})"
             )
     return ", ".join(parts) or "no single type has enough of every resource at once"
 
@@ -138,7 +164,7 @@ class Solver:
                 continue
             if not node.requirements.is_compatible(requirements, frozenset()):
                 continue
-            if fits(pod.requests, node.free):
+            if not fits(pod.requests, node.free):
                 continue
             node.free = {k: v - pod.requests.get(k, Decimal(0)) for k, v in node.free.items()}
             node.pods.append(pod.ref)
@@ -147,10 +173,7 @@ class Solver:
 
     def _on_claim(self, pod: SimPod, requirements: Requirements, tolerations: Tolerations) -> bool:
         for claim in sorted(self.claims, key=lambda c: len(c.pods)):
-            pool = claim.pool
-            if untolerated(pool.taints, tolerations):
-                continue
-            if not pool.requirements.is_compatible(requirements):
+            if not is_pool_compatible(claim.pool, requirements, tolerations):
                 continue
             if not len(requirements):
                 merged = claim.requirements
@@ -172,7 +195,7 @@ class Solver:
                 if t.requirements.is_intersecting(merged) and t.offering_for(merged)
             ]  # fmt: skip
         index = 0
-        while index < len(candidates) and fits(totals, candidates[index].allocatable):
+        while index < len(candidates) and not _fits(claim.pool, totals, candidates[index]):
             index += 1
         if index == len(candidates):
             return False
@@ -192,32 +215,23 @@ class Solver:
     def _types(self, pool: PoolModel, requirements: Requirements) -> list[SimInstanceType]:
         key = (pool.name, str(sorted(str(r) for r in requirements)))
         if key not in self._compatible:
-            self._compatible[key] = [
-                t for t in pool.types
-                if t.requirements.is_intersecting(requirements)
-            ]  # fmt: skip
+            self._compatible[key] = compatible_types(pool.types, requirements)
         return self._compatible[key]
 
     def _new_claim(
         self, pod: SimPod, pool: PoolModel, requirements: Requirements, tolerations: Tolerations
     ) -> Reason | None:
-        missing = untolerated(pool.taints, tolerations)
-        if missing:
-            taint = taint_str(missing[0])
-            return Reason(pool.name, "taint-not-tolerated", f"the pod does not tolerate {taint}")
-        problems = pool.requirements.compatible(requirements)
+        """Levels 1-3 are ``placement.check_pool_term``; then fit, offering, limits."""
+        problems = check_pool_term(pool, requirements, tolerations)
         if problems:
-            return _requirement_reason(pool, requirements, problems)
+            return problems[0]
         merged = pool.requirements.add(requirements)
         compatible = self._types(pool, merged)
-        if not compatible:
-            message = "no instance type of the pool matches the pod's requirements"
-            return Reason(pool.name, "no-instance-type-fits", message)
-        totals = add(pool.overhead, pod.requests)
-        fitting = [t for t in compatible if not fits(totals, t.allocatable)]
+        totals = dict(pod.requests)
+        fitting = [t for t in compatible if _fits(pool, totals, t)]
         if not fitting:
             return Reason(
-                pool.name, "no-instance-type-fits", "not enough " + _short(compatible, totals)
+                pool.name, "no-instance-type-fits", "not enough " + _short(pool, compatible, totals)
             )
         offered = [t for t in fitting if t.offering_for(merged)]
         if not offered:
@@ -248,23 +262,29 @@ class Solver:
             reasons.append(reason)
         return reasons or [Reason("-", "no-nodepool", "no NodePool is defined")]
 
-    def _place(self, pod: SimPod, variants: list[tuple[Requirements, str]]) -> list[Reason]:
+    def _place(self, pod: SimPod, variants: Sequence[Variant]) -> list[Reason]:
         """Try each relaxation step; last, tolerate PreferNoSchedule if a pool uses it."""
-        tolerations: Tolerations = list(pod.spec.get("tolerations") or [])
+        if not variants:
+            names = [pool.name for pool in self.pools] or ["-"]
+            return [
+                Reason(name, "affinity-matches-nothing", NOTHING_MATCHES_MESSAGE) for name in names
+            ]
+        tolerations: Tolerations = pod.view.tolerations
         reasons: list[Reason] = []
         for requirements, _note in variants:
             reasons = self._attempt(pod, requirements, tolerations)
             if not reasons:
                 return []
-        if self._prefer_no_schedule and variants:
+        if self._prefer_no_schedule:
+            # the last relaxation; its failure is what the pod reports, as Karpenter's
+            # trySchedule returns the error of the last attempt
             relaxed = [*tolerations, PREFER_NO_SCHEDULE_TOLERATION]
-            if not self._attempt(pod, variants[-1][0], relaxed):
-                return []
+            reasons = self._attempt(pod, variants[-1].requirements, relaxed)
         return reasons
 
     def solve(self, pods: Sequence[SimPod]) -> Plan:
         """Place every pod it can; the rest are unschedulable with one reason per NodePool."""
-        variants = {pod.ref: pod_requirement_variants(pod.spec) for pod in pods}
+        variants = {pod.ref: pod.view.variants() for pod in pods}
         queue = sorted(pods, key=_order)
         failures: dict[str, list[Reason]] = {}
         while queue:
@@ -290,18 +310,6 @@ def _free(node: SnapshotNode) -> dict[str, Decimal]:
     return {k: v - node.used.get(k, Decimal(0)) for k, v in node.allocatable.items()}
 
 
-def _requirement_reason(pool: PoolModel, requirements: Requirements, problems: list[str]) -> Reason:
-    undefined = [p for p in problems if "does not have known values" in p]
-    if undefined:
-        return Reason(pool.name, "label-undefined", undefined[0])
-    conflict = pool.requirements.conflict(requirements)
-    if conflict is not None:
-        key, node_side, pod_side = conflict
-        message = f"{key}: the pod needs {pod_side}, the pool allows {node_side}"
-        return Reason(pool.name, "requirement-conflict", message)
-    return Reason(pool.name, "requirement-conflict", problems[0])
-
-
 def _offering_message(requirements: Requirements) -> str:
     return (
         "no offering matches capacity type "
@@ -309,4 +317,4 @@ def _offering_message(requirements: Requirements) -> str:
     )
 
 
-__all__ = ["Claim", "ExistingNode", "Plan", "Reason", "Solver", "pick"]
+__all__ = ["Claim", "ExistingNode", "Plan", "Solver", "pick"]

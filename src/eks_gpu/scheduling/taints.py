@@ -22,7 +22,7 @@ from eks_gpu.names import (
     TAINT_UNREACHABLE,
     TAINT_UNREGISTERED,
 )
-from eks_gpu.scheduling.requirements import parse_int
+from eks_gpu.scheduling.requirement import parse_int
 
 Taint = Mapping[str, Any]
 Toleration = Mapping[str, Any]

@@ -112,9 +112,6 @@ __all__ = [
     "AWS_WELL_KNOWN_LABELS",
     "CORE_WELL_KNOWN_LABELS",
     "KEY_ALIASES",
-    # Re-exported (not defined here) only until scheduling/snapshot.py imports it from
-    # eks_gpu.names; drop it then.
-    "LABEL_NODEPOOL",
     "OFFERING_LABELS",
     "WELL_KNOWN_LABELS",
     "normalize_key",

@@ -4,7 +4,8 @@ Pods are taken as they are; Deployments, StatefulSets and ReplicaSets expand to
 ``spec.replicas`` pods, Jobs to the pods that run at once, CronJobs to one Job's worth
 (:func:`expand_workloads`). Pod names are deterministic: ``<name>-<i>`` from 0. DaemonSets
 are not pods to place but overhead on every node they would run on, the way Karpenter
-reserves room for them on a new node (:func:`daemonset_overhead`).
+reserves room for them on a new node: they come back as their pod template's
+:class:`~eks_gpu.scheduling.pod_view.PodView` (``placement.daemon_overheads`` does the rest).
 
 What the simulator does not model (topology spread, inter-pod affinity) is reported as "not
 simulated" on the pod and in a note, never guessed at.
@@ -12,56 +13,32 @@ simulated" on the pod and in a note, never guessed at.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from eks_gpu.manifests import Manifest, ManifestError
-from eks_gpu.names import RESOURCE_NVIDIA_GPU, TAINT_NETWORK_UNAVAILABLE, TAINT_PREFIX_NODE
-from eks_gpu.scheduling.labels import check_satisfies
-from eks_gpu.scheduling.resources import pod_requests, total
+from eks_gpu.scheduling.pod_view import PodView
+from eks_gpu.scheduling.requirement import RequirementError
 
 DEFAULT_NAMESPACE = "default"
 REPLICATED_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
 WORKLOAD_KINDS = ("Pod", *REPLICATED_KINDS, "Job", "CronJob")
-TOLERATED_EFFECTS = ("NoSchedule", "NoExecute")
 UNSIMULATED = ("topologySpreadConstraints", "podAffinity", "podAntiAffinity")
-
-Tolerates = Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
-"""``tolerates(toleration, taint)``: does one toleration match one taint?"""
-
-DAEMONSET_TOLERATIONS: tuple[Mapping[str, str], ...] = tuple(
-    {"key": f"{TAINT_PREFIX_NODE}{key}", "operator": "Exists", "effect": effect}
-    for key, effect in (
-        ("not-ready", "NoExecute"),
-        ("unreachable", "NoExecute"),
-        ("disk-pressure", "NoSchedule"),
-        ("memory-pressure", "NoSchedule"),
-        ("pid-pressure", "NoSchedule"),
-        ("unschedulable", "NoSchedule"),
-    )
-)
-"""Tolerations the DaemonSet controller adds to every daemon pod (plus
-``network-unavailable`` for host-network pods)."""
-_HOST_NETWORK_TOLERATION = {
-    "key": TAINT_NETWORK_UNAVAILABLE,
-    "operator": "Exists",
-    "effect": "NoSchedule",
-}
 
 
 @dataclass(frozen=True)
 class SimPod:
-    """One pod to place: where it comes from, its spec and its effective requests.
+    """One pod to place: where it comes from and its spec, read once (:class:`PodView`).
 
-    ``not_simulated`` names the constraints of its spec the simulator ignores.
+    Replicas of one workload share one view. ``not_simulated`` names the constraints of
+    its spec the simulator ignores.
     """
 
     namespace: str
     name: str
-    spec: Mapping[str, Any] = field(hash=False, repr=False)
-    requests: Mapping[str, Decimal] = field(hash=False)
+    view: PodView = field(hash=False, repr=False)
     owner: str | None = None
     not_simulated: tuple[str, ...] = ()
 
@@ -69,8 +46,13 @@ class SimPod:
     def from_spec(
         cls, namespace: str, name: str, spec: Mapping[str, Any], owner: str | None = None
     ) -> SimPod:
-        """A pod with its requests computed from ``spec`` (ValueError on a bad quantity)."""
-        return cls(namespace, name, spec, pod_requests(spec), owner, unsimulated_constraints(spec))
+        """A pod read from ``spec`` (ValueError naming the field on bad input)."""
+        return cls(namespace, name, PodView.from_spec(spec), owner, unsimulated_constraints(spec))
+
+    @property
+    def requests(self) -> Mapping[str, Decimal]:
+        """The effective requests (init containers, sidecars, overhead, one ``pods``)."""
+        return self.view.requests
 
     @property
     def ref(self) -> str:
@@ -80,7 +62,7 @@ class SimPod:
     @property
     def gpus(self) -> Decimal:
         """The ``nvidia.com/gpu`` the pod requests (0 when none)."""
-        return self.requests.get(RESOURCE_NVIDIA_GPU, Decimal(0))
+        return self.view.gpus
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -201,9 +183,12 @@ def _pod_count(item: _Object) -> tuple[int, str | None]:
     return 1, None
 
 
-def _requests(item: _Object, spec: Mapping[str, Any]) -> dict[str, Decimal]:
+def _view(item: _Object, spec: Mapping[str, Any]) -> PodView:
+    """The pod template read once; ManifestError naming the object and field otherwise."""
     try:
-        return pod_requests(spec)
+        return PodView.from_spec(spec)
+    except RequirementError as error:
+        raise item.error(f"pod {error}", hint="fix the node selector or affinity") from None
     except ValueError as error:
         raise item.error(
             f"pod spec: {error}", hint="fix the quantity (e.g. 500m, 2Gi, 1)"
@@ -217,7 +202,7 @@ def _span(refs: Sequence[str]) -> str:
 def _expand(item: _Object) -> tuple[list[SimPod], list[str]]:
     """The pods of one workload object, and notes about it."""
     spec = _template_spec(item)
-    requests = _requests(item, spec)
+    view = _view(item, spec)
     count, why = _pod_count(item)
     if item.kind == "Pod":
         names = [item.name]
@@ -226,7 +211,7 @@ def _expand(item: _Object) -> tuple[list[SimPod], list[str]]:
         names = [f"{item.name}-{index}" for index in range(count)]
         owner = item.label
     constraints = unsimulated_constraints(spec)
-    pods = [SimPod(item.namespace, name, spec, requests, owner, constraints) for name in names]
+    pods = [SimPod(item.namespace, name, view, owner, constraints) for name in names]
     notes = []
     if not pods:
         notes.append(f"{item.label}: {why or 'scaled to 0'}; no pods")
@@ -241,20 +226,22 @@ def _expand(item: _Object) -> tuple[list[SimPod], list[str]]:
 
 def expand_workloads(
     objects: Iterable[Mapping[str, Any] | Manifest],
-) -> tuple[list[SimPod], list[Mapping[str, Any]], list[str]]:
-    """The pods to place, the DaemonSets (overhead, not pods) and notes, in input order.
+) -> tuple[list[SimPod], list[PodView], list[str]]:
+    """The pods to place, the DaemonSets' pods (overhead, not pods to place) and notes, in
+    input order.
 
     An object whose controlling owner is also given (a ReplicaSet of a given Deployment) is
     skipped so its pods are counted once. Objects of other kinds are ignored with a note.
 
     Raises:
-        ManifestError: an object without a name or pod template, a bad replica count or a
-            bad resource quantity, naming the object and field.
+        ManifestError: an object without a name or pod template, a bad replica count, a
+            bad resource quantity, node selector, node affinity or tolerations, naming the
+            object and field.
     """
     items = list(_objects(objects))
     given = {item.label for item in items}
     pods: list[SimPod] = []
-    daemonsets: list[Mapping[str, Any]] = []
+    daemonsets: list[PodView] = []
     notes: list[str] = []
     for item in items:
         if not item.name and item.kind in (*WORKLOAD_KINDS, "DaemonSet"):
@@ -263,8 +250,7 @@ def expand_workloads(
         if owner in given:
             notes.append(f"{item.label}: owned by {owner}, also given; counted once")
         elif item.kind == "DaemonSet":
-            _requests(item, _template_spec(item))
-            daemonsets.append(item.obj)
+            daemonsets.append(_view(item, _template_spec(item)))
         elif item.kind in WORKLOAD_KINDS:
             more_pods, more_notes = _expand(item)
             pods += more_pods
@@ -274,104 +260,13 @@ def expand_workloads(
     return pods, daemonsets, notes
 
 
-def _term_reason(labels: Mapping[str, str], term: Any) -> str | None:
-    """Why ``labels`` fail one node selector term (matchFields are not known for a new node
-    and are ignored, as Karpenter does; an empty term matches nothing)."""
-    term = _mapping(term)
-    expressions = term.get("matchExpressions")
-    expressions = expressions if isinstance(expressions, list) else []
-    if not expressions and not term.get("matchFields"):
-        return "an empty node selector term matches no node"
-    reasons = check_satisfies(labels, [_mapping(e) for e in expressions])
-    return reasons[0] if reasons else None
-
-
-def _affinity_reason(labels: Mapping[str, str], spec: Mapping[str, Any]) -> str | None:
-    """Why ``labels`` fail the required node affinity (its terms are ORed), or None."""
-    node_affinity = _mapping(_mapping(spec.get("affinity")).get("nodeAffinity"))
-    required = _mapping(node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution"))
-    terms = required.get("nodeSelectorTerms")
-    if not isinstance(terms, list):
-        return None
-    reasons = [_term_reason(labels, term) for term in terms]
-    if any(reason is None for reason in reasons):
-        return None
-    return f"required node affinity: {reasons[0] if reasons else 'no terms'}"
-
-
-def _tolerations(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    raw = spec.get("tolerations")
-    own = [t for t in raw if isinstance(t, Mapping)] if isinstance(raw, list) else []
-    extra = [_HOST_NETWORK_TOLERATION] if spec.get("hostNetwork") is True else []
-    return [*own, *DAEMONSET_TOLERATIONS, *extra]
-
-
-def _taint_text(taint: Mapping[str, Any]) -> str:
-    value = taint.get("value")
-    shown = f"={value}" if value not in (None, "") else ""
-    return f"{taint.get('key')}{shown}:{taint.get('effect')}"
-
-
-def daemonset_reason(
-    daemonset: Mapping[str, Any],
-    node_labels: Mapping[str, str],
-    node_taints: Sequence[Mapping[str, Any]],
-    tolerates: Tolerates,
-) -> str | None:
-    """Why ``daemonset`` would not run on a node with these labels and taints, or None.
-
-    Its ``nodeSelector`` must match, one required node affinity term must hold, and every
-    ``NoSchedule``/``NoExecute`` taint must be tolerated (``PreferNoSchedule`` never keeps a
-    daemon pod away), counting the tolerations the DaemonSet controller adds.
-    """
-    spec = _template_spec(_Object(daemonset, None))
-    selector = _mapping(spec.get("nodeSelector"))
-    wanted = [{"key": k, "operator": "In", "values": [str(v)]} for k, v in selector.items()]
-    reasons = check_satisfies(node_labels, wanted)
-    if reasons:
-        return f"nodeSelector: {reasons[0]}"
-    affinity = _affinity_reason(node_labels, spec)
-    if affinity is not None:
-        return affinity
-    tolerations = _tolerations(spec)
-    for taint in node_taints:
-        if taint.get("effect") not in TOLERATED_EFFECTS:
-            continue
-        if not any(tolerates(toleration, taint) for toleration in tolerations):
-            return f"taint {_taint_text(taint)} not tolerated"
-    return None
-
-
-def daemonset_overhead(
-    daemonsets: Sequence[Mapping[str, Any]],
-    node_labels: Mapping[str, str],
-    node_taints: Sequence[Mapping[str, Any]],
-    tolerates: Tolerates,
-) -> dict[str, Decimal]:
-    """The summed effective requests of every DaemonSet that would run on such a node.
-
-    What Karpenter reserves on a new node before it packs pods (``pods`` counts the daemon
-    pods too). ``tolerates(toleration, taint)`` is the toleration match to use.
-    """
-    running = [
-        pod_requests(_template_spec(_Object(ds, None)))
-        for ds in daemonsets
-        if daemonset_reason(ds, node_labels, node_taints, tolerates) is None
-    ]
-    return total(running)
-
-
 __all__ = [
-    "DAEMONSET_TOLERATIONS",
     "DEFAULT_NAMESPACE",
     "REPLICATED_KINDS",
     "UNSIMULATED",
     "WORKLOAD_KINDS",
     "SimPod",
-    "Tolerates",
     "controller_of",
-    "daemonset_overhead",
-    "daemonset_reason",
     "expand_workloads",
     "unsimulated_constraints",
 ]

@@ -16,8 +16,8 @@ from eks_gpu.validate.findings import Finding
 from eks_gpu.validate.rules.rule import Rule
 from eks_gpu.validate.rules.workloads import (
     containers,
+    in_pod_spec,
     limits_section,
-    pod_spec_path,
     quantity,
     requests_section,
 )
@@ -44,7 +44,7 @@ def _check(manifests: ManifestSet) -> Iterator[Finding]:
                 shown = "no limit" if limit is None else f"limit {limit}"
                 yield RULE.finding(
                     manifest.obj,
-                    f"{pod_spec_path(manifest.obj)}{path}.resources",
+                    in_pod_spec(manifest.obj, f"{path}.resources"),
                     f"requests {resource}: {request} with {shown}: the API server refuses it "
                     "(extended resources need a limit equal to the request)",
                     f"set resources.limits.{resource}: {request} (or only the limit)",

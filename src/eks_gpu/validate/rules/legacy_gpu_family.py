@@ -2,6 +2,12 @@
 
 Volta's last driver branch is R580 and its last toolkit CUDA 12.x; new images and AMIs drop
 it. Which families are legacy, and why, comes from the catalog's family notes.
+
+Two ways in: a legacy family among the types the pool launches (p3dn), or one the pool
+names in its requirements that Karpenter v1.14's instance-type list (the one model) no
+longer has (p3). The second is still worth a warning, and a more pointed one: the pool
+asks for something Karpenter never launches, and launches nothing at all if that is all
+it asks for.
 """
 
 from __future__ import annotations
@@ -11,22 +17,51 @@ from collections.abc import Iterator
 from eks_gpu.catalog.notes import notes_for
 from eks_gpu.manifests import ManifestSet
 from eks_gpu.validate.findings import Finding
-from eks_gpu.validate.rules.pools import families, pools_of
+from eks_gpu.validate.rules.arch_mismatch import family_types, named_families
+from eks_gpu.validate.rules.pools import Pool, families, pools_of
 from eks_gpu.validate.rules.rule import Rule
+
+
+def _unlisted(pool: Pool) -> list[str]:
+    """Legacy families the pool names that the instance-type model does not have."""
+    known = family_types()
+    return [f for f in named_families(pool) if f not in known and notes_for(f).legacy]
+
+
+def _message(launched: list[str], unlisted: list[str], pool: Pool) -> str:
+    parts = []
+    if launched:
+        parts.append(f"allows legacy GPU families {', '.join(launched)}.")
+    if unlisted:
+        nothing = "; it launches no instance type at all" if not pool.types else ""
+        parts.append(
+            f"names legacy GPU families {', '.join(unlisted)}, which Karpenter v1.14's "
+            f"instance-type list does not have, so it never launches them{nothing}."
+        )
+    parts += notes_for((launched or unlisted)[0]).notes[:1]
+    return " ".join(parts)
+
+
+def _fix(launched: list[str], unlisted: list[str]) -> str:
+    parts = ["prefer current families (g5/g6/g6e for inference, p4d/p5 for training)"]
+    if launched:
+        parts.append(f"keep {', '.join(launched)} only for workloads pinned to CUDA 12.x images")
+    if unlisted:
+        parts.append(f"drop {', '.join(unlisted)}, which Karpenter cannot launch")
+    return "; ".join(parts)
 
 
 def _check(manifests: ManifestSet) -> Iterator[Finding]:
     for pool in pools_of(manifests):
-        legacy = [name for name in families(pool.gpu_types) if notes_for(name).legacy]
-        if not legacy:
+        launched = [name for name in families(pool.gpu_types) if notes_for(name).legacy]
+        unlisted = _unlisted(pool)
+        if not launched and not unlisted:
             continue
-        notes = " ".join(notes_for(legacy[0]).notes[:1])
         yield RULE.finding(
             pool.obj,
             ".spec.template.spec.requirements",
-            f"allows legacy GPU families {', '.join(legacy)}. {notes}",
-            f"prefer current families (g5/g6/g6e for inference, p4d/p5 for training); keep "
-            f"{', '.join(legacy)} only for workloads pinned to CUDA 12.x images",
+            _message(launched, unlisted, pool),
+            _fix(launched, unlisted),
         )
 
 

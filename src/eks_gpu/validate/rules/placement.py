@@ -1,187 +1,157 @@
-"""Can a pod land on a NodePool's nodes? Tolerations against taints, selectors against labels.
+"""Can a pod or a DaemonSet land on a NodePool's nodes? The rules' questions, asked of the
+one placement model.
 
-The pod side is its ``nodeSelector`` plus the terms of its required node affinity (terms
-are alternatives; ``matchFields`` are ignored, node names being unknowable offline). The
-pool side is what :mod:`eks_gpu.validate.rules.pools` worked out. A pod requirement on a key
-that instance types define must hold on one instance type the pool allows; any other key
-must be compatible with the pool's own requirements and labels or, when the pool says
-nothing about it, be well-known (zone, capacity type...) or tolerate the label's absence:
-Karpenter's asymmetric compatibility.
+Nothing here reads a selector, an affinity term or a taint on its own: a pod spec is read
+once into a :class:`~eks_gpu.scheduling.pod_view.PodView`, and every verdict comes from
+:mod:`eks_gpu.scheduling.placement`, the code the simulator uses (``check_pool`` for pods,
+``is_daemon_compatible`` for DaemonSets; the taints named are ``taints.untolerated``'s, the
+one toleration matcher). What is
+added is only what a lint rule needs and the simulator does not: splitting the "no" into
+"the selector/affinity" and "the taints", and restricting a GPU pod to the types that give
+``nvidia.com/gpu`` at all (how many GPUs fit is the simulator's job).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from eks_gpu.catalog.instance_types import InstanceType
-from eks_gpu.names import (
-    LABEL_CAPACITY_TYPE,
-    LABEL_REGION,
-    LABEL_WINDOWS_BUILD,
-    LABEL_ZONE,
-    PREFIX_AWS,
-    RESOURCE_NVIDIA_GPU,
+from eks_gpu.names import LABEL_NODEPOOL, RESOURCE_NVIDIA_GPU
+from eks_gpu.scheduling.instance_model import CatalogType
+from eks_gpu.scheduling.placement import (
+    check_pool,
+    check_requirements,
+    compatible_types,
+    is_daemon_compatible,
 )
-from eks_gpu.scheduling.labels import (
-    check_satisfiable,
-    instance_type_keys,
-    nodepool_requirements,
-    satisfies,
+from eks_gpu.scheduling.pod_view import PodView
+from eks_gpu.scheduling.pools import PoolSpec
+from eks_gpu.scheduling.reasons import Reason
+from eks_gpu.scheduling.requirement import Requirement
+from eks_gpu.scheduling.requirements import EMPTY, Requirements
+from eks_gpu.scheduling.taints import PREFER_NO_SCHEDULE_TOLERATION, Taint, untolerated
+from eks_gpu.validate.rules.pools import Pool
+
+OUTSIDE_KARPENTER = PoolSpec(
+    name="-",
+    weight=0,
+    requirements=Requirements([Requirement.create(LABEL_NODEPOOL, "DoesNotExist")]),
+    labels={},
+    taints=(),
+    types=(),
 )
-from eks_gpu.scheduling.taints import untolerated
-from eks_gpu.scheduling.well_known import normalize_key
-from eks_gpu.validate.rules.pools import Pool, format_taint
-from eks_gpu.validate.rules.workloads import quantity
-
-WELL_KNOWN = frozenset(
-    {
-        LABEL_ZONE,
-        LABEL_REGION,
-        LABEL_CAPACITY_TYPE,
-        LABEL_WINDOWS_BUILD,
-    }
-)
-Term = list[dict[str, Any]]
+"""A node no NodePool of the set made (a managed node group, another tool): no
+``karpenter.sh/nodepool`` label, no custom labels, no taints we know of."""
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+def view_of(pod_spec: Mapping[str, Any]) -> PodView | None:
+    """The pod spec parsed once; None when it cannot be read (a bad selector, toleration or
+    quantity: the core schema check reports it, the placement rules skip the workload)."""
+    try:
+        return PodView.from_spec(pod_spec)
+    except (ValueError, TypeError):
+        return None
 
 
-def untolerated_taints(pod_spec: dict[str, Any], taints: Sequence[dict[str, Any]]) -> list[str]:
-    """The taints (as ``key=value:Effect``) the pod does not tolerate.
-
-    Every taint given counts, whatever its effect: callers pass the pool's
-    ``NoSchedule``/``NoExecute`` taints (:attr:`Pool.hard_taints`). The match is
-    :func:`eks_gpu.scheduling.taints.tolerates`.
-    """
-    raw = pod_spec.get("tolerations")
-    tolerations = [t for t in raw if isinstance(t, dict)] if isinstance(raw, list) else []
-    return [format_taint(taint) for taint in untolerated(taints, tolerations)]
-
-
-def exists_toleration(taint: str) -> str:
-    """The ``{key: k, operator: Exists, effect: E}`` toleration for a ``key=value:Effect`` taint."""
-    key, _, effect = taint.partition(":")
-    return f"{{key: {key.partition('=')[0]}, operator: Exists, effect: {effect}}}"
-
-
-def selector_terms(pod_spec: dict[str, Any]) -> list[Term]:
-    """The pod's node requirements as alternatives: ``nodeSelector`` AND one affinity term.
-
-    An affinity term with no expressions and no fields matches no node, as in Kubernetes.
-    """
-    selector = _dict(pod_spec.get("nodeSelector"))
-    base = [{"key": k, "operator": "In", "values": [str(v)]} for k, v in selector.items()]
-    node_affinity = _dict(_dict(pod_spec.get("affinity")).get("nodeAffinity"))
-    required = _dict(node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution"))
-    raw_terms = required.get("nodeSelectorTerms")
-    if not isinstance(raw_terms, list) or not raw_terms:
-        return [base]
-    terms = []
-    for raw in raw_terms:
-        term = _dict(raw)
-        expressions = [e for e in term.get("matchExpressions") or [] if isinstance(e, dict)]
-        if expressions or term.get("matchFields"):
-            terms.append(base + expressions)
-    return terms
-
-
-def has_node_constraints(pod_spec: dict[str, Any]) -> bool:
+def has_node_constraints(view: PodView) -> bool:
     """True when the pod has a ``nodeSelector`` or required node affinity at all."""
-    return selector_terms(pod_spec) != [[]]
+    return view.terms != (EMPTY,)
 
 
-def _show(term: Term) -> str:
-    parts = (f"{r.get('key')} {r.get('operator')} {r.get('values') or ''}" for r in term)
-    return ", ".join(part.rstrip() for part in parts)
+def gives_gpus(instance_type: CatalogType) -> bool:
+    """True when Karpenter models ``nvidia.com/gpu`` capacity on the type."""
+    amount = instance_type.spec.resources.get(RESOURCE_NVIDIA_GPU, "0")
+    return str(amount) not in ("", "0")
 
 
-def _gives_gpus(types: Sequence[InstanceType]) -> list[InstanceType]:
-    """The types with ``nvidia.com/gpu`` capacity (as Karpenter models it)."""
-    return [it for it in types if (quantity(it.resources.get(RESOURCE_NVIDIA_GPU)) or 0) > 0]
+def _for_pod(view: PodView, pool: Pool, taints: bool = True) -> PoolSpec:
+    """The pool for this pod: a GPU pod can only use the types that give ``nvidia.com/gpu``;
+    with ``taints=False``, as if untainted (to judge the selector alone)."""
+    spec = pool.spec if taints else replace(pool.spec, taints=())
+    if view.gpus > 0:
+        spec = replace(spec, types=tuple(t for t in spec.types if gives_gpus(t)))
+    return spec
 
 
-def _instance_type_reasons(term: Term, pool: Pool, gpu: bool) -> list[str]:
-    """Why no instance type of the pool satisfies the term's instance-type keys."""
-    types = _gives_gpus(pool.instance_types) if gpu else list(pool.instance_types)
-    if not types:
-        return [
-            f"it launches no instance type with {RESOURCE_NVIDIA_GPU}"
-            if gpu
-            else "it launches none"
-        ]
-    if any(satisfies(it.labels, term) for it in types):
+def selector_reasons(view: PodView, pool: Pool) -> list[Reason]:
+    """Why no node of ``pool`` matches the pod's selector and affinity, taints aside
+    (``check_pool`` on the untainted pool; empty when one does)."""
+    untainted = _for_pod(view, pool, taints=False)
+    if view.gpus > 0 and not untainted.types:
+        message = f"it launches no instance type with {RESOURCE_NVIDIA_GPU}"
+        return [Reason(pool.spec.name, "no-instance-type-fits", message)]
+    return check_pool(view, untainted)
+
+
+def blocking_taints(view: PodView, pool: Pool) -> list[Taint]:
+    """The pool taints that keep the pod off (empty when ``check_pool`` accepts it).
+
+    Karpenter's last relaxation tolerates ``PreferNoSchedule``, so those count only when
+    nothing else is in the way.
+    """
+    full = _for_pod(view, pool)
+    if not check_pool(view, full):
         return []
-    failing = [r for r in term if not any(satisfies(it.labels, [r]) for it in types)]
-    if not failing:
-        return [f"no single instance type it allows has all of {_show(term)}"]
-    return [f"no instance type it allows has {_show(failing)}"]
+    hard = untolerated(full.taints, (*view.tolerations, PREFER_NO_SCHEDULE_TOLERATION))
+    return hard or untolerated(full.taints, view.tolerations)
 
 
-def _other_key_reasons(key: str, wanted: Term, pool: Pool) -> list[str]:
-    """Why a pod requirement on a key instance types do not define cannot hold on the pool."""
-    offered = [r for r in nodepool_requirements(pool.obj) if normalize_key(str(r["key"])) == key]
-    if offered:
-        if not check_satisfiable(offered + wanted):
-            return []
-        return [f"its nodes have {_show(offered)}, the pod wants {_show(wanted)}"]
-    if key in WELL_KNOWN or key.startswith(PREFIX_AWS):
-        return check_satisfiable(wanted)
-    if satisfies({}, wanted):
+def landing_types(view: PodView, pool: Pool) -> list[CatalogType]:
+    """The pool's instance types the pod could run on (none when ``check_pool`` says no).
+
+    Every rung of the pod's relaxation ladder counts (Karpenter falls back to later terms
+    and drops preferences when capacity runs short), each with the types that intersect
+    ``pool ∩ rung``.
+    """
+    full = _for_pod(view, pool)
+    if check_pool(view, full):
         return []
-    return [f"it does not set label {key} (in its template labels or requirements)"]
+    out: dict[str, CatalogType] = {}
+    for requirements, _note in view.variants():
+        if check_requirements(full, requirements):
+            continue
+        merged = full.requirements.add(requirements)
+        out.update((t.name, t) for t in compatible_types(full.types, merged))
+    return list(out.values())
 
 
-def term_reasons(term: Term, pool: Pool, gpu: bool) -> list[str]:
-    """Why one selector term cannot be met by a node of ``pool`` (empty when it can)."""
-    keys = instance_type_keys()
-    by_key: dict[str, Term] = {}
-    for requirement in term:
-        by_key.setdefault(normalize_key(str(requirement.get("key", ""))), []).append(requirement)
-    typed = [r for key, group in by_key.items() if key in keys for r in group]
-    reasons = _instance_type_reasons(typed, pool, gpu)
-    for key, group in by_key.items():
-        if key not in keys:
-            reasons += _other_key_reasons(key, group, pool)
-    return reasons
+def daemon_blocking_taints(view: PodView, pool: Pool, types: Sequence[CatalogType]) -> list[Taint]:
+    """Why a DaemonSet runs on none of ``types`` in ``pool``, as far as taints go.
 
-
-def selector_reasons(pod_spec: dict[str, Any], pool: Pool, gpu: bool) -> list[str]:
-    """Why no node of ``pool`` matches the pod's selector and affinity (empty when one does)."""
-    terms = selector_terms(pod_spec)
-    if not terms:
-        return ["its required node affinity has only empty terms, which match no node"]
-    first: list[str] = []
-    for term in terms:
-        reasons = term_reasons(term, pool, gpu)
-        if not reasons:
-            return []
-        first = first or reasons
-    return first
-
-
-def landing_types(pod_spec: dict[str, Any], pool: Pool, gpu: bool) -> list[InstanceType]:
-    """The pool's instance types the pod could run on (none when taints or labels forbid)."""
-    if untolerated_taints(pod_spec, pool.hard_taints) or selector_reasons(pod_spec, pool, gpu):
+    Empty when ``is_daemon_compatible`` holds for one of them; else the pool taints its pod
+    does not tolerate (``PreferNoSchedule`` excepted, as Karpenter excepts it for daemons),
+    which is empty when only its selector/affinity keeps it off.
+    """
+    if any(is_daemon_compatible(view, pool.spec, t) for t in types):
         return []
-    keys = instance_type_keys()
-    terms = [
-        [r for r in term if normalize_key(str(r.get("key", ""))) in keys]
-        for term in selector_terms(pod_spec)
-    ]
-    types = _gives_gpus(pool.instance_types) if gpu else list(pool.instance_types)
-    return [it for it in types if any(satisfies(it.labels, term) for term in terms)]
+    return untolerated(pool.spec.taints, (*view.tolerations, PREFER_NO_SCHEDULE_TOLERATION))
+
+
+def daemon_lands_on(
+    view: PodView, candidates: Iterable[tuple[PoolSpec, CatalogType]]
+) -> CatalogType | None:
+    """The first ``(pool, type)`` pair the DaemonSet would run on (``is_daemon_compatible``)."""
+    for pool_target, instance_type in candidates:
+        if is_daemon_compatible(view, pool_target, instance_type):
+            return instance_type
+    return None
+
+
+def exists_toleration(taint: Taint) -> str:
+    """The ``{key: k, operator: Exists, effect: E}`` toleration that tolerates ``taint``."""
+    return f"{{key: {taint.get('key')}, operator: Exists, effect: {taint.get('effect')}}}"
 
 
 __all__ = [
-    "WELL_KNOWN",
+    "OUTSIDE_KARPENTER",
+    "blocking_taints",
+    "daemon_blocking_taints",
+    "daemon_lands_on",
     "exists_toleration",
+    "gives_gpus",
     "has_node_constraints",
     "landing_types",
     "selector_reasons",
-    "selector_terms",
-    "term_reasons",
-    "untolerated_taints",
+    "view_of",
 ]

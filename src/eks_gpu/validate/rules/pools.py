@@ -1,88 +1,31 @@
 """What a NodePool can launch, in catalog terms: its instance types and their GPU facts.
 
-Karpenter's v1.14 instance-type list no longer has p3 (it is missing from recent
-DescribeInstanceTypes snapshots), yet Karpenter discovers types live and still launches p3
-where a region offers it, and the guide's pool asks for it. So the candidates here are the
-catalog's instance types plus every GPU catalog row they lack, with the labels Karpenter
-would give it built from the GPU catalog's facts.
+A :class:`Pool` is the NodePool object next to its
+:class:`~eks_gpu.scheduling.pools.PoolSpec`, the price-free view the simulator's model
+gives: requirements as Karpenter builds a NodeClaim's, taints, and the instance types of
+the one instance-type model (Karpenter v1.14's list) those requirements admit. That list
+has no p3: a pool that names only p3 launches nothing Karpenter knows, and the rules say
+so rather than invent types. ``Pool.spec`` is what :mod:`eks_gpu.scheduling.placement`
+takes as a NodePool, so the rules ask "can this pod run here" of the simulator's code.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
 from eks_gpu.catalog.gpu_types import GpuInstanceType, gpu_instance_types
-from eks_gpu.catalog.instance_types import InstanceType, all_instance_types
 from eks_gpu.manifests import ManifestSet
-from eks_gpu.names import (
-    LABEL_ARCH,
-    LABEL_GPU_COUNT,
-    LABEL_GPU_MANUFACTURER,
-    LABEL_GPU_MEMORY,
-    LABEL_GPU_NAME,
-    LABEL_INSTANCE_CATEGORY,
-    LABEL_INSTANCE_CPU,
-    LABEL_INSTANCE_FAMILY,
-    LABEL_INSTANCE_GENERATION,
-    LABEL_INSTANCE_LOCAL_NVME,
-    LABEL_INSTANCE_MEMORY,
-    LABEL_INSTANCE_SIZE,
-    LABEL_INSTANCE_TYPE,
-    LABEL_OS,
-    PREFIX_NVIDIA,
-    RESOURCE_NVIDIA_GPU,
-)
-from eks_gpu.scheduling.labels import instance_types_allowed
+from eks_gpu.names import PREFIX_NVIDIA
+from eks_gpu.scheduling.instance_model import CatalogType
+from eks_gpu.scheduling.pools import PoolSpec, pool_spec
+from eks_gpu.scheduling.requirements import Requirements
 from eks_gpu.validate.findings import object_ref
 
 HARD_EFFECTS = ("NoSchedule", "NoExecute")
-
-
-def _legacy_labels(row: GpuInstanceType) -> dict[str, str]:
-    """Karpenter's labels for a GPU type its instance-type list lacks, from the GPU catalog."""
-    category = re.match(r"[a-z]+", row.family)
-    generation = re.search(r"[0-9]+", row.family)
-    labels = {
-        LABEL_INSTANCE_FAMILY: row.family,
-        LABEL_INSTANCE_CATEGORY: category.group(0) if category else row.family,
-        LABEL_INSTANCE_GENERATION: generation.group(0) if generation else "",
-        LABEL_INSTANCE_SIZE: row.instance_type.partition(".")[2],
-        LABEL_INSTANCE_CPU: str(row.vcpu),
-        LABEL_INSTANCE_MEMORY: str(row.memory_mib),
-        LABEL_GPU_COUNT: str(row.gpu_count),
-        LABEL_GPU_MANUFACTURER: row.gpu_manufacturer,
-        LABEL_GPU_NAME: row.gpu_name,
-        LABEL_GPU_MEMORY: str(row.gpu_memory_mib),
-        LABEL_ARCH: row.architecture,
-        LABEL_OS: "linux",
-        LABEL_INSTANCE_TYPE: row.instance_type,
-    }
-    if row.local_nvme_gb:
-        labels[LABEL_INSTANCE_LOCAL_NVME] = str(row.local_nvme_gb)
-    return labels
-
-
-def _legacy_type(row: GpuInstanceType) -> InstanceType:
-    resource = (
-        RESOURCE_NVIDIA_GPU
-        if row.gpu_manufacturer == "nvidia"
-        else f"{row.gpu_manufacturer}.com/gpu"
-    )
-    resources = {resource: str(row.gpu_count)} if row.gpu_count else {}
-    return InstanceType(row.instance_type, _legacy_labels(row), resources, row.price_per_hour)
-
-
-@cache
-def candidate_types() -> tuple[InstanceType, ...]:
-    """Every instance type a NodePool could launch: the catalog plus legacy GPU types."""
-    catalog = all_instance_types()
-    legacy = [_legacy_type(row) for row in gpu_instance_types() if row.instance_type not in catalog]
-    return (*catalog.values(), *legacy)
 
 
 @cache
@@ -92,9 +35,14 @@ def gpu_facts() -> dict[str, GpuInstanceType]:
 
 
 @lru_cache(maxsize=256)
-def _allowed_names(nodepool_json: str) -> tuple[str, ...]:
-    nodepool = json.loads(nodepool_json)
-    return tuple(it.name for it in instance_types_allowed(nodepool, candidate_types()))
+def _spec_of(nodepool_json: str) -> PoolSpec | None:
+    """Cached per NodePool: every rule of one ``validate`` run asks for every pool, and
+    admitting types walks the whole catalog."""
+    try:
+        spec = pool_spec(json.loads(nodepool_json))
+    except (ValueError, TypeError):
+        return None
+    return spec if all(isinstance(taint, dict) for taint in spec.taints) else None
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -107,10 +55,21 @@ def _list_of_dicts(value: Any) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Pool:
-    """A NodePool object with what it can launch worked out."""
+    """A NodePool object with what it can launch worked out (``spec``)."""
 
-    obj: dict[str, Any]
-    instance_types: tuple[InstanceType, ...]
+    obj: dict[str, Any] = field(hash=False)
+    spec: PoolSpec
+
+    @property
+    def requirements(self) -> Requirements:
+        """Karpenter's NodeClaim template requirements (spec requirements, template labels
+        as ``In``, ``karpenter.sh/nodepool``)."""
+        return self.spec.requirements
+
+    @property
+    def types(self) -> tuple[CatalogType, ...]:
+        """The catalog types the requirements admit, by name."""
+        return self.spec.types
 
     @property
     def ref(self) -> str:
@@ -149,7 +108,7 @@ class Pool:
     def gpu_types(self) -> tuple[GpuInstanceType, ...]:
         """The GPU catalog rows of the instance types it can launch."""
         facts = gpu_facts()
-        return tuple(facts[it.name] for it in self.instance_types if it.name in facts)
+        return tuple(facts[t.name] for t in self.types if t.name in facts)
 
     @property
     def can_launch_gpus(self) -> bool:
@@ -171,19 +130,21 @@ class Pool:
         keys = [str(t.get("key", "")) for t in self.taints] + list(self.limits)
         if any(key.startswith(PREFIX_NVIDIA) for key in keys):
             return True
-        gpu_only = len(self.gpu_types) == len(self.instance_types) > 0
+        gpu_only = len(self.gpu_types) == len(self.types) > 0
         return gpu_only and bool(self.nvidia_types)
 
 
-def pool_of(nodepool: dict[str, Any]) -> Pool:
-    """The :class:`Pool` view of one NodePool object."""
-    names = set(_allowed_names(json.dumps(nodepool, sort_keys=True, default=str)))
-    return Pool(nodepool, tuple(it for it in candidate_types() if it.name in names))
+def pool_of(nodepool: dict[str, Any]) -> Pool | None:
+    """The :class:`Pool` view of one NodePool object; None when its requirements, labels or
+    taints cannot be read (the CRD schema and CEL checks report those; the lint rules skip
+    the pool)."""
+    spec = _spec_of(json.dumps(nodepool, sort_keys=True, default=str))
+    return None if spec is None else Pool(nodepool, spec)
 
 
 def pools_of(manifests: ManifestSet) -> list[Pool]:
-    """Every NodePool of the set, in input order."""
-    return [pool_of(nodepool) for nodepool in manifests.nodepools]
+    """Every readable NodePool of the set, in input order."""
+    return [pool for pool in map(pool_of, manifests.nodepools) if pool is not None]
 
 
 def families(rows: Iterable[GpuInstanceType]) -> list[str]:
@@ -191,19 +152,19 @@ def families(rows: Iterable[GpuInstanceType]) -> list[str]:
     return sorted({row.family for row in rows})
 
 
-def format_taint(taint: Mapping[str, Any]) -> str:
-    """``key=value:Effect`` (``key:Effect`` without a value), as kubectl prints taints."""
-    value = taint.get("value")
-    return f"{taint.get('key')}{'=' + str(value) if value else ''}:{taint.get('effect')}"
+def named_values(pool: Pool, key: str) -> list[str]:
+    """The values the pool's requirement on ``key`` lists with ``In``, sorted ([] for any
+    other operator): what the user asked for by name, whether Karpenter knows it or not."""
+    requirement = pool.requirements.get(key)
+    return [] if requirement.complement else sorted(requirement.values)
 
 
 __all__ = [
     "HARD_EFFECTS",
     "Pool",
-    "candidate_types",
     "families",
-    "format_taint",
     "gpu_facts",
+    "named_values",
     "pool_of",
     "pools_of",
 ]

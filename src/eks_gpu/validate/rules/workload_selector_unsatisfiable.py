@@ -5,6 +5,11 @@ Either its ``nodeSelector``/required node affinity matches nothing any NodePool 
 ``nvidia.com/gpu`` and tolerates the taints of no pool that could give it one. Either way
 Karpenter never launches a node for it and it stays Pending. Sets without NodePools are
 skipped: the nodes may come from elsewhere.
+
+The verdict per pool is ``placement.check_pool``, the simulator's (taints, requirement
+compatibility, an instance type intersecting pool and pod), on the pool's types that give
+``nvidia.com/gpu`` for a GPU pod; the selector is judged on the pool as if untainted, so the
+finding can say which of the two is in the way.
 """
 
 from __future__ import annotations
@@ -14,16 +19,19 @@ from typing import Any
 
 from eks_gpu.manifests import ManifestSet
 from eks_gpu.names import RESOURCE_NVIDIA_GPU
+from eks_gpu.scheduling.pod_view import PodView
+from eks_gpu.scheduling.taints import taint_str
 from eks_gpu.validate.findings import Finding
 from eks_gpu.validate.rules.placement import (
+    blocking_taints,
     exists_toleration,
     has_node_constraints,
     selector_reasons,
-    untolerated_taints,
+    view_of,
 )
 from eks_gpu.validate.rules.pools import Pool, pools_of
 from eks_gpu.validate.rules.rule import Rule
-from eks_gpu.validate.rules.workloads import pod_spec_path, requests_gpus
+from eks_gpu.validate.rules.workloads import in_pod_spec
 
 SELECTOR_FIX = (
     "select only labels a NodePool sets (its spec.template.metadata.labels or requirements, "
@@ -38,32 +46,33 @@ def _selector_path(pod_spec: dict[str, Any]) -> str:
     return ".nodeSelector"
 
 
-def _taint_finding(obj: dict[str, Any], pod_spec: dict[str, Any], pools: list[Pool]) -> Finding:
-    blocked = [f"{p.ref} ({', '.join(untolerated_taints(pod_spec, p.hard_taints))})" for p in pools]
-    first = untolerated_taints(pod_spec, pools[0].hard_taints)[0]
+def _taint_finding(obj: dict[str, Any], view: PodView, pools: list[Pool]) -> Finding:
+    blocked = {p.ref: blocking_taints(view, p) for p in pools}
+    shown = "; ".join(f"{ref} ({', '.join(map(taint_str, t))})" for ref, t in blocked.items())
+    first = blocked[pools[0].ref][0]
     return RULE.finding(
         obj,
-        f"{pod_spec_path(obj)}.tolerations",
-        f"asks for {RESOURCE_NVIDIA_GPU} but tolerates no GPU pool's taints: {'; '.join(blocked)}",
+        in_pod_spec(obj, ".tolerations"),
+        f"asks for {RESOURCE_NVIDIA_GPU} but tolerates no GPU pool's taints: {shown}",
         f"add the toleration {exists_toleration(first)} to the pod template",
     )
 
 
 def _selector_finding(
-    obj: dict[str, Any], pod_spec: dict[str, Any], reasons: dict[str, list[str]]
+    obj: dict[str, Any], pod_spec: dict[str, Any], view: PodView, reasons: dict[str, list[str]]
 ) -> Finding:
     detail = "; ".join(f"{ref}: {', '.join(why)}" for ref, why in reasons.items())
-    if not has_node_constraints(pod_spec):
+    if not has_node_constraints(view):
         return RULE.finding(
             obj,
-            f"{pod_spec_path(obj)}.containers",
+            in_pod_spec(obj, ".containers"),
             f"asks for {RESOURCE_NVIDIA_GPU} but no NodePool launches NVIDIA GPU instances: "
             f"{detail}",
             "add a GPU NodePool (eks-gpu render) or allow NVIDIA GPU families in one",
         )
     return RULE.finding(
         obj,
-        pod_spec_path(obj) + _selector_path(pod_spec),
+        in_pod_spec(obj, _selector_path(pod_spec)),
         f"no NodePool can satisfy its node selector/affinity, so it stays Pending: {detail}",
         SELECTOR_FIX,
     )
@@ -73,16 +82,19 @@ def _workload_finding(
     obj: dict[str, Any], pod_spec: dict[str, Any], pools: list[Pool]
 ) -> Finding | None:
     """The finding for one workload, or None when some pool can run it."""
-    gpu = requests_gpus(pod_spec)
-    if not gpu and not has_node_constraints(pod_spec):
+    view = view_of(pod_spec)
+    if view is None:
         return None
-    reasons = {p.ref: selector_reasons(pod_spec, p, gpu) for p in pools}
+    gpu = view.gpus > 0
+    if not gpu and not has_node_constraints(view):
+        return None
+    reasons = {p.ref: [r.message for r in selector_reasons(view, p)] for p in pools}
     matching = [p for p in pools if not reasons[p.ref]]
     if not matching:
-        return _selector_finding(obj, pod_spec, reasons)
-    if not gpu or any(not untolerated_taints(pod_spec, p.hard_taints) for p in matching):
+        return _selector_finding(obj, pod_spec, view, reasons)
+    if not gpu or any(not blocking_taints(view, p) for p in matching):
         return None
-    return _taint_finding(obj, pod_spec, matching)
+    return _taint_finding(obj, view, matching)
 
 
 def _check(manifests: ManifestSet) -> Iterator[Finding]:

@@ -1,4 +1,8 @@
-"""The parts of a workload the GPU rules read: where its pod spec is, its containers, GPUs."""
+"""The parts of a workload the GPU rules read: its containers, their GPUs, paths into it.
+
+Where a workload keeps its pod spec is :mod:`eks_gpu.manifests.pod_spec`'s to say (the one
+locator); :func:`in_pod_spec` only joins a field onto that path for a finding.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,17 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from eks_gpu.manifests import pod_spec_path
 from eks_gpu.names import RESOURCE_NVIDIA_GPU
 
-_POD_SPEC_PATHS = {"Pod": ".spec", "CronJob": ".spec.jobTemplate.spec.template.spec"}
 
+def in_pod_spec(obj: dict[str, Any], field: str) -> str:
+    """JSON path of ``field`` (``.tolerations``) inside the pod spec of ``obj``.
 
-def pod_spec_path(obj: dict[str, Any]) -> str:
-    """JSON path of the pod spec inside ``obj`` (``.spec`` for a Pod)."""
-    return _POD_SPEC_PATHS.get(str(obj.get("kind")), ".spec.template.spec")
+    Only called for objects that have a pod spec (``pod_spec_of`` found one); for any other
+    the field is given as it is.
+    """
+    return (pod_spec_path(str(obj.get("kind", ""))) or "") + field
 
 
 def containers(pod_spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -72,8 +79,8 @@ def requests_gpus(pod_spec: dict[str, Any]) -> bool:
 __all__ = [
     "container_gpus",
     "containers",
+    "in_pod_spec",
     "limits_section",
-    "pod_spec_path",
     "quantity",
     "requests_gpus",
     "requests_section",
