@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from builders import make_pod, make_spec, make_workload
 from conftest import CliResult
 from eks_gpu.config.parse import config_from_data
 from eks_gpu.render.bundle import render_all
@@ -48,20 +49,11 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def gpu_pod(name: str = "trainer", gpus: int = 1, tolerate: bool = True) -> Obj:
-    resources = {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {GPU: str(gpus)}}
-    spec: Obj = {"containers": [{"name": "main", "image": "app", "resources": resources}]}
-    if tolerate:
-        spec["tolerations"] = [GPU_TOLERATION]
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": "default"}, "spec": spec}  # fmt: skip
+    return make_pod(name, gpus=gpus, tolerations=None if tolerate else [])
 
 
 def deployment(name: str, replicas: int) -> Obj:
-    template = {"metadata": {"labels": {"app": name}}, "spec": gpu_pod(name)["spec"]}
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "namespace": "default"},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
-                     "template": template}}  # fmt: skip
+    return make_workload("Deployment", name, pod=make_spec(gpus=1), replicas=replicas)
 
 
 def write(path: Path, *objects: Obj) -> str:

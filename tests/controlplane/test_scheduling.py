@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from builders import make_pod
+
 from .kube import Kube, Obj, condition
 
 pytestmark = pytest.mark.controlplane
@@ -44,27 +46,15 @@ def gpu_node(kube: Kube, plane) -> Iterator[str]:  # type: ignore[no-untyped-def
 
 
 def pod(node: str, gpus: int = 1, tolerate: bool = True) -> Obj:
-    spec: Obj = {
-        "nodeSelector": {"eks-gpu.test/node": node},  # keeps other tests' pods off the node
-        "containers": [
-            {
-                "name": "cuda",
-                "image": "nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04",
-                "resources": {"limits": {"nvidia.com/gpu": str(gpus)}},
-            }
-        ],
-    }
-    if tolerate:
-        spec["tolerations"] = [
-            {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
-        ]
     name = f"gpu{gpus}-{'tol' if tolerate else 'notol'}-{uuid.uuid4().hex[:6]}"
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": NS},
-        "spec": spec,
-    }
+    return make_pod(
+        name,
+        namespace=NS,
+        gpus=gpus,
+        requests={},
+        tolerations=None if tolerate else [],
+        node_selector={"eks-gpu.test/node": node},  # keeps other tests' pods off the node
+    )
 
 
 def _unschedulable_reason(kube: Kube, obj: Obj) -> str:
