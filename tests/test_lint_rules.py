@@ -804,3 +804,11 @@ def test_rules_do_not_mutate_their_input() -> None:
     before = copy.deepcopy(objs)
     run_lint(manifest_set(*objs))
     assert objs == before
+
+
+def test_every_rule_id_is_a_declared_rule_id() -> None:
+    """RuleId (the Literal mypy checks) and the registered rules are the same set."""
+    from eks_gpu.validate.rules import ALL_RULES
+    from eks_gpu.validate.rules.rule import RULE_IDS
+
+    assert sorted(rule.id for rule in ALL_RULES) == sorted(RULE_IDS)

@@ -14,7 +14,7 @@ Two levels of answer exist, after Karpenter (STYLE.md lesson 4):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 RequirementCode = Literal["label-undefined", "requirement-conflict"]
 """How two requirement sets disagree: the pod selects a custom label the node side never
@@ -33,16 +33,7 @@ ReasonCode = Literal[
 ]
 """Why a NodePool cannot take a pod, in the order the checks run (see ``placement``)."""
 
-REASON_CODES: tuple[ReasonCode, ...] = (
-    "taint-not-tolerated",
-    "label-undefined",
-    "requirement-conflict",
-    "affinity-matches-nothing",
-    "no-instance-type-fits",
-    "no-offering",
-    "nodepool-limit-exceeded",
-    "no-nodepool",
-)
+REASON_CODES: tuple[ReasonCode, ...] = get_args(ReasonCode)
 """Every :data:`ReasonCode`, for tests and documentation."""
 
 

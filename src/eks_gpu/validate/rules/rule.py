@@ -9,19 +9,38 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from eks_gpu.manifests import ManifestSet
 from eks_gpu.validate.findings import Finding, Severity, object_ref
 
 CheckFn = Callable[[ManifestSet], Iterable[Finding]]
+RuleId = Literal[
+    "gpu-pool-untainted",
+    "device-plugin-untolerated-taint",
+    "device-plugin-crashloop-cpu-nodes",
+    "workload-selector-unsatisfiable",
+    "gpu-limit-missing",
+    "raid0-without-instance-store",
+    "non-nvidia-gpu-family",
+    "fractional-gpu-family",
+    "cuda-arch-unsupported",
+    "ami-unpinned",
+    "arch-mismatch",
+    "imds-exposed",
+    "root-volume-small",
+    "gpu-request-not-limit",
+    "legacy-gpu-family",
+]
+"""The lint rule ids: part of the JSON contract, never renamed (mypy checks each rule's)."""
+RULE_IDS: tuple[RuleId, ...] = get_args(RuleId)
 
 
 @dataclass(frozen=True)
 class Rule:
     """One GPU lint rule; ``check`` yields every finding it has for a manifest set."""
 
-    id: str
+    id: RuleId
     severity: Severity
     summary: str
     check: CheckFn
@@ -31,4 +50,4 @@ class Rule:
         return Finding(self.id, self.severity, object_ref(obj), path, message, fix)
 
 
-__all__ = ["CheckFn", "Rule"]
+__all__ = ["RULE_IDS", "CheckFn", "Rule", "RuleId"]
