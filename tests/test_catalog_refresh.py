@@ -39,6 +39,7 @@ from eks_gpu.errors import EXIT_CLUSTER, EXIT_USAGE, CloudAccessError, UsageErro
 from eks_gpu.loaders import aws_session
 from eks_gpu.loaders.aws_refresh import refresh_prices
 from eks_gpu.loaders.price_cache import cache_path, load_price_book
+from environment import fake_aws
 
 RunCli = Callable[..., CliResult]
 Hook = Callable[..., Any]
@@ -134,13 +135,7 @@ def failing(code: str, message: str = "You are not authorized to perform this op
 @pytest.fixture(autouse=True)
 def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Fake credentials, no real AWS config, and the price cache in ``tmp_path``."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    fake_aws(tmp_path, monkeypatch)
     cache = tmp_path / "cache"
     monkeypatch.setenv("EKS_GPU_CACHE_DIR", str(cache))
     return cache

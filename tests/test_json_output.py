@@ -22,6 +22,7 @@ from referencing import Registry, Resource
 from conftest import CliResult
 from eks_gpu import names
 from eks_gpu.cli.main import COMMANDS, cli
+from environment import empty_workdir, fake_aws
 
 RunCli = Callable[..., CliResult]
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
@@ -132,18 +133,8 @@ def validator(kind: str) -> Draft202012Validator:
 @pytest.fixture(autouse=True)
 def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty working directory with the input files, no config, no cache, no real AWS."""
-    workdir = tmp_path / "cwd"
-    workdir.mkdir()
-    monkeypatch.chdir(workdir)
-    monkeypatch.delenv("EKS_GPU_CONFIG", raising=False)
-    monkeypatch.setenv("EKS_GPU_CACHE_DIR", str(tmp_path / "cache"))
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    workdir = empty_workdir(tmp_path, monkeypatch)
+    fake_aws(tmp_path, monkeypatch)
     (workdir / "workloads.yaml").write_text(yaml.safe_dump_all(WORKLOADS))
     (workdir / "bad.yaml").write_text(yaml.safe_dump(GPU_REQUEST_ONLY))
     return workdir

@@ -18,6 +18,7 @@ from builders import make_pod, make_spec, make_workload
 from conftest import CliResult
 from eks_gpu.config.parse import config_from_data
 from eks_gpu.render.bundle import render_all
+from environment import empty_workdir
 
 RunCli = Callable[..., CliResult]
 Obj = dict[str, Any]
@@ -37,11 +38,7 @@ PLAN_KEYS = {"objects", "validation", "simulation", "isolation", "ok"}
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty working directory, no ``$EKS_GPU_CONFIG``, an empty cache."""
-    workdir = tmp_path / "cwd"
-    workdir.mkdir()
-    monkeypatch.chdir(workdir)
-    monkeypatch.delenv("EKS_GPU_CONFIG", raising=False)
-    monkeypatch.setenv("EKS_GPU_CACHE_DIR", str(tmp_path / "cache"))
+    workdir = empty_workdir(tmp_path, monkeypatch)
     return workdir
 
 
