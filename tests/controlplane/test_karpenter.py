@@ -28,8 +28,8 @@ import pytest
 from eks_gpu.cli.main import main
 from eks_gpu.scheduling.resources import parse_quantity
 
-from . import agreement
-from .agreement import WORKLOADS, Overlay, Pod, Pool, Workload
+from . import agreement, workloads
+from .agreement import FAMILY, WORKLOADS, Overlay, Pod, Pool, Workload
 from .karpenter import (
     KWOK_OVERHEAD,
     ZONES,
@@ -45,24 +45,18 @@ pytestmark = pytest.mark.controlplane
 
 POOL_LABEL = "eks-gpu.test/pool"
 # A few of the benchmark's workloads, run at once as the benchmark does: packing, a
-# selector no allowed type meets, a pod without the GPU toleration (ExtendedResourceToleration
-# adds it), equal-weight pools (Karpenter takes the later name first), a tight GPU limit.
+# selector no allowed type meets, spot only, a tight GPU limit.
+# A pod asking for an extended resource only a NodeOverlay adds, to the g6e types only.
+WIDGETS = Workload(
+    "capacity overlay",
+    (Pod(widgets=1),),
+    (Pool(),),
+    (Overlay(requirements=(workloads.instance_types(FAMILY, "g6e"),), widgets=2),),
+)
 AGREEMENT_SAMPLE = (
     *(w for w in WORKLOADS if w.name in ("3 pods x 1 GPU", "1 GPU, H100 (not in the pool)")),
-    Workload(
-        "no toleration, spot only", (Pod(tolerates=False),), (Pool(capacity_types=("spot",)),)
-    ),
+    Workload("1 GPU + 8Gi, spot only", (Pod(memory="8Gi"),), (Pool(capacity_types=("spot",)),)),
     Workload("3 x 2 GPUs, GPU limit 4", (Pod(gpus=2, count=3),), (Pool(gpu_limit=4),)),
-    Workload(
-        "capacity overlay",
-        (Pod(widgets=1),),
-        (Pool(),),
-        (
-            Overlay(
-                requirements=(("karpenter.k8s.aws/instance-family", "In", ("g6e",)),), widgets=2
-            ),
-        ),
-    ),
 )
 
 
@@ -247,12 +241,18 @@ def test_simulate_agrees_with_karpenter_on_a_sample_run_at_once(
     kube: Kube, karpenter: None
 ) -> None:
     """A sample of benchmarks/karpenter_agreement.py, which runs 200 and reports the rate;
-    these run concurrently, as there, each isolated by its own pool label."""
+    these run concurrently, as there, each isolated by its own pool label. With them, a
+    NodeOverlay confined to its workload's pool (by ``karpenter.sh/nodepool``) that adds an
+    extended resource to the g6e types: Karpenter, with the NodeOverlay gate on, launches a
+    g6e for the pod asking for it, and only for that workload."""
     objects, prices = agreement.rendered(), price_book()
     nonce = uuid.uuid4().hex[:4]
-    tags = {f"t{nonce}-{i}": w for i, w in enumerate(AGREEMENT_SAMPLE)}
+    tags = {f"t{nonce}-{i}": w for i, w in enumerate((*AGREEMENT_SAMPLE, WIDGETS))}
     seen = agreement.karpenter_batch(kube, objects, tags, f"t{nonce}")
-    for tag, workload in tags.items():
+    overlaid = seen.pop(f"t{nonce}-{len(AGREEMENT_SAMPLE)}").outcome
+    assert overlaid.unschedulable == ()
+    assert [launch.split("/")[1].split(".")[0] for launch in overlaid.launched] == ["g6e"]
+    for tag, workload in list(tags.items())[: len(AGREEMENT_SAMPLE)]:
         real = seen[tag]
         if real.races:  # kube-scheduler filled a node with pods planned for another one
             continue

@@ -4,7 +4,8 @@ Each :func:`generate` call with the same seed gives the same workloads: pod mixe
 CPU, memory, ephemeral storage; node selectors and affinity on GPU name, family, GPU count,
 size and GPU memory; pods without the explicit GPU toleration), one to three pools (weights,
 equal-weight ties, other families, spot-only or on-demand-only, tight GPU limits, a taint of
-their own) and sometimes a NodeOverlay (price, price adjustment, or an extended resource).
+their own) and sometimes a NodeOverlay (price, price adjustment, or an extended resource) on
+the types of one family or GPU.
 
 One rule keeps them decidable: pods of different shapes in one workload get different CPU
 requests. Karpenter orders pods by CPU, then memory, then creation second, then UID
@@ -16,7 +17,10 @@ from __future__ import annotations
 
 import random
 
-from .agreement import FAMILY, GPU_NAME, Overlay, Pod, Pool, Requirement, Workload
+from eks_gpu.catalog.instance_types import all_instance_types
+
+from .agreement import FAMILY, GPU_NAME, INSTANCE_TYPE, Overlay, Pod, Pool, Requirement, Workload
+from .karpenter import gpu_type_names
 
 GPU_COUNT = "karpenter.k8s.aws/instance-gpu-count"
 GPU_MEMORY = "karpenter.k8s.aws/instance-gpu-memory"
@@ -39,7 +43,7 @@ def generate(seed: int, count: int) -> list[Workload]:
 
 def _workload(rng: random.Random, name: str) -> Workload:
     pools = _pools(rng)
-    overlays = _overlays(rng) if rng.random() < 0.2 else ()
+    overlays = _overlays(rng) if rng.random() < 0.15 else ()
     widgets = any(o.widgets for o in overlays)
     tainted = any(p.tainted for p in pools)
     cpus = rng.sample(CPUS, k=rng.choice((1, 1, 2, 2, 3)))
@@ -102,17 +106,28 @@ def _pod(rng: random.Random, cpu: str, tainted: bool, widgets: bool) -> Pod:
 
 
 def _overlays(rng: random.Random) -> tuple[Overlay, ...]:
-    target: Requirement = rng.choice(
-        (
-            (FAMILY, "In", (rng.choice(GUIDE_FAMILIES),)),
-            (GPU_NAME, "In", (rng.choice(GPU_NAMES[:4]),)),
-            (GPU_COUNT, "Gt", ("1",)),
-        )
+    key, value = rng.choice(
+        ((FAMILY, rng.choice(GUIDE_FAMILIES)), (GPU_NAME, rng.choice(GPU_NAMES[:4])))
     )
-    kind = rng.choice(("adjust", "adjust", "price", "capacity"))
+    target = instance_types(key, value)
+    kind = rng.choice(("adjust", "price", "capacity", "capacity"))
     if kind == "capacity":
         return (Overlay(requirements=(target,), widgets=rng.choice((1, 2, 4))),)
     if kind == "price":
         return (Overlay(requirements=(target,), price=rng.choice(("0.05", "0.5", "100"))),)
     adjustment = rng.choice(("-90%", "-50%", "+200%", "-0.5"))
     return (Overlay(requirements=(target,), price_adjustment=adjustment),)
+
+
+def instance_types(key: str, value: str) -> Requirement:
+    """``node.kubernetes.io/instance-type In`` the GPU types whose ``key`` is ``value``.
+
+    An overlay's requirements must be compatible with the instance type's own requirements
+    (nodeoverlay/controller.go ``getOverlaidOfferings``), and the kwok provider builds those
+    from a fixed set of keys (kwok/cloudprovider/helpers.go ``newInstanceType``: instance type,
+    arch, os, zone, capacity type, ``karpenter.kwok.sh/*``): a ``karpenter.k8s.aws/*`` key
+    would match nothing there, so overlays name the instance types.
+    """
+    catalog = all_instance_types()
+    names = [n for n in gpu_type_names() if catalog[n].labels.get(key) == value]
+    return (INSTANCE_TYPE, "In", tuple(names))
