@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import secrets
 import sys
@@ -33,6 +34,9 @@ from controlplane.agreement import (
     WORKLOADS,
     Observed,
     Outcome,
+    Overlay,
+    Pod,
+    Pool,
     Workload,
     karpenter_batch,
     rendered,
@@ -54,7 +58,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--no-hand", action="store_true", help="skip the 13 hand-made ones")
     parser.add_argument("--json", type=Path, help="write disagreements and races here")
+    parser.add_argument(
+        "--triage", type=Path, help="read a --json file and label each disagreement (no cluster)"
+    )
     args = parser.parse_args()
+    if args.triage:
+        return triage(args.triage)
     bins = binaries()
     if bins is None:
         print("not built: run scripts/controlplane.sh build", file=sys.stderr)
@@ -110,15 +119,17 @@ def report(rows: list[Row], elapsed: float, args: argparse.Namespace) -> None:
         real = f"error: {error}" if seen is None else str(seen.outcome)
         mark = _mark(seen, sim)
         print(f"| {workload.name} | {real} | {sim} | {mark} |")
-    clean = [(s, sim) for _, s, sim, _ in rows if s is not None and not s.races]
-    raced = [s for _, s, _, _ in rows if s is not None and s.races]
-    errors = sum(s is None for _, s, _, _ in rows)
-    agreed = sum(s.outcome == sim for s, sim in clean)
+    settled = [(s, sim) for _, s, sim, _ in rows if s is not None]
+    raced = [(s, sim) for s, sim in settled if s.races]
+    raced_differ = sum(s.outcome != sim for s, sim in raced)
+    judged = [(s, sim) for s, sim in settled if not (s.races and s.outcome != sim)]
+    agreed = sum(s.outcome == sim for s, sim in judged)
     print(
-        f"\nagreement: {agreed}/{len(clean)} workloads without a race "
-        f"({100 * agreed / max(len(clean), 1):.1f}%); races: {len(raced)} workloads "
-        f"({sum(len(s.races) for s in raced)} NodeClaims); not settled: {errors}; "
-        f"wall time {elapsed:.0f} s for {len(rows)} workloads, {args.concurrency} at a time"
+        f"\nagreement: {agreed}/{len(judged)} workloads ({100 * agreed / max(len(judged), 1):.1f}%;"
+        f" raced workloads whose outcome differs are left out); races: {len(raced)} of "
+        f"{len(settled)} workloads ({sum(len(s.races) for s, _ in raced)} NodeClaims), "
+        f"{raced_differ} of them differing; not settled: {len(rows) - len(settled)}; wall time "
+        f"{elapsed:.0f} s for {len(rows)} workloads, {args.concurrency} at a time"
     )
     if args.json:
         triage = [_triage(*row) for row in rows if _mark(row[1], row[2]) != "yes"]
@@ -166,6 +177,111 @@ def _triage(workload: Workload, seen: Observed | None, sim: Outcome, error: str)
             for c in seen.claims
         ],
     }
+
+
+# --- triage: which known difference explains a disagreement --------------------------------
+#
+# Each "fix" rewrites the simulate side as Karpenter behaves; the smallest set of fixes after
+# which simulate gives Karpenter's answer labels the disagreement. None: triage by hand.
+
+FIXES = {
+    "admission": "pods without the GPU toleration: EKS's ExtendedResourceToleration adds it "
+    "(kubernetes plugin/pkg/admission/extendedresourcetoleration Admit); simulate does not yet",
+    "tie": "equal-weight pools: Karpenter tries the later name first "
+    "(pkg/utils/nodepool/nodepool.go OrderByWeight: `return nps[a].Name > nps[b].Name`)",
+    "capacity-rank": "an on-demand-only pool: Karpenter ranks types by their cheapest offering "
+    "the NodeClaim allows (pkg/cloudprovider/types.go OrderByPrice; kwok toNode launches the "
+    "cheapest Compatible offering); simulate ranks by the cheapest offering of any capacity type",
+}
+
+
+def triage(path: Path) -> int:
+    objects, prices = rendered(), price_book()
+    items = json.loads(path.read_text())
+    counts: dict[str, int] = {}
+    for item in items:
+        if item["karpenter"] is None:
+            label = "error"
+        else:
+            workload = _workload(item["workload"])
+            real = Outcome(**_tuples(item["karpenter"]))
+            if any(x.isdigit() for x in real.unschedulable):  # pod indices (older files)
+                shapes = workload.shapes()
+                real = Outcome(
+                    real.launched, tuple(sorted(shapes[int(x)] for x in real.unschedulable))
+                )
+            label = _explain(objects, prices, workload, real)
+            if item["races"]:
+                label = f"race, {label}"
+        counts[label] = counts.get(label, 0) + 1
+        print(f"{item['workload']['name']}: {label}")
+    print(json.dumps(counts, indent=1))
+    return 0
+
+
+def _tuples(outcome: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
+    return {k: tuple(v) for k, v in outcome.items()}
+
+
+def _workload(data: dict[str, Any]) -> Workload:
+    def nested(cls: Any, value: dict[str, Any]) -> Any:
+        fields = {
+            k: tuple(tuple(x) if isinstance(x, list) else x for x in v)
+            if isinstance(v, list)
+            else v
+            for k, v in value.items()
+        }
+        if cls is Overlay:
+            fields["requirements"] = tuple(
+                (k, op, tuple(vals)) for k, op, vals in value["requirements"]
+            )
+        if cls is Pod:
+            fields["affinity"] = tuple((k, op, tuple(vals)) for k, op, vals in value["affinity"])
+        return cls(**fields)
+
+    return Workload(
+        data["name"],
+        tuple(nested(Pod, p) for p in data["pods"]),
+        tuple(nested(Pool, p) for p in data["pools"]),
+        tuple(nested(Overlay, o) for o in data["overlays"]),
+    )
+
+
+def _explain(objects: list[Any], prices: Any, workload: Workload, real: Outcome) -> str:
+    names = list(FIXES)
+    for size in range(len(names) + 1):
+        for chosen in itertools.combinations(names, size):
+            if _fixed(objects, prices, workload, set(chosen)) == real:
+                return "+".join(chosen) or "agrees"
+    return "overlay?" if workload.overlays else "unexplained"
+
+
+def _fixed(objects: list[Any], prices: Any, workload: Workload, fixes: set[str]) -> Outcome:
+    tag = "triage"
+    if "admission" in fixes:
+        pods = tuple(dataclasses.replace(p, tolerates=True) for p in workload.pods)
+        workload = dataclasses.replace(workload, pods=pods)
+    back: dict[str, str] = {}
+    if "tie" in fixes:  # reversed suffixes: simulate's name order becomes Karpenter's
+        suffixes = [p.suffix for p in workload.pools]
+        back = dict(zip(reversed(suffixes), suffixes, strict=True))
+        pools = tuple(dataclasses.replace(p, suffix=back[p.suffix]) for p in workload.pools)
+        overlays = tuple(
+            dataclasses.replace(o, pools=tuple(back[x] for x in o.pools)) for o in workload.overlays
+        )
+        workload = dataclasses.replace(workload, pools=pools, overlays=overlays)
+    outcome = simulate(objects, tag, workload, prices, ZONES)
+    if "capacity-rank" in fixes:
+        on_demand_only = {p.suffix for p in workload.pools if p.capacity_types == ("on-demand",)}
+        spotless = dataclasses.replace(prices, spot={})
+        other = simulate(objects, tag, workload, spotless, ZONES)
+        launched = [x for x in outcome.launched if x.split("/")[0] not in on_demand_only]
+        launched += [x for x in other.launched if x.split("/")[0] in on_demand_only]
+        outcome = Outcome(tuple(sorted(launched)), outcome.unschedulable)
+    if back:
+        launched = ["/".join((back[x.split("/")[0]], *x.split("/")[1:])) for x in outcome.launched]
+        outcome = Outcome(tuple(sorted(launched)), outcome.unschedulable)
+    return outcome
 
 
 if __name__ == "__main__":

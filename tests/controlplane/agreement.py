@@ -104,11 +104,21 @@ class Workload:
     pools: tuple[Pool, ...] = (Pool(),)
     overlays: tuple[Overlay, ...] = ()
 
+    def shapes(self) -> list[str]:
+        """The shape of the n-th pod, as ``s<index in pods>``: which of identical pods stays
+        Pending is Karpenter's UID order (queue.go), so outcomes name shapes, not pods."""
+        return [f"s{i}" for i, spec in enumerate(self.pods) for _ in range(spec.count)]
+
+    def pending(self, pod_names: Iterable[str], tag: str) -> tuple[str, ...]:
+        """The sorted shapes of the pods named ``<tag>-<n>``."""
+        shapes = self.shapes()
+        return tuple(sorted(shapes[int(_suffix(name, tag))] for name in pod_names))
+
 
 @dataclass(frozen=True)
 class Outcome:
     launched: tuple[str, ...]  # sorted "pool/instance-type/capacity-type", one per NodeClaim
-    unschedulable: tuple[str, ...]  # pod names (without the tag), sorted
+    unschedulable: tuple[str, ...]  # the shape of each, "s<n>" (Workload.pods[n]), sorted
 
     def __str__(self) -> str:
         launched = ", ".join(self.launched) or "nothing"
@@ -287,8 +297,8 @@ def simulate(
         f"{_suffix(c['nodepool'], tag)}/{c['instance_type']}/{c['capacity_type']}"
         for c in result["nodeclaims"]
     ]
-    pending = [_suffix(u["pod"].split("/")[1], tag) for u in result["unschedulable"]]
-    return Outcome(tuple(sorted(launched)), tuple(sorted(pending)))
+    pending = workload.pending((u["pod"].split("/")[1] for u in result["unschedulable"]), tag)
+    return Outcome(tuple(sorted(launched)), pending)
 
 
 def _suffix(name: str, tag: str) -> str:
@@ -434,12 +444,11 @@ def _observe(tag: str, state: _Batch, claims: list[Obj], live: list[Obj]) -> Obs
         for c in mine
     ]
     my_pods = [p for p in live if p["metadata"]["labels"][POOL_LABEL] == tag]
-    pending = [
-        _suffix(p["metadata"]["name"], tag)
-        for p in my_pods
-        if p.get("status", {}).get("phase") != "Running"
-    ]
-    outcome = Outcome(tuple(sorted(launched)), tuple(sorted(pending)))
+    pending = state.workloads[tag].pending(
+        (p["metadata"]["name"] for p in my_pods if p.get("status", {}).get("phase") != "Running"),
+        tag,
+    )
+    outcome = Outcome(tuple(sorted(launched)), pending)
     return Observed(outcome, races(mine, my_pods), tuple(mine))
 
 
