@@ -513,3 +513,24 @@ def test_crds_from_cluster_builds_the_same_set(reference: Path) -> None:
         (v.api_version, v.kind, v.openapi) for v in files.versions
     ]
     assert cluster.origin == "the cluster https://k (context c)"
+
+
+# --- duplicate keys (the API server decodes strictly) ----------------------------------------
+
+
+def test_a_duplicate_key_is_an_error_with_file_and_line(
+    run_cli: RunCli, reference: Path, tmp_path: Path
+) -> None:
+    text = yaml.safe_dump(nodepool(), sort_keys=False)
+    text = text.replace("  disruption:\n", "  weight: 10\n  weight: 20\n  disruption:\n", 1)
+    path = tmp_path / "dup.yaml"
+    path.write_text(text)
+    line = text.splitlines().index("  weight: 20") + 1
+    code, report = run_json(run_cli, str(path), "--crds", crds_dir(reference))
+    assert code == 1
+    [finding] = [f for f in report["findings"] if f["rule"] == "duplicate-key"]
+    assert finding["severity"] == "error"
+    assert finding["path"] == f"{path}:{line}:3"
+    assert '"weight" appears twice' in finding["message"]
+    clean = run_json(run_cli, write(tmp_path, [nodepool()]), "--crds", crds_dir(reference))
+    assert not [f for f in clean[1]["findings"] if f["rule"] == "duplicate-key"]

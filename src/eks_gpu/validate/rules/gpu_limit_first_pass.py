@@ -1,0 +1,78 @@
+"""``gpu-limit-first-pass``: a NodePool's ``nvidia.com/gpu`` limit below twice its largest
+candidate type's GPU count, so Karpenter opens fewer NodeClaims at once than the limit allows.
+
+In one provisioning pass Karpenter charges each new NodeClaim the **largest** capacity among
+its candidate instance types against the pool's remaining limits, and drops candidates larger
+than what remains (sigs.k8s.io/karpenter@v1.14.1
+``pkg/controllers/provisioning/scheduling/scheduler.go``: ``subtractMax`` and
+``filterByRemainingResources``). With 8-GPU types allowed and a 16-GPU limit, the first pass
+opens at most two NodeClaims even for 1-GPU pods; the other pods stay Pending until a later
+pass, when the launched NodeClaims' real types are known (aws/karpenter-provider-aws#8068).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+
+from eks_gpu.manifests import ManifestSet
+from eks_gpu.names import RESOURCE_NVIDIA_GPU
+from eks_gpu.scheduling.resources import parse_quantity
+from eks_gpu.validate.findings import Finding
+from eks_gpu.validate.rules.pools import Pool, pools_of
+from eks_gpu.validate.rules.rule import Rule
+
+PATH = f".spec.limits[{RESOURCE_NVIDIA_GPU}]"
+
+
+def first_pass_claims(limit: Decimal, gpu_counts: list[int]) -> int:
+    """NodeClaims Karpenter's first pass can open under ``limit`` GPUs, one small pod each:
+    each is charged the largest candidate that still fits what remains (``subtractMax``)."""
+    remaining, claims = limit, 0
+    while True:
+        fitting = [count for count in gpu_counts if count <= remaining]
+        if not fitting:
+            return claims
+        remaining -= max(fitting)
+        claims += 1
+
+
+def _limit(pool: Pool) -> Decimal | None:
+    raw = pool.limits.get(RESOURCE_NVIDIA_GPU)
+    try:
+        return None if raw is None else parse_quantity(raw)
+    except (ValueError, InvalidOperation):
+        return None  # the CRD schema reports a malformed quantity
+
+
+def _check(manifests: ManifestSet) -> Iterator[Finding]:
+    for pool in pools_of(manifests):
+        limit = _limit(pool)
+        counts = sorted({row.nvidia_gpus for row in pool.nvidia_types if row.nvidia_gpus > 0})
+        if limit is None or not counts or limit >= 2 * counts[-1]:
+            continue
+        largest = counts[-1]
+        big = sorted(r.instance_type for r in pool.nvidia_types if r.nvidia_gpus == largest)
+        claims = first_pass_claims(limit, counts)
+        yield RULE.finding(
+            pool.obj,
+            PATH,
+            f"the {RESOURCE_NVIDIA_GPU} limit {limit} is below twice the largest candidate's "
+            f"{largest} GPUs ({', '.join(big[:3])}): in each provisioning pass Karpenter "
+            f"charges every new NodeClaim the largest candidate's capacity (subtractMax), so "
+            f"its first pass opens at most {claims} NodeClaim(s) even for 1-GPU pods; the "
+            "other pods stay Pending until a later pass, once the launched types are known "
+            "(aws/karpenter-provider-aws#8068)",
+            f"raise the limit to at least {2 * largest}, or keep types with more than "
+            f"{limit / 2:g} GPUs out of this pool (instance-gpu-count Lt ...)",
+        )
+
+
+RULE = Rule(
+    id="gpu-limit-first-pass",
+    severity="warning",
+    summary="a GPU limit below twice the largest candidate's GPUs (slow first provisioning)",
+    check=_check,
+)
+
+__all__ = ["RULE", "first_pass_claims"]
