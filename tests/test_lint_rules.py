@@ -884,7 +884,7 @@ def nodeconfig(kubelet: dict[str, Any]) -> tuple[str, str]:
     return "application/node.eks.aws", yaml.safe_dump(document)
 
 
-BOOTSTRAP = "#!/bin/bash\nset -e\n/etc/eks/bootstrap.sh demo --kubelet-extra-args '--max-pods=110'\n"
+BOOTSTRAP = "#!/bin/bash\nset -e\n/etc/eks/bootstrap.sh demo --kubelet-extra-args '--max-pods=20'\n"
 
 
 def test_bootstrap_sh_on_al2023_is_an_error() -> None:
@@ -940,8 +940,10 @@ def test_contradictory_kubelet_fields_are_an_error(kubelet: dict[str, Any], said
 
 
 def test_consistent_kubelet_fields_pass() -> None:
-    fine = nodeconfig({"serializeImagePulls": False, "maxParallelImagePulls": 4,
-                       "imageGCHighThresholdPercent": 85, "imageGCLowThresholdPercent": 80})  # fmt: skip
+    fine = nodeconfig(
+        {"serializeImagePulls": False, "maxParallelImagePulls": 4,
+         "imageGCHighThresholdPercent": 85, "imageGCLowThresholdPercent": 80}
+    )  # fmt: skip
     assert check("nodeconfig-kubelet-conflict", with_user_data(mime(fine))) == []
 
 
