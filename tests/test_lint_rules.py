@@ -581,6 +581,30 @@ def test_fractional_family_passes_without_fractional_types() -> None:
     assert check("fractional-gpu-family", whole) == []
 
 
+def fractional_overlay(pool: str = "gpu", gpus: str = "1") -> dict[str, Any]:
+    return {
+        "apiVersion": "karpenter.sh/v1alpha1",
+        "kind": "NodeOverlay",
+        "metadata": {"name": f"{pool}-fractional"},
+        "spec": {
+            "requirements": [expr("karpenter.sh/nodepool", "In", pool),
+                             expr("karpenter.k8s.aws/instance-gpu-count", "In", "0")],
+            "capacity": {"nvidia.com/gpu": gpus},
+        },
+    }  # fmt: skip
+
+
+def test_fractional_family_passes_when_a_node_overlay_gives_them_a_gpu() -> None:
+    """getOverlaidOfferings (sigs.k8s.io/karpenter@v1.14.1 pkg/controllers/nodeoverlay):
+    the overlay applies to the pool's g6f types, so Karpenter sees nvidia.com/gpu there."""
+    pool = gpu_nodepool(families=("g6", "g6f"))
+    assert check("fractional-gpu-family", pool, fractional_overlay()) == []
+    other_pool = fractional_overlay(pool="cpu")
+    assert len(check("fractional-gpu-family", pool, other_pool)) == 1
+    no_gpu = fractional_overlay(gpus="0")
+    assert len(check("fractional-gpu-family", pool, no_gpu)) == 1
+
+
 # --- cuda-arch-unsupported ---
 
 V100_POOL = {"families": ("g5", "p3dn")}  # p3dn: the V100 type Karpenter v1.14 still lists

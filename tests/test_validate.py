@@ -534,3 +534,48 @@ def test_a_duplicate_key_is_an_error_with_file_and_line(
     assert '"weight" appears twice' in finding["message"]
     clean = run_json(run_cli, write(tmp_path, [nodepool()]), "--crds", crds_dir(reference))
     assert not [f for f in clean[1]["findings"] if f["rule"] == "duplicate-key"]
+
+
+# --- NodeOverlays against the karpenter.sh/v1alpha1 CRD --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"devicePlugin": {"sharing": {"timeSlicing": {"replicas": 4}}}},
+        {"nodePools": [{"instanceFamilies": ["g6f", "gr6f", "g6"]}]},
+    ],
+    ids=["time-slicing", "fractional"],
+)
+def test_rendered_node_overlays_validate_against_their_crd(
+    reference: Path, data: dict[str, Any]
+) -> None:
+    from eks_gpu.config.parse import config_from_data
+
+    objects = rendered(config_from_data(data, source="t"))
+    assert any(obj["kind"] == "NodeOverlay" for obj in objects)
+    manifests = [Manifest(obj, "render", i) for i, obj in enumerate(objects)]
+    options = Options(crds_from_paths([crds_dir(reference)]), None, "1.33", "v1.14.1")
+    report = validate_manifests(manifests, options)
+    assert [f for f in report.findings if f.severity == "error"] == []
+    assert not [s for s in report.skipped if "NodeOverlay" in s]
+
+
+def test_a_bad_node_overlay_fails_its_crd_rules(
+    run_cli: RunCli, reference: Path, tmp_path: Path
+) -> None:
+    overlay = {
+        "apiVersion": "karpenter.sh/v1alpha1",
+        "kind": "NodeOverlay",
+        "metadata": {"name": "bad"},
+        "spec": {
+            "requirements": [{"key": "karpenter.k8s.aws/instance-gpu-count", "operator": "In",
+                              "values": ["8"]}],
+            "capacity": {"cpu": "4"},
+        },
+    }  # fmt: skip
+    code, report = run_json(run_cli, write(tmp_path, [overlay]), "--crds", crds_dir(reference))
+    assert code == 1
+    assert [f["message"] for f in report["findings"] if f["rule"] == "cel"] == [
+        "invalid resource restricted"
+    ]
