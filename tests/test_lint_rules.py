@@ -979,7 +979,8 @@ def test_gpu_limit_below_twice_the_largest_type_warns() -> None:
     pool = gpu_nodepool(families=("g5",), limits={"nvidia.com/gpu": "12", "cpu": "256"})
     [finding] = check("gpu-limit-first-pass", pool)
     assert finding.severity == "warning"
-    assert "8 GPUs" in finding.message and "subtractMax" in finding.message
+    assert "8 nvidia.com/gpu (g5.48xlarge)" in finding.message
+    assert "subtractMax" in finding.message
     assert "at most 2 NodeClaim(s)" in finding.message  # 12 -> 8 charged, then 4 -> 4 charged
 
 
@@ -990,6 +991,17 @@ def test_gpu_limit_of_twice_the_largest_type_passes() -> None:
         limits={"nvidia.com/gpu": "4"},
     )
     assert check("gpu-limit-first-pass", small) == []
+
+
+def test_gpu_limit_counts_what_node_overlays_say() -> None:
+    """Under time-slicing the overlays make Karpenter see 8 x 4 = 32 nvidia.com/gpu on
+    g5.48xlarge, so a 16-GPU limit keeps it out of the first pass entirely."""
+    findings = run_lint(_rendered({"devicePlugin": {"sharing": {"timeSlicing": {"replicas": 4}}},
+                                   "nodePools": [{"instanceFamilies": ["g5"]}]}))  # fmt: skip
+    [finding] = [f for f in findings if f.rule == "gpu-limit-first-pass"]
+    assert "limit 16" in finding.message and "32 nvidia.com/gpu" in finding.message
+    plain = run_lint(_rendered({"nodePools": [{"instanceFamilies": ["g5"]}]}))
+    assert "gpu-limit-first-pass" not in {f.rule for f in plain}
 
 
 def test_first_pass_charges_the_largest_candidate_that_fits() -> None:

@@ -16,56 +16,18 @@ labels and the type's own labels.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
 
-from eks_gpu.catalog.gpu_types import GpuInstanceType
 from eks_gpu.catalog.notes import notes_for
 from eks_gpu.manifests import ManifestSet
-from eks_gpu.names import (
-    LABEL_GPU_COUNT,
-    LABEL_INSTANCE_FAMILY,
-    LABEL_NODEPOOL,
-    RESOURCE_NVIDIA_GPU,
-)
-from eks_gpu.scheduling.instance_model import type_requirements
-from eks_gpu.scheduling.requirement import Requirement, RequirementError
-from eks_gpu.scheduling.requirements import Requirements
-from eks_gpu.scheduling.resources import parse_quantity
+from eks_gpu.names import LABEL_GPU_COUNT, LABEL_INSTANCE_FAMILY, RESOURCE_NVIDIA_GPU
 from eks_gpu.validate.findings import Finding
-from eks_gpu.validate.rules.pools import Pool, families, pools_of
+from eks_gpu.validate.rules.overlays import gpu_overlays, overlaid_gpus
+from eks_gpu.validate.rules.pools import families, pools_of
 from eks_gpu.validate.rules.rule import Rule
-
-NO_UNDEFINED: frozenset[str] = frozenset()
-
-
-def _gpu_overlays(manifests: ManifestSet) -> list[Requirements]:
-    """The requirements of every NodeOverlay that gives ``nvidia.com/gpu`` capacity."""
-    out = []
-    for overlay in manifests.of_kind("NodeOverlay"):
-        spec = overlay.get("spec") if isinstance(overlay.get("spec"), dict) else {}
-        capacity = (spec or {}).get("capacity") or {}
-        try:
-            gives = parse_quantity(capacity.get(RESOURCE_NVIDIA_GPU, "0")) > Decimal(0)
-            requirements = Requirements.from_dicts((spec or {}).get("requirements") or [])
-        except (RequirementError, ValueError, InvalidOperation, AttributeError, TypeError):
-            continue  # the NodeOverlay CRD checks report malformed ones
-        if gives:
-            out.append(requirements)
-    return out
-
-
-def _covered(pool: Pool, row: GpuInstanceType, overlays: list[Requirements]) -> bool:
-    """Whether some overlay applies to ``row`` in ``pool`` (``getOverlaidOfferings``)."""
-    node = (
-        type_requirements(row.instance_type)
-        .add(Requirements.from_labels(pool.spec.labels))
-        .add(Requirement.create(LABEL_NODEPOOL, "In", [pool.spec.name]))
-    )
-    return any(node.is_compatible(overlay, NO_UNDEFINED) for overlay in overlays)
 
 
 def _check(manifests: ManifestSet) -> Iterator[Finding]:
-    overlays = _gpu_overlays(manifests)
+    overlays = gpu_overlays(manifests)
     for pool in pools_of(manifests):
         if not pool.feeds_nvidia_pods:
             continue
@@ -73,7 +35,7 @@ def _check(manifests: ManifestSet) -> Iterator[Finding]:
             row
             for row in pool.nvidia_types
             if (row.gpu_count == 0 or notes_for(row.family).fractional)
-            and not _covered(pool, row, overlays)
+            and not overlaid_gpus(pool, row.instance_type, overlays)
         ]
         if not fractional:
             continue
