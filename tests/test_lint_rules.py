@@ -55,6 +55,7 @@ CONTRACT_IDS = {
     "raid0-user-data-conflict",
     "nodeconfig-kubelet-conflict",
     "gpu-limit-first-pass",
+    "node-overlay-feature-gate",
 }
 
 GPU_MAKER = "karpenter.k8s.aws/instance-gpu-manufacturer"
@@ -1010,3 +1011,9 @@ def test_first_pass_charges_the_largest_candidate_that_fits() -> None:
     assert first_pass_claims(Decimal(16), [1, 4, 8]) == 2
     assert first_pass_claims(Decimal(10), [1, 8]) == 3  # 8, then only 1-GPU types fit: 1, 1
     assert first_pass_claims(Decimal(3), [8]) == 0
+
+
+def test_node_overlays_note_the_feature_gate() -> None:
+    [finding] = check("node-overlay-feature-gate", gpu_nodepool(), fractional_overlay())
+    assert finding.severity == "info" and "NodeOverlay=true" in finding.fix
+    assert check("node-overlay-feature-gate", gpu_nodepool()) == []

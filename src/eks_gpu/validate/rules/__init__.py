@@ -23,6 +23,7 @@ from eks_gpu.validate.rules import (
     gpu_request_not_limit,
     imds_exposed,
     legacy_gpu_family,
+    node_overlay_feature_gate,
     nodeconfig_kubelet_conflict,
     non_nvidia_gpu_family,
     raid0_user_data_conflict,
@@ -54,6 +55,7 @@ ALL_RULES: tuple[Rule, ...] = (
     raid0_user_data_conflict.RULE,
     nodeconfig_kubelet_conflict.RULE,
     gpu_limit_first_pass.RULE,
+    node_overlay_feature_gate.RULE,
 )
 RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in ALL_RULES}
 

@@ -36,6 +36,7 @@ RuleId = Literal[
     "raid0-user-data-conflict",
     "nodeconfig-kubelet-conflict",
     "gpu-limit-first-pass",
+    "node-overlay-feature-gate",
 ]
 """The lint rule ids: part of the JSON contract, never renamed (mypy checks each rule's)."""
 RULE_IDS: tuple[RuleId, ...] = get_args(RuleId)
