@@ -579,3 +579,18 @@ def test_a_bad_node_overlay_fails_its_crd_rules(
     assert [f["message"] for f in report["findings"] if f["rule"] == "cel"] == [
         "invalid resource restricted"
     ]
+
+
+def test_a_cache_from_before_nodeoverlays_still_works_offline(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, reference: Path
+) -> None:
+    """The three CRDs an older eks-gpu cached are enough offline; the NodeOverlay CRD is
+    fetched when the network is back."""
+    folder = tmp_path / "cache" / "crds" / "karpenter-v1.14.1"
+    folder.mkdir(parents=True)
+    for name in KARPENTER_CRD_FILES:
+        (folder / name).write_bytes((reference / "karpenter" / name).read_bytes())
+    monkeypatch.setenv("EKS_GPU_KARPENTER_CRD_URL", UNREACHABLE)
+    code, report = run_json(run_cli)
+    assert code == 0 and not [s for s in report["skipped"] if "CRD schema" in s]
+    assert not (folder / "karpenter.sh_nodeoverlays.yaml.absent").exists()

@@ -78,8 +78,10 @@ def _not_found(error: urllib.error.URLError) -> bool:
 
 
 def _download(url: str, target: Path, optional: bool = False) -> None:
-    """Fetch ``url`` into ``target``; an optional file the release lacks is remembered as
-    ``<name>.absent`` so it is not asked for again."""
+    """Fetch ``url`` into ``target``. An optional file the release lacks is remembered as
+    ``<name>.absent`` so it is not asked for again; one that cannot be fetched right now
+    (offline, with the required files cached by an older eks-gpu) is tried again next time,
+    and its objects meanwhile fail as "not served" rather than pass."""
     try:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
             body = response.read()
@@ -87,8 +89,12 @@ def _download(url: str, target: Path, optional: bool = False) -> None:
         if optional and _not_found(error):
             target.with_name(target.name + ABSENT).touch()
             return
+        if optional:
+            return
         raise CrdUnavailable(f"cannot download {url}: {error}") from None
     except (TimeoutError, OSError) as error:
+        if optional:
+            return
         raise CrdUnavailable(f"cannot download {url}: {error}") from None
     parse_documents(body.decode("utf-8"), url)  # refuse to cache what does not parse
     target.write_bytes(body)
