@@ -179,6 +179,30 @@ def _triage(workload: Workload, seen: Observed | None, sim: Outcome, error: str)
     }
 
 
+def _without_overlays(workload: Workload) -> Workload:
+    """Capacity overlays as affinity: a widget pod may use only the overlaid types (its
+    widget request dropped); price overlays dropped (kwok launches by raw price)."""
+    overlaid = tuple(
+        name
+        for o in workload.overlays
+        if o.widgets
+        for key, _, values in o.requirements
+        if key == "node.kubernetes.io/instance-type"
+        for name in values
+    )
+    pods = tuple(
+        dataclasses.replace(
+            p,
+            widgets=0,
+            affinity=(*p.affinity, ("node.kubernetes.io/instance-type", "In", overlaid)),
+        )
+        if p.widgets
+        else p
+        for p in workload.pods
+    )
+    return dataclasses.replace(workload, pods=pods, overlays=())
+
+
 # --- triage: which known difference explains a disagreement --------------------------------
 #
 # Each "fix" rewrites the simulate side as Karpenter behaves; the smallest set of fixes after
@@ -189,6 +213,9 @@ FIXES = {
     "(kubernetes plugin/pkg/admission/extendedresourcetoleration Admit); simulate does not yet",
     "tie": "equal-weight pools: Karpenter tries the later name first "
     "(pkg/utils/nodepool/nodepool.go OrderByWeight: `return nps[a].Name > nps[b].Name`)",
+    "overlay": "NodeOverlays: Karpenter adds an overlay's capacity to the types it selects "
+    "(pkg/controllers/nodeoverlay/controller.go getOverlaidOfferings, store.go); simulate does "
+    "not read NodeOverlays yet (emulated here: a widget pod may only use the overlaid types)",
     "capacity-rank": "an on-demand-only pool: Karpenter ranks types by their cheapest offering "
     "the NodeClaim allows (pkg/cloudprovider/types.go OrderByPrice; kwok toNode launches the "
     "cheapest Compatible offering); simulate ranks by the cheapest offering of any capacity type",
@@ -199,6 +226,8 @@ def triage(path: Path) -> int:
     objects, prices = rendered(), price_book()
     items = json.loads(path.read_text())
     counts: dict[str, int] = {}
+    print("| workload | Karpenter v1.14.1 | eks-gpu simulate | explained by |")
+    print("|---|---|---|---|")
     for item in items:
         if item["karpenter"] is None:
             label = "error"
@@ -214,9 +243,17 @@ def triage(path: Path) -> int:
             if item["races"]:
                 label = f"race, {label}"
         counts[label] = counts.get(label, 0) + 1
-        print(f"{item['workload']['name']}: {label}")
-    print(json.dumps(counts, indent=1))
+        real = "not settled" if item["karpenter"] is None else _text(item["karpenter"])
+        races = f" ({len(item['races'])} raced)" if item["races"] else ""
+        print(
+            f"| {item['workload']['name']} | {real}{races} | {_text(item['simulate'])} | {label} |"
+        )
+    print("\n" + ", ".join(f"{label}: {n}" for label, n in sorted(counts.items())))
     return 0
+
+
+def _text(outcome: dict[str, list[str]]) -> str:
+    return str(Outcome(**_tuples(outcome)))
 
 
 def _tuples(outcome: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
@@ -253,7 +290,7 @@ def _explain(objects: list[Any], prices: Any, workload: Workload, real: Outcome)
         for chosen in itertools.combinations(names, size):
             if _fixed(objects, prices, workload, set(chosen)) == real:
                 return "+".join(chosen) or "agrees"
-    return "overlay?" if workload.overlays else "unexplained"
+    return "limits?" if any(p.gpu_limit for p in workload.pools) else "unexplained"
 
 
 def _fixed(objects: list[Any], prices: Any, workload: Workload, fixes: set[str]) -> Outcome:
@@ -261,6 +298,8 @@ def _fixed(objects: list[Any], prices: Any, workload: Workload, fixes: set[str])
     if "admission" in fixes:
         pods = tuple(dataclasses.replace(p, tolerates=True) for p in workload.pods)
         workload = dataclasses.replace(workload, pods=pods)
+    if "overlay" in fixes:
+        workload = _without_overlays(workload)
     back: dict[str, str] = {}
     if "tie" in fixes:  # reversed suffixes: simulate's name order becomes Karpenter's
         suffixes = [p.suffix for p in workload.pools]
