@@ -220,6 +220,16 @@ FIXES = {
     "the NodeClaim allows (pkg/cloudprovider/types.go OrderByPrice; kwok toNode launches the "
     "cheapest Compatible offering); simulate ranks by the cheapest offering of any capacity type",
 }
+LEGEND = {
+    **FIXES,
+    "limits": "NodePool limits: Karpenter checks them only when it opens a NodeClaim, against "
+    "the largest candidate of each open one (scheduling/scheduler.go addToNewNodeClaim: "
+    "filterByRemainingResources, subtractMax; addToInflightNode checks none), and again in "
+    "later passes with the launched capacity: not emulated here, labelled by hand",
+    "race": "kube-scheduler bound a pod to a node Karpenter planned for another pod "
+    "(agreement.races); a later pass then launched for the displaced pod, or limits kept it "
+    "Pending: no offline model can predict it",
+}
 
 
 def triage(path: Path) -> int:
@@ -249,6 +259,8 @@ def triage(path: Path) -> int:
             f"| {item['workload']['name']} | {real}{races} | {_text(item['simulate'])} | {label} |"
         )
     print("\n" + ", ".join(f"{label}: {n}" for label, n in sorted(counts.items())))
+    for label, text in LEGEND.items():
+        print(f"- **{label}**: {text}")
     return 0
 
 
