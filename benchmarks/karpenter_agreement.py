@@ -210,25 +210,30 @@ def _without_overlays(workload: Workload) -> Workload:
 
 FIXES = {
     "admission": "pods without the GPU toleration: EKS's ExtendedResourceToleration adds it "
-    "(kubernetes plugin/pkg/admission/extendedresourcetoleration Admit); simulate does not yet",
+    "(k8s.io/kubernetes v1.35.8 plugin/pkg/admission/extendedresourcetoleration/admission.go:60 "
+    "Admit, :92 TolerationOpExists); simulate does not model it yet",
     "tie": "equal-weight pools: Karpenter tries the later name first "
-    "(pkg/utils/nodepool/nodepool.go OrderByWeight: `return nps[a].Name > nps[b].Name`)",
+    "(pkg/utils/nodepool/nodepool.go:167 OrderByWeight: `return nps[a].Name > nps[b].Name`)",
     "overlay": "NodeOverlays: Karpenter adds an overlay's capacity to the types it selects "
-    "(pkg/controllers/nodeoverlay/controller.go getOverlaidOfferings, store.go); simulate does "
-    "not read NodeOverlays yet (emulated here: a widget pod may only use the overlaid types)",
+    "(pkg/controllers/nodeoverlay/controller.go:231 getOverlaidOfferings); simulate does not "
+    "read NodeOverlays yet (emulated here: a widget pod may only use the overlaid types)",
     "capacity-rank": "an on-demand-only pool: Karpenter ranks types by their cheapest offering "
-    "the NodeClaim allows (pkg/cloudprovider/types.go OrderByPrice; kwok toNode launches the "
-    "cheapest Compatible offering); simulate ranks by the cheapest offering of any capacity type",
+    "the NodeClaim allows (pkg/cloudprovider/types.go:343 OrderByPrice, "
+    "`reqs.IsCompatible(of.Requirements, ...)`; kwok/cloudprovider/cloudprovider.go:207 toNode "
+    "launches the cheapest Compatible offering); simulate ranks by the cheapest offering of any "
+    "capacity type (instance_model.SimInstanceType.rank): OPEN, no pending fix",
 }
 LEGEND = {
     **FIXES,
     "limits": "NodePool limits: Karpenter checks them only when it opens a NodeClaim, against "
-    "the largest candidate of each open one (scheduling/scheduler.go addToNewNodeClaim: "
-    "filterByRemainingResources, subtractMax; addToInflightNode checks none), and again in "
-    "later passes with the launched capacity: not emulated here, labelled by hand",
+    "the largest candidate of each open one (pkg/controllers/provisioning/scheduling/"
+    "scheduler.go:716 filterByRemainingResources, :786 subtractMax; :658 addToInflightNode "
+    "checks none), and again in later passes with the launched capacity (so the answer can "
+    "depend on when a NodeClaim launched): not emulated here, labelled by hand",
     "race": "kube-scheduler bound a pod to a node Karpenter planned for another pod "
-    "(agreement.races); a later pass then launched for the displaced pod, or limits kept it "
-    "Pending: no offline model can predict it",
+    "(agreement.races: NodeClaim spec.resources.requests, scheduling/nodeclaim.go:252); a later "
+    "pass then launched for the displaced pod, or limits kept it Pending: no offline model can "
+    "predict it",
 }
 
 
