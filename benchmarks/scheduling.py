@@ -27,7 +27,7 @@ from eks_gpu.scheduling.pools import PoolModel, build_pool
 from eks_gpu.scheduling.requirements import Requirement, Requirements
 from eks_gpu.scheduling.simulate import Inputs, build_pools
 from eks_gpu.scheduling.solver import Solver
-from eks_gpu.scheduling.workloads import SimPod
+from eks_gpu.scheduling.workloads import SimPod, expand_workloads
 
 GIB = Decimal(1024**3)
 CPUS = ("100m", "250m", "500m", "1000m", "1500m")
@@ -126,7 +126,8 @@ def guide_pools() -> list[PoolModel]:
         workloads=[],
         prices=load_price_book(),
     )
-    return build_pools(inputs, [o for o in objects if o["kind"] == "DaemonSet"])
+    _, daemonsets, _ = expand_workloads([o for o in objects if o["kind"] == "DaemonSet"])
+    return build_pools(inputs, daemonsets)
 
 
 def measure(make_pools: object, pods: list[SimPod], runs: int) -> tuple[float, int, int]:
