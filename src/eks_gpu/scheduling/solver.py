@@ -74,6 +74,7 @@ class Plan:
     existing: list[ExistingNode]
     unschedulable: dict[str, list[Reason]]
     rounds: int = 1
+    """The provisioning pass that opens the last NodeClaim (1 when all open in the first)."""
 
 
 def _short(
@@ -441,7 +442,9 @@ class Solver:
                 if claim.pool.name in held:
                     claim.held_by = f"limits.{held[claim.pool.name]}"
             if not failures or not opened or number == self.max_rounds:
-                return Plan([*launched, *opened], current.existing, failures, number)
+                claims = [*launched, *opened]
+                last = max((c.round for c in claims), default=1)
+                return Plan(claims, current.existing, failures, last)
             for claim in opened:
                 claim.launched = claim.launch()
             launched += opened
