@@ -66,7 +66,9 @@ def random_pool(rng: random.Random, name: str) -> dict[str, Any]:
     family_min = 2 if len(families) >= 2 and rng.random() < 0.2 else None
     requirements = [
         _requirement("karpenter.k8s.aws/instance-family", families, family_min),
-        _requirement("karpenter.sh/capacity-type", rng.choice([["spot", "on-demand"], ["on-demand"]])),
+        _requirement(
+            "karpenter.sh/capacity-type", rng.choice([["spot", "on-demand"], ["on-demand"]])
+        ),
         _requirement("kubernetes.io/arch", ["amd64"]),
     ]
     spec: dict[str, Any] = {"nodeClassRef": {"name": "default"}, "requirements": requirements}
@@ -76,13 +78,19 @@ def random_pool(rng: random.Random, name: str) -> dict[str, Any]:
         "apiVersion": "karpenter.sh/v1",
         "kind": "NodePool",
         "metadata": {"name": name},
-        "spec": {"weight": rng.choice((0, 0, 10)), "limits": _limits(rng), "template": {"spec": spec}},
+        "spec": {
+            "weight": rng.choice((0, 0, 10)),
+            "limits": _limits(rng),
+            "template": {"spec": spec},
+        },
     }
 
 
 def random_pod(rng: random.Random, index: int) -> SimPod:
     gpus = rng.choice((0, 1, 1, 1, 2, 4, 8))
-    resources: dict[str, Any] = {"requests": {"cpu": rng.choice(CPUS), "memory": rng.choice(MEMORIES)}}
+    resources: dict[str, Any] = {
+        "requests": {"cpu": rng.choice(CPUS), "memory": rng.choice(MEMORIES)}
+    }
     if gpus:
         resources["limits"] = {"nvidia.com/gpu": str(gpus)}
     spec: dict[str, Any] = {"containers": [{"name": "c", "image": "x", "resources": resources}]}

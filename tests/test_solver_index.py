@@ -34,7 +34,9 @@ def prices() -> PriceBook:
 
 def _benchmark() -> ModuleType:
     """benchmarks/scheduling.py, whose workloads the Scale target names."""
-    spec = importlib.util.spec_from_file_location("bench_scheduling", ROOT / "benchmarks" / "scheduling.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_scheduling", ROOT / "benchmarks" / "scheduling.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module

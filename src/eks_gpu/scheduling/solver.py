@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from eks_gpu.names import LABEL_CAPACITY_TYPE, LABEL_INSTANCE_TYPE, LABEL_ZONE
 from eks_gpu.scheduling import limits, min_values
@@ -50,20 +50,30 @@ from eks_gpu.scheduling.workloads import SimPod
 Tolerations = Sequence[Mapping[str, Any]]
 MAX_ROUNDS = 50
 """A bound on the passes simulated; each pass that continues opens at least one node."""
-LIMIT_CODE = "nodepool-limit-exceeded"
+LIMIT_CODE: Final = "nodepool-limit-exceeded"
 
 
 @dataclass
 class ExistingNode:
-    """A node the pass tries first: a snapshot node, or (``claim`` set) a NodeClaim an
-    earlier pass launched, which Karpenter sees as an in-flight node of its real type."""
+    """A snapshot node the pass tries before any NodeClaim."""
 
-    node: SnapshotNode | None
+    node: SnapshotNode
     requirements: Requirements
     free: dict[str, Decimal]
     pods: list[str] = field(default_factory=list)
     taints: tuple[Mapping[str, Any], ...] = ()
-    claim: Claim | None = None
+
+
+@dataclass
+class InFlightNode:
+    """A NodeClaim an earlier pass launched: to Karpenter an existing node of its real type
+    (``NewExistingNode``), tried after the snapshot's nodes."""
+
+    claim: Claim
+    requirements: Requirements
+    free: dict[str, Decimal]
+    pods: list[str] = field(default_factory=list)
+    taints: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass
@@ -111,7 +121,7 @@ def _snapshot_node(node: SnapshotNode) -> ExistingNode:
     return ExistingNode(node, Requirements.from_labels(node.labels), free, taints=hard)
 
 
-def _in_flight(claim: Claim) -> ExistingNode:
+def _in_flight(claim: Claim) -> InFlightNode:
     """A launched NodeClaim as the next pass sees it: its type's labels and allocatable
     less the DaemonSet overhead, the pool's taints (``NewExistingNode``)."""
     chosen, offering = claim.launch()
@@ -123,7 +133,12 @@ def _in_flight(claim: Claim) -> ExistingNode:
     )
     hard = tuple(t for t in claim.pool.taints if t.get("effect") in ("NoSchedule", "NoExecute"))
     free = free_on(claim.pool, chosen) or {}
-    return ExistingNode(None, requirements, free, taints=hard, claim=claim)
+    return InFlightNode(claim, requirements, free, taints=hard)
+
+
+def _launched_in(pool: PoolModel, launched: Sequence[Claim]) -> list[dict[str, Decimal]]:
+    """The capacity of each NodeClaim launched from ``pool`` (``updateRemainingResources``)."""
+    return [limits.node_capacity(c.launch()[0]) for c in launched if c.pool.name == pool.name]
 
 
 class _Pass:
@@ -136,10 +151,8 @@ class _Pass:
         self.open = OpenClaims()
         self.remaining = {
             pool.name: limits.remaining_at_start(
-                pool.limits,
-                [pool.used, *(limits.node_capacity(c.launch()[0]) for c in launched
-                              if c.pool.name == pool.name)],
-            )  # fmt: skip
+                pool.limits, [pool.used, *_launched_in(pool, launched)]
+            )
             for pool in solver.pools
             if pool.limits
         }
@@ -150,7 +163,8 @@ class _Pass:
     def _on_existing(
         self, pod: SimPod, requirements: Requirements, tolerations: Tolerations
     ) -> bool:
-        for node in (*self.existing, *self.in_flight):
+        nodes: list[ExistingNode | InFlightNode] = [*self.existing, *self.in_flight]
+        for node in nodes:
             if not fits(pod.requests, node.free):
                 continue
             if node.taints and untolerated(node.taints, tolerations, ignore_ephemeral=True):
@@ -159,7 +173,7 @@ class _Pass:
                 continue
             node.free = {k: v - pod.requests.get(k, Decimal(0)) for k, v in node.free.items()}
             node.pods.append(pod.ref)
-            if node.claim is not None:
+            if isinstance(node, InFlightNode):
                 node.claim.pods.append(pod)
             return True
         return False
@@ -194,9 +208,12 @@ class _Pass:
         index = options.first_fit(totals, start)
         if index == len(options):
             return False
-        if claim.min_values and self.solver.strict:
-            if min_values.shortfalls(options.fitting(totals, index), claim.min_values):
-                return False
+        if (
+            claim.min_values
+            and self.solver.strict
+            and min_values.shortfalls(options.fitting(totals, index), claim.min_values)
+        ):
+            return False
         claim.options, claim.start = options, index
         claim.requirements, claim.requests = merged, totals
         claim.pods.append(pod)
@@ -326,7 +343,9 @@ class Solver:
         self.strict = min_values_policy == min_values.STRICT
         self.max_rounds = max_rounds
         self.prefer_no_schedule = any(
-            taint.get("effect") == "PreferNoSchedule" for pool in self.pools for taint in pool.taints
+            taint.get("effect") == "PreferNoSchedule"
+            for pool in self.pools
+            for taint in pool.taints
         )
         self._compatible: dict[tuple[str, Requirements], list[SimInstanceType]] = {}
         self._options: dict[tuple[Any, ...], Candidates | Reason] = {}
