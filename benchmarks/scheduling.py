@@ -137,21 +137,29 @@ def guide_pools() -> list[PoolModel]:
     return build_pools(inputs, daemonsets)
 
 
-def measure(make_pools: object, pods: list[SimPod], runs: int) -> tuple[float, int, int]:
-    """(median seconds, NodeClaims, unschedulable) over ``runs`` fresh solves."""
-    times, claims, failed = [], 0, 0
+def measure(
+    make_pools: object, pods: list[SimPod], runs: int, solver: type = Solver
+) -> tuple[float, float, int, int]:
+    """(median wall seconds, median CPU seconds, NodeClaims, unschedulable) over ``runs``
+    fresh solves. CPU time is what the ratios use: on a shared machine the wall clock also
+    counts the time other processes hold the cores."""
+    walls, cpus, claims, failed = [], [], 0, 0
     for _ in range(runs):
         pools = make_pools()  # type: ignore[operator]
-        start = time.perf_counter()
-        plan = Solver(pools).solve(pods)
-        times.append(time.perf_counter() - start)
+        start, cpu = time.perf_counter(), time.process_time()
+        plan = solver(pools).solve(pods)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
         claims, failed = len(plan.claims), len(plan.unschedulable)
-    return statistics.median(times), claims, failed
+    return statistics.median(walls), statistics.median(cpus), claims, failed
 
 
-def _row(label: str, size: int, seconds: float, claims: int, failed: int, growth: str) -> str:
-    return (f"{label:34} {size:6} {seconds:9.3f} {size / seconds:9.0f} {claims:7} {failed:7} "
-            f"{growth:>9}")  # fmt: skip
+def _row(
+    label: str, size: int, wall: float, cpu: float, counts: tuple[int, int], growth: str
+) -> str:
+    claims, failed = counts
+    return (f"{label:34} {size:6} {wall:8.3f} {cpu:8.3f} {size / wall:8.0f} {size / cpu:8.0f} "
+            f"{claims:6} {failed:6} {growth:>9}")  # fmt: skip
 
 
 def per_doubling(previous: tuple[int, float] | None, size: int, seconds: float) -> str:
@@ -191,23 +199,31 @@ def main() -> None:
     parser.add_argument("--gpu-sizes", default="1000,2000,5000,10000,20000")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--check", default="", help="GPU-mix sizes to compare with the oracles")
+    parser.add_argument(
+        "--baseline", default="", help="GPU-mix sizes to time the solver before the index at"
+    )
     args = parser.parse_args()
     if args.check:
         check([int(s) for s in args.check.split(",")])
-    print(f"{'scenario':34} {'pods':>6} {'median s':>9} {'pods/s':>9} {'claims':>7} {'failed':>7} "
-          f"{'/doubling':>9}")  # fmt: skip
-    previous = None
-    for size in (int(s) for s in args.sizes.split(",") if s):
-        seconds, claims, failed = measure(lambda: [fake_pool()], generic_pods(size), args.runs)
-        growth = per_doubling(previous, size, seconds)
-        print(_row("generic, 400 fake types", size, seconds, claims, failed, growth))
-        previous = (size, seconds)
-    previous = None
-    for size in (int(s) for s in args.gpu_sizes.split(",") if s):
-        seconds, claims, failed = measure(guide_pools, gpu_pods(size), args.runs)
-        growth = per_doubling(previous, size, seconds)
-        print(_row("GPU mix, guide pool, real catalog", size, seconds, claims, failed, growth))
-        previous = (size, seconds)
+    print(f"{'scenario':34} {'pods':>6} {'wall s':>8} {'cpu s':>8} {'/s wall':>8} {'/s cpu':>8} "
+          f"{'claims':>6} {'failed':>6} {'/doubling':>9}")  # fmt: skip
+    scenarios = [
+        ("generic, 400 fake types", args.sizes, lambda: [fake_pool()], generic_pods),
+        ("GPU mix, guide pool, real catalog", args.gpu_sizes, guide_pools, gpu_pods),
+    ]
+    if args.baseline:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        from solver_v0 import Solver as SolverV0
+
+        scenarios.append(("GPU mix, solver before the index", args.baseline, guide_pools, gpu_pods))
+    for label, sizes, make_pools, make_pods in scenarios:
+        previous = None
+        kind = SolverV0 if "before" in label else Solver
+        for size in (int(s) for s in sizes.split(",") if s):
+            wall, cpu, claims, failed = measure(make_pools, make_pods(size), args.runs, kind)
+            growth = per_doubling(previous, size, cpu)
+            print(_row(label, size, wall, cpu, (claims, failed), growth))
+            previous = (size, cpu)
 
 
 if __name__ == "__main__":
