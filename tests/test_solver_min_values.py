@@ -14,12 +14,15 @@ The instance types are made by hand so prices and families say exactly what is t
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from eks_gpu.scheduling.instance_model import Offering, SimInstanceType
 from eks_gpu.scheduling.min_values import MAX_LAUNCH_TYPES, shortfalls
 from eks_gpu.scheduling.pools import PoolModel, build_pool
+from eks_gpu.scheduling.reasons import REASON_CODES
 from eks_gpu.scheduling.requirement import Requirement
 from eks_gpu.scheduling.requirements import Requirements
 from eks_gpu.scheduling.solver import Plan, Solver
@@ -27,6 +30,7 @@ from eks_gpu.scheduling.workloads import SimPod
 
 FAMILY = "karpenter.k8s.aws/instance-family"
 GIB = Decimal(1024**3)
+SCHEMA = Path(__file__).resolve().parents[1] / "docs" / "schemas" / "Simulation.v1.json"
 
 
 def fake_type(name: str, family: str, price: float, *, gpus: int = 0) -> SimInstanceType:
@@ -137,3 +141,10 @@ def test_the_60_cheapest_types_sent_to_launch_must_meet_min_values() -> None:
     assert "60 cheapest types sent to launch" in reason.message
     fewer = solve([pool(types[MAX_LAUNCH_TYPES - 58 :], ["a", "b"], 2)], [pod()])
     assert len(fewer.claims) == 1 and not fewer.unschedulable
+
+
+def test_the_schema_lists_every_reason_code() -> None:
+    """``min-values-unsatisfied`` (and every other code) is in the simulate JSON contract."""
+    schema = json.loads(SCHEMA.read_text())
+    reason = schema["$defs"]["unschedulable"]["properties"]["reasons"]["items"]
+    assert set(reason["properties"]["code"]["enum"]) == set(REASON_CODES)
