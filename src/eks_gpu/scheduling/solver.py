@@ -22,6 +22,7 @@ plan: resources, offerings, limits and minValues.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -127,6 +128,7 @@ class _Pass:
             if pool.limits
         }
         self.refused: dict[str, str] = {}  # pool -> the limit that refused a pod this pass
+        self._seq = itertools.count()
 
     # --- existing nodes and open claims --------------------------------------------------
 
@@ -210,9 +212,17 @@ class _Pass:
             if options in self.solver.new_claims.limit_keys:
                 self.refused.setdefault(pool.name, self.solver.new_claims.limit_keys[options])
             return options
-        claim = Claim(pool, merged, dict(pod.requests), options, 0, [pod],
-                      seq=len(self.open.claims), min_values=self.solver.new_claims.wanted(pool),
-                      round=self.number)  # fmt: skip
+        claim = Claim(
+            pool,
+            merged,
+            dict(pod.requests),
+            options,
+            start=0,
+            pods=[pod],
+            seq=next(self._seq),
+            min_values=self.solver.new_claims.wanted(pool),
+            round=self.number,
+        )
         limits.subtract_max(remaining, options.types)
         self.open.add(claim)
         return None
