@@ -28,7 +28,7 @@ class QuadraticPass(_Pass):
     def _on_claim(
         self, pod: SimPod, requirements: Requirements, tolerations: Sequence[Mapping[str, Any]]
     ) -> bool:
-        for claim in sorted(self.open.claims, key=lambda c: len(c.pods)):
+        for claim in sorted(self.planned.claims, key=lambda c: len(c.pods)):
             if not is_pool_compatible(claim.pool, requirements, tolerations):
                 continue
             if self._try_claim(claim, pod, requirements):

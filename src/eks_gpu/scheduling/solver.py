@@ -119,7 +119,7 @@ class _Pass:
         self.solver, self.number = solver, number
         self.existing = [_snapshot_node(n) for n in solver.nodes if not n.unschedulable]
         self.in_flight = [_in_flight(c) for c in launched]
-        self.open = OpenClaims()
+        self.planned = OpenClaims()
         self.remaining = {
             pool.name: limits.remaining_at_start(
                 pool.limits, [pool.used, *_launched_in(pool, launched)]
@@ -153,7 +153,7 @@ class _Pass:
     def _on_claim(self, pod: SimPod, requirements: Requirements, tolerations: Tolerations) -> bool:
         pools = [p.name for p in self.solver.pools
                  if is_pool_compatible(p, requirements, tolerations)]  # fmt: skip
-        for claim in self.open.scan(pools, pod.requests):
+        for claim in self.planned.scan(pools, pod.requests):
             if self._try_claim(claim, pod, requirements):
                 return True
         return False
@@ -189,7 +189,7 @@ class _Pass:
         claim.options, claim.start = options, index
         claim.requirements, claim.requests = merged, totals
         claim.pods.append(pod)
-        self.open.grew(claim)
+        self.planned.grew(claim)
         return True
 
     # --- new claims --------------------------------------------------------------------
@@ -224,7 +224,7 @@ class _Pass:
             round=self.number,
         )
         limits.subtract_max(remaining, options.types)
-        self.open.add(claim)
+        self.planned.add(claim)
         return None
 
     # --- the loop ------------------------------------------------------------------------
@@ -289,7 +289,7 @@ class _Pass:
         launch truncation; the core's 600-type cut is implied by it): their pods fail."""
         if not self.solver.strict:
             return
-        for claim in [c for c in self.open.claims if c.min_values]:
+        for claim in [c for c in self.planned.claims if c.min_values]:
             fitting = claim.options.fitting(claim.requests, claim.start)
             short = min_values.shortfalls(fitting[: min_values.MAX_LAUNCH_TYPES], claim.min_values)
             if not short:
@@ -299,7 +299,7 @@ class _Pass:
                             min_values.message(short, claim.min_values, where))  # fmt: skip
             for pod in claim.pods:
                 failures[pod.ref] = [reason]
-            self.open.claims.remove(claim)
+            self.planned.claims.remove(claim)
 
 
 class Solver:
@@ -346,7 +346,7 @@ class Solver:
             for claim in launched:
                 claim.pods = []
             failures = current.run(pods)
-            opened = current.open.claims
+            opened = current.planned.claims
             for claim in opened:
                 if claim.pool.name in held:
                     claim.held_by = f"limits.{held[claim.pool.name]}"
