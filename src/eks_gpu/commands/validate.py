@@ -100,6 +100,7 @@ def validate(
     kubeconfig: str | None = None,
     kube_context: str | None = None,
     kubernetes_version: str | None = None,
+    skip_crd_checks: bool = False,
 ) -> ValidationResult:
     """Validate ``manifests``, else the files at ``paths``, else the render of ``source``."""
     from eks_gpu.commands.crd_source import choose_crds
@@ -110,7 +111,7 @@ def validate(
     version = check_kubernetes_version(kubernetes_version or DEFAULT_KUBERNETES_VERSION)
     objects = _input(paths, source, manifests)
     client, live = _connect(kubeconfig, kube_context) if from_cluster else (None, None)
-    choice = choose_crds(crd_paths, karpenter_version, client)
+    choice = choose_crds(crd_paths, karpenter_version, client, skip=skip_crd_checks)
     options = Options(choice.crds, choice.missing, version, choice.karpenter_version, live)
     report = validate_manifests(objects, options)
     return ValidationResult(tuple(report.findings), tuple(report.skipped))

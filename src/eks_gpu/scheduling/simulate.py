@@ -128,7 +128,10 @@ def _build_pools(
 
 
 def _claims_json(plan: Plan) -> tuple[list[dict[str, Any]], float, tuple[int, float]]:
-    """The NodeClaims, their known cost, and (how many are unpriced, their on-demand cost)."""
+    """The NodeClaims, their known cost, and (how many are unpriced, their on-demand cost).
+
+    ``round`` is the provisioning pass that opens each NodeClaim and ``held_by`` the limit
+    that kept it out of the earlier ones (``solver.Solver``)."""
     claims, cost, unknown, at_on_demand = [], 0.0, 0, 0.0
     for claim in plan.claims:
         instance_type, offering = claim.launch()
@@ -145,6 +148,8 @@ def _claims_json(plan: Plan) -> tuple[list[dict[str, Any]], float, tuple[int, fl
                 "zone": offering.zone,
                 "price_per_hour": offering.price,
                 "pods": [pod.ref for pod in claim.pods],
+                "round": claim.round,
+                "held_by": claim.held_by,
             }
         )
     return claims, round(cost, 6), (unknown, round(at_on_demand, 6))
