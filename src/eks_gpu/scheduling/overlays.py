@@ -292,8 +292,9 @@ def apply_overlays(
 def describe(resolution: Resolution) -> list[str]:
     """One assumption line per overlay: applied where, dropped and why."""
     lines = [
-        f"NodeOverlay {name} applied to {count} instance type(s) across NodePools "
-        "(Karpenter applies NodeOverlays only with --feature-gates NodeOverlay=true)"
+        f"NodeOverlay {name} applied to {count} instance type(s), counted per NodePool over "
+        "its node class's types (Karpenter applies NodeOverlays only with the feature gate "
+        "NodeOverlay=true)"
         for name, count in sorted(resolution.applied.items())
     ]
     lines += [
