@@ -163,8 +163,9 @@ def assumptions(inputs: Inputs, unknown: tuple[int, float], notes: Sequence[str]
         "over on-demand at equal rank (Karpenter prefers spot when a pool allows both)",
         f"zones: {', '.join(_zones(inputs))}"
         + ("" if inputs.zones or inputs.prices.zones else " (default; pass --zones)"),
-        "instance types: Karpenter v1.14's list with its allocatable estimate (AL2023, "
-        "ENI-limited pods, 7.5% VM memory overhead); p3.* is not in that list",
+        "instance types: Karpenter v1.14's list plus p3.* (missing from that list, derived "
+        "from EC2 facts); capacity and allocatable as Karpenter computes them under each "
+        "EC2NodeClass (AL2023, 7.5% VM memory overhead, RAID0 or root-volume storage)",
         "NodePools are tried by weight, then name ascending (Karpenter uses reverse name order)",
         "DaemonSet overhead is counted per instance type, for the DaemonSets Karpenter would "
         "place there (pool taints, nodeSelector and required node affinity)",
