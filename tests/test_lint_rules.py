@@ -265,13 +265,17 @@ def test_every_profile_renders_without_errors(profile: str) -> None:
 
 
 def test_guide_warnings_are_the_expected_ones() -> None:
-    """The guide names p3, which Karpenter v1.14's instance-type list (the one model) does
-    not have: the legacy warning says Karpenter never launches it, and RAID0 cannot miss an
-    instance store on a type that is never launched."""
+    """The guide names p3, which Karpenter v1.14's generated list lacks but Karpenter can
+    launch (the model derives it, issue 10 finding 7): the legacy warning says so, and RAID0
+    misses an instance store on p3."""
     findings = run_lint(_rendered(profile="guide"))
-    assert {f.rule for f in findings} == {"ami-unpinned", "legacy-gpu-family"}
+    assert {f.rule for f in findings} == {
+        "ami-unpinned",
+        "legacy-gpu-family",
+        "raid0-without-instance-store",
+    }
     [legacy] = [f for f in findings if f.rule == "legacy-gpu-family"]
-    assert "p3" in legacy.message and "never launches" in legacy.message
+    assert "p3" in legacy.message and "generated instance-type list" in legacy.message
 
 
 @pytest.mark.parametrize(
@@ -531,11 +535,11 @@ def test_raid0_passes_with_nvme_families_or_without_raid0() -> None:
     )
     other_class = gpu_nodepool(families=("g5g",), arch=("arm64",), node_class="other")
     assert check("raid0-without-instance-store", gpu_nodeclass(), other_class) == []
-    # p3 has no instance store, but Karpenter v1.14 does not list it, so never launches it
-    assert (
-        check("raid0-without-instance-store", gpu_nodeclass(), gpu_nodepool(families=("g5", "p3")))
-        == []
+    # p3 has no instance store; the model derives it although Karpenter's list lacks it
+    [p3] = check(
+        "raid0-without-instance-store", gpu_nodeclass(), gpu_nodepool(families=("g5", "p3"))
     )
+    assert "p3" in p3.message
 
 
 # --- non-nvidia-gpu-family ---
@@ -652,8 +656,10 @@ def test_cuda_arch_passes_for_cuda_12_builds_new_gpus_or_pods_kept_off_v100() ->
     )
     assert check("cuda-arch-unsupported", v100, kept_off) == []
     assert check("cuda-arch-unsupported", v100, gpu_pod(image=cuda13, gpus=None)) == []
-    p3 = gpu_nodepool(families=("g5", "p3"))  # Karpenter v1.14 never launches p3
-    assert check("cuda-arch-unsupported", p3, gpu_pod(image=cuda13)) == []
+    p3 = gpu_nodepool(families=("g5", "p3"))  # derived from EC2 facts: V100 is in the pool
+    assert [f.rule for f in check("cuda-arch-unsupported", p3, gpu_pod(image=cuda13))] == [
+        "cuda-arch-unsupported"
+    ]
 
 
 def test_cuda_builds_are_read_from_images_and_commands() -> None:
@@ -809,21 +815,20 @@ def test_legacy_family_fails_for_v100(family: str) -> None:
     assert finding.severity == "warning"
 
 
-def test_legacy_family_says_karpenter_never_launches_p3() -> None:
-    """p3 is named in the requirements but missing from Karpenter v1.14's list: the warning
-    says so, and a pool of p3 alone launches nothing at all."""
+def test_legacy_family_says_p3_is_derived_not_unlaunchable() -> None:
+    """p3 is missing from Karpenter v1.14's generated list, not from Karpenter (issue 10
+    finding 7): the model derives it, and the warning says its launch depends on the account."""
     [p3dn] = check("legacy-gpu-family", gpu_nodepool(families=("g5", "p3dn")))
     assert "allows legacy GPU families p3dn" in p3dn.message
-    assert "never launches" not in p3dn.message
+    assert "generated instance-type list" not in p3dn.message
     [mixed] = check("legacy-gpu-family", gpu_nodepool(families=("g5", "p3")))
-    assert "never launches them." in mixed.message and "no instance type" not in mixed.message
-    [alone] = check("legacy-gpu-family", gpu_nodepool(families=("p3",)))
-    assert "launches no instance type at all" in alone.message
+    assert "allows legacy GPU families p3." in mixed.message
+    assert "generated instance-type list" in mixed.message and "never" not in mixed.message
     by_type = gpu_nodepool(
         requirements=[expr("node.kubernetes.io/instance-type", "In", "p3.2xlarge", "g5.xlarge")]
     )
     [named] = check("legacy-gpu-family", by_type)
-    assert "names legacy GPU families p3" in named.message
+    assert "allows legacy GPU families p3." in named.message
 
 
 def test_legacy_family_passes_for_current_families() -> None:

@@ -129,8 +129,8 @@ def _reason(
 
 
 def launchable(spec: GpuInstanceType) -> bool:
-    """Whether Karpenter's instance-type model has ``spec``: a NodePool cannot launch a type
-    Karpenter does not list (p3 is in the GPU catalog for its facts and prices only).
+    """Whether the instance-type model has ``spec``: Karpenter v1.14's list plus the GPU
+    types it lacks (p3), derived from EC2 facts with Karpenter's formulas.
 
     The list is the one ``scheduling.instance_model.catalog_types`` is built from (a test
     holds them equal); asked by name here, because building every type's requirements
