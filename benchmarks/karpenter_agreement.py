@@ -179,28 +179,10 @@ def _triage(workload: Workload, seen: Observed | None, sim: Outcome, error: str)
     }
 
 
-def _without_overlays(workload: Workload) -> Workload:
-    """Capacity overlays as affinity: a widget pod may use only the overlaid types (its
-    widget request dropped); price overlays dropped (kwok launches by raw price)."""
-    overlaid = tuple(
-        name
-        for o in workload.overlays
-        if o.widgets
-        for key, _, values in o.requirements
-        if key == "node.kubernetes.io/instance-type"
-        for name in values
-    )
-    pods = tuple(
-        dataclasses.replace(
-            p,
-            widgets=0,
-            affinity=(*p.affinity, ("node.kubernetes.io/instance-type", "In", overlaid)),
-        )
-        if p.widgets
-        else p
-        for p in workload.pods
-    )
-    return dataclasses.replace(workload, pods=pods, overlays=())
+def _without_price_overlays(workload: Workload) -> Workload:
+    """Price overlays dropped: the kwok provider launches by raw price."""
+    kept = tuple(o for o in workload.overlays if o.price is None and o.price_adjustment is None)
+    return dataclasses.replace(workload, overlays=kept)
 
 
 # --- triage: which known difference explains a disagreement --------------------------------
@@ -214,9 +196,11 @@ FIXES = {
     "Admit, :92 TolerationOpExists); simulate does not model it yet",
     "tie": "equal-weight pools: Karpenter tries the later name first "
     "(pkg/utils/nodepool/nodepool.go:167 OrderByWeight: `return nps[a].Name > nps[b].Name`)",
-    "overlay": "NodeOverlays: Karpenter adds an overlay's capacity to the types it selects "
-    "(pkg/controllers/nodeoverlay/controller.go:231 getOverlaidOfferings); simulate does not "
-    "read NodeOverlays yet (emulated here: a widget pod may only use the overlaid types)",
+    "price-overlay": "a NodeOverlay price: the kwok provider launches the cheapest offering at "
+    "its raw price (kwok/cloudprovider/cloudprovider.go:198 c.getInstanceType, :207), while "
+    "simulate, like the AWS provider, launches by the overlaid price (karpenter-provider-aws "
+    "pkg/providers/instance/instance.go:566 `Priority: offering.Price`, types.go:244 "
+    "FleetOnDemandAllocationStrategyPrioritized): a kwok limit, not a simulate error",
     "capacity-rank": "an on-demand-only pool: Karpenter ranks types by their cheapest offering "
     "the NodeClaim allows (pkg/cloudprovider/types.go:343 OrderByPrice, "
     "`reqs.IsCompatible(of.Requirements, ...)`; kwok/cloudprovider/cloudprovider.go:207 toNode "
@@ -315,8 +299,8 @@ def _fixed(objects: list[Any], prices: Any, workload: Workload, fixes: set[str])
     if "admission" in fixes:
         pods = tuple(dataclasses.replace(p, tolerates=True) for p in workload.pods)
         workload = dataclasses.replace(workload, pods=pods)
-    if "overlay" in fixes:
-        workload = _without_overlays(workload)
+    if "price-overlay" in fixes:
+        workload = _without_price_overlays(workload)
     back: dict[str, str] = {}
     if "tie" in fixes:  # reversed suffixes: simulate's name order becomes Karpenter's
         suffixes = [p.suffix for p in workload.pools]

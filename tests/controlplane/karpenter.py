@@ -4,9 +4,9 @@ Karpenter gets an instance-types file generated from **our** model, so its choic
 compared with ours: each GPU instance type of ``eks_gpu.catalog`` with
 
 - ``resources`` = the allocatable ``eks-gpu simulate`` computes for the rendered EC2NodeClass
-  (kubelet settings, RAID0), plus kwok's fixed overhead (100m CPU, 10Mi: kwok/cloudprovider
-  helpers.go ``newInstanceType``), so Karpenter's allocatable for the type equals ours and only
-  the scheduling logic differs;
+  (kubelet settings, RAID0, root volume), plus kwok's fixed overhead (100m CPU, 10Mi:
+  kwok/cloudprovider/helpers.go ``newInstanceType``), so Karpenter's allocatable for the type
+  equals ours and only the scheduling logic differs;
 - per zone, an on-demand offering at the bundled on-demand price and, for most types, a spot
   offering at a made-up, deterministic price (:func:`price_book`; simulate gets the same book);
 - every ``karpenter.k8s.aws/*`` label of the type as an offering requirement: the kwok
@@ -29,8 +29,7 @@ from typing import Any
 
 from eks_gpu.catalog.instance_types import all_instance_types
 from eks_gpu.catalog.prices import PriceBook, bundled_price_book
-from eks_gpu.scheduling.instance_model import build_instance_types
-from eks_gpu.scheduling.pools import kubelet_settings
+from eks_gpu.scheduling.simulate import Inputs, build_pools
 
 from .kube import Kube
 from .plane import Plane, free_port, install_crds, start_process, wait_ready, write_kubeconfig
@@ -98,9 +97,17 @@ def _in(key: str, value: str) -> dict[str, Any]:
 
 def gpu_instance_types(prices: PriceBook, nodeclass: dict[str, Any]) -> list[dict[str, Any]]:
     """Karpenter-kwok's ``InstanceTypeOptions`` for every type of ``prices``, with the
-    allocatable simulate gives it under ``nodeclass`` (as pools.build_pool does)."""
-    raid0 = nodeclass.get("spec", {}).get("instanceStorePolicy") == "RAID0"
-    model = build_instance_types(prices, ZONES, kubelet=kubelet_settings(nodeclass), raid0=raid0)
+    allocatable simulate gives it in a pool on ``nodeclass`` (its own ``build_pools``)."""
+    everything = {
+        "apiVersion": "karpenter.sh/v1",
+        "kind": "NodePool",
+        "metadata": {"name": "all"},
+        "spec": {"template": {"spec": {"nodeClassRef": {"name": nodeclass["metadata"]["name"]}}}},
+    }
+    inputs = Inputs(
+        nodepools=[everything], nodeclasses=[nodeclass], workloads=[], prices=prices, zones=ZONES
+    )
+    model = build_pools(inputs, [])[0].types
     catalog = all_instance_types()
     types = []
     for sim in sorted(model, key=lambda t: t.name):
