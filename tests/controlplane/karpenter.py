@@ -7,8 +7,8 @@ compared with ours: each GPU instance type of ``eks_gpu.catalog`` with
   (kubelet settings, RAID0, root volume), plus kwok's fixed overhead (100m CPU, 10Mi:
   kwok/cloudprovider/helpers.go ``newInstanceType``), so Karpenter's allocatable for the type
   equals ours and only the scheduling logic differs;
-- per zone, an on-demand offering at the bundled on-demand price and, for most types, a spot
-  offering at a made-up, deterministic price (:func:`price_book`; simulate gets the same book);
+- per zone, an on-demand offering at the bundled on-demand price and a spot offering at a
+  made-up, deterministic price (:func:`price_book`; simulate gets the same book);
 - every ``karpenter.k8s.aws/*`` label of the type as an offering requirement: the kwok
   provider treats those keys as well known and stamps them on the node, so NodePools written
   for AWS (instance family, GPU manufacturer, ...) select the same types here.
@@ -62,8 +62,10 @@ def gpu_type_names() -> list[str]:
 
 
 def price_book() -> PriceBook:
-    """Bundled on-demand prices, and spot at 25-75% of on-demand per type and zone for 7 in 8
-    types (deterministic: the same book every run); only GPU types are offered."""
+    """Bundled on-demand prices, and spot at 25-75% of on-demand per type and zone
+    (deterministic: the same book every run); only GPU types are offered. Every type has spot:
+    simulate offers spot wherever on-demand is (a PriceBook has no "not offered", only an
+    unknown price)."""
     bundled = bundled_price_book()
     names = gpu_type_names()
     spot = {
@@ -72,7 +74,6 @@ def price_book() -> PriceBook:
             for zone in ZONES
         }
         for name in names
-        if _fraction(name, "spot") >= 0.125
     }
     return PriceBook(
         region=bundled.region,
