@@ -131,10 +131,9 @@ def report(rows: list[Row], elapsed: float, args: argparse.Namespace) -> None:
         f"{raced_differ} of them differing; not settled: {len(rows) - len(settled)}; wall time "
         f"{elapsed:.0f} s for {len(rows)} workloads, {args.concurrency} at a time"
     )
-    if args.json:
-        triage = [_triage(*row) for row in rows if _mark(row[1], row[2]) != "yes"]
-        args.json.write_text(json.dumps(triage, indent=1))
-        print(f"{len(triage)} disagreements, races and errors: {args.json}")
+    if args.json:  # every row: --triage re-scores them against a later simulate, offline
+        args.json.write_text(json.dumps([_triage(*row) for row in rows], indent=1))
+        print(f"every workload, Karpenter's and simulate's outcomes: {args.json}")
 
 
 def _mark(seen: Observed | None, sim: Outcome) -> str:
@@ -222,35 +221,48 @@ LEGEND = {
 
 
 def triage(path: Path) -> int:
+    """Re-score a --json file against this checkout's simulate; label each disagreement."""
     objects, prices = rendered(), price_book()
-    items = json.loads(path.read_text())
     counts: dict[str, int] = {}
+    judged = agreed = raced = raced_differ = 0
     print("| workload | Karpenter v1.14.1 | eks-gpu simulate | explained by |")
     print("|---|---|---|---|")
-    for item in items:
+    for item in json.loads(path.read_text()):
         if item["karpenter"] is None:
-            label = "error"
+            counts["not settled"] = counts.get("not settled", 0) + 1
+            continue
+        workload = _workload(item["workload"])
+        real = _outcome(item["karpenter"], workload)
+        sim = simulate(objects, "w-000", workload, prices, ZONES)
+        raced += bool(item["races"])
+        if item["races"] and real != sim:
+            raced_differ += 1
         else:
-            workload = _workload(item["workload"])
-            real = Outcome(**_tuples(item["karpenter"]))
-            if any(x.isdigit() for x in real.unschedulable):  # pod indices (older files)
-                shapes = workload.shapes()
-                real = Outcome(
-                    real.launched, tuple(sorted(shapes[int(x)] for x in real.unschedulable))
-                )
-            label = _explain(objects, prices, workload, real)
-            if item["races"]:
-                label = f"race, {label}"
+            judged += 1
+            agreed += real == sim
+        if real == sim:
+            continue
+        label = _explain(objects, prices, workload, real)
+        label = f"race, {label}" if item["races"] else label
         counts[label] = counts.get(label, 0) + 1
-        real = "not settled" if item["karpenter"] is None else _text(item["karpenter"])
         races = f" ({len(item['races'])} raced)" if item["races"] else ""
-        print(
-            f"| {item['workload']['name']} | {real}{races} | {_text(item['simulate'])} | {label} |"
-        )
-    print("\n" + ", ".join(f"{label}: {n}" for label, n in sorted(counts.items())))
+        print(f"| {workload.name} | {real}{races} | {sim} | {label} |")
+    print(
+        f"\nagreement: {agreed}/{judged} ({100 * agreed / max(judged, 1):.1f}%); races: {raced} "
+        f"workloads, {raced_differ} of them differing (left out)"
+    )
+    print(", ".join(f"{label}: {n}" for label, n in sorted(counts.items())))
     for label, text in LEGEND.items():
         print(f"- **{label}**: {text}")
     return 0
+
+
+def _outcome(data: dict[str, list[str]], workload: Workload) -> Outcome:
+    real = Outcome(**_tuples(data))
+    if any(x.isdigit() for x in real.unschedulable):  # pod indices (older files)
+        shapes = workload.shapes()
+        real = Outcome(real.launched, tuple(sorted(shapes[int(x)] for x in real.unschedulable)))
+    return real
 
 
 def _text(outcome: dict[str, list[str]]) -> str:
