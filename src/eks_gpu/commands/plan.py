@@ -63,11 +63,16 @@ def plan(
     crd_paths: Sequence[str] = (),
     zones: Sequence[str] = (),
     region: str | None = None,
+    eks_admission: bool = True,
 ) -> PlanResult:
-    """Render ``source``, validate the objects, simulate the test pods plus ``workloads``."""
+    """Render ``source``, validate the objects, simulate the test pods plus ``workloads``
+    (``eks_admission``: model EKS's ExtendedResourceToleration admission in both)."""
     rendered = render(source, example_cluster=True)
     validation = validate(
-        manifests=rendered.manifests, crd_paths=crd_paths, karpenter_version=karpenter_version
+        manifests=rendered.manifests,
+        crd_paths=crd_paths,
+        karpenter_version=karpenter_version,
+        eks_admission=eks_admission,
     )
     tests = [o for o in rendered.objects if o.get("kind") == "Pod"]
     simulation = simulate(
@@ -76,6 +81,7 @@ def plan(
         extra_workloads=tests,
         zones=zones,
         region=region,
+        eks_admission=eks_admission,
     )
     return PlanResult(rendered, validation, simulation)
 

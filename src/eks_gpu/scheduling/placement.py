@@ -12,7 +12,10 @@ cannot drift apart. The checks run in Karpenter v1.14.1's order
    (custom keys must be defined by the pool, well-known keys may stay undefined, shared keys
    must intersect); codes ``label-undefined`` / ``requirement-conflict``;
 3. **instance types** (:func:`check_instance_types`): some instance type of the pool whose
-   requirements intersect ``pool ∩ pod``; code ``no-instance-type-fits``.
+   requirements intersect ``pool ∩ pod``; the code says which side matched nothing
+   (:func:`no_type_reason`): ``nodepool-admits-no-type``, ``no-offering`` (the pool admits
+   types, none is offered under it), ``pod-matches-no-type`` or
+   ``pod-excludes-nodepool-types``.
 
 Levels 1–3 are :func:`check_pool_term` (one rung of the relaxation ladder) and
 :func:`check_pool` (the whole ladder, then the ``PreferNoSchedule`` toleration). They do
@@ -28,10 +31,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import Protocol, TypeVar
 
+from eks_gpu.names import LABEL_CAPACITY_TYPE, LABEL_ZONE
+from eks_gpu.scheduling.instance_model import admitted_types, catalog_types
 from eks_gpu.scheduling.pod_view import PodView
-from eks_gpu.scheduling.reasons import Reason
+from eks_gpu.scheduling.reasons import Reason, ReasonCode
+from eks_gpu.scheduling.requirement import Requirement
 from eks_gpu.scheduling.requirements import Requirements
 from eks_gpu.scheduling.resources import total
 from eks_gpu.scheduling.taints import (
@@ -42,7 +49,7 @@ from eks_gpu.scheduling.taints import (
     untolerated,
 )
 
-NO_TYPE_MESSAGE = "no instance type of the pool matches the pod's requirements"
+_SHOWN_TYPES = 3
 NOTHING_MATCHES_MESSAGE = (
     "every required node affinity term is empty; an empty term matches no node"
 )
@@ -107,7 +114,85 @@ def check_instance_types(pool: PoolLike, requirements: Requirements) -> list[Rea
     merged = pool.requirements.add(requirements)
     if any(t.requirements.is_intersecting(merged) for t in pool.types):
         return []
-    return [Reason(pool.name, "no-instance-type-fits", NO_TYPE_MESSAGE)]
+    return [no_type_reason(pool, requirements)]
+
+
+def no_type_reason(pool: PoolLike, requirements: Requirements) -> Reason:
+    """Why no type of ``pool`` matches ``pool ∩ requirements``, naming the side at fault.
+
+    The pool's side first: with no types at all, either its requirements admit no catalog
+    type (``nodepool-admits-no-type``) or the types they admit have no offering under it
+    (``no-offering``). Then the pod's: its requirements match no catalog type at all
+    (``pod-matches-no-type``), or only types this pool does not admit
+    (``pod-excludes-nodepool-types``). Each message names the requirements that rule out
+    everything on their own, when there are such.
+    """
+    if not pool.types:
+        code, message = _pool_side(pool.requirements)
+        return Reason(pool.name, code, message)
+    everywhere = _excluding_everywhere(requirements)
+    if everywhere is not None:
+        return Reason(
+            pool.name,
+            "pod-matches-no-type",
+            f"the pod's requirements match no instance type at all{everywhere}",
+        )
+    blocking = _excluding(pool.types, pool.requirements, requirements)
+    who = f"{_joined(blocking)} excludes" if blocking else "requirements together exclude"
+    return Reason(
+        pool.name,
+        "pod-excludes-nodepool-types",
+        f"the pod's {who} every instance type the NodePool admits ({_type_names(pool.types)})",
+    )
+
+
+def _joined(requirements: Sequence[Requirement]) -> str:
+    return " and ".join(r.describe() for r in requirements)
+
+
+def _type_names(types: Sequence[TypeLike]) -> str:
+    names = [t.name for t in types[:_SHOWN_TYPES]]
+    more = len(types) - len(names)
+    return ", ".join(names) + (f" and {more} more" if more else "")
+
+
+def _excluding(
+    types: Sequence[TypeLike], base: Requirements, candidates: Iterable[Requirement]
+) -> list[Requirement]:
+    """The requirements of ``candidates`` that, each alone added to ``base``, leave no type."""
+    return [
+        r for r in candidates if not any(t.requirements.is_intersecting(base.add(r)) for t in types)
+    ]
+
+
+def _matching_none(requirements: Requirements) -> str:
+    """``": k In [v] matches none"`` naming the requirements that alone match no catalog
+    type (``", taken together"`` when none does alone)."""
+    blocking = _excluding(catalog_types(), Requirements(), requirements)
+    return f": {_joined(blocking)} matches none" if blocking else ", taken together"
+
+
+@lru_cache(maxsize=512)
+def _excluding_everywhere(requirements: Requirements) -> str | None:
+    """None when some catalog type intersects ``requirements``; else :func:`_matching_none`.
+    Cached: the solver asks again on every failed attempt."""
+    return None if admitted_types(requirements) else _matching_none(requirements)
+
+
+@lru_cache(maxsize=256)
+def _pool_side(requirements: Requirements) -> tuple[ReasonCode, str]:
+    """Why a pool with these requirements has no instance type (it has none at all)."""
+    admitted = admitted_types(requirements)
+    if admitted:
+        return "no-offering", (
+            f"the NodePool's requirements admit {len(admitted)} instance type(s) "
+            f"({_type_names(admitted)}), but none is offered in the zones and capacity types "
+            f"it allows ({requirements.get(LABEL_ZONE)}; {requirements.get(LABEL_CAPACITY_TYPE)})"
+        )
+    return "nodepool-admits-no-type", (
+        "the NodePool's requirements admit no instance type at all"
+        f"{_matching_none(requirements)}; no pod can get a node from it"
+    )
 
 
 def is_pool_compatible(
@@ -215,7 +300,6 @@ def daemon_overheads(
 
 __all__ = [
     "NOTHING_MATCHES_MESSAGE",
-    "NO_TYPE_MESSAGE",
     "PoolLike",
     "TypeLike",
     "check_instance_types",
@@ -227,4 +311,5 @@ __all__ = [
     "daemon_overheads",
     "is_daemon_compatible",
     "is_pool_compatible",
+    "no_type_reason",
 ]

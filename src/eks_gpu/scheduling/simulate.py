@@ -30,7 +30,11 @@ CAPACITY_KEYS = ("cpu", "memory", RESOURCE_NVIDIA_GPU)
 
 @dataclass(frozen=True)
 class Inputs:
-    """Everything a simulation reads."""
+    """Everything a simulation reads.
+
+    ``eks_admission``: pod templates go through EKS's ``ExtendedResourceToleration``
+    admission first (``admission.admit``); False for clusters without that plugin.
+    """
 
     nodepools: Sequence[Mapping[str, Any]]
     nodeclasses: Sequence[Mapping[str, Any]]
@@ -39,6 +43,7 @@ class Inputs:
     zones: Sequence[str] = ()
     nodes: Sequence[SnapshotNode] = ()
     pending: Sequence[SimPod] = ()
+    eks_admission: bool = True
 
 
 class _TypeCache:
@@ -115,7 +120,7 @@ def assumptions(inputs: Inputs, unknown: tuple[int, float], notes: Sequence[str]
         + ("" if inputs.zones or inputs.prices.zones else " (default; pass --zones)"),
         "instance types: Karpenter v1.14's list with its allocatable estimate (AL2023, "
         "ENI-limited pods, 7.5% VM memory overhead); p3.* is not in that list",
-        "NodePools are tried by weight, then name ascending (Karpenter uses reverse name order)",
+        _admission_assumption(inputs.eks_admission),
         "DaemonSet overhead is counted per instance type, for the DaemonSets Karpenter would "
         "place there (pool taints, nodeSelector and required node affinity)",
         "topology spread and pod (anti-)affinity are not simulated",
@@ -127,6 +132,19 @@ def assumptions(inputs: Inputs, unknown: tuple[int, float], notes: Sequence[str]
             f"omits them; at on-demand rates they would add ${at_on_demand:.3f}/h"
         )
     return out + list(notes)
+
+
+def _admission_assumption(on: bool) -> str:
+    if on:
+        return (
+            f"EKS admission: a pod that requests an extended resource ({RESOURCE_NVIDIA_GPU}) gets "
+            "{key: <resource>, operator: Exists, effect: NoSchedule} (the "
+            "ExtendedResourceToleration plugin EKS enables; --no-eks-admission turns it off)"
+        )
+    return (
+        "no EKS admission (--no-eks-admission): pods keep only their own tolerations, as on "
+        "a cluster without the ExtendedResourceToleration plugin"
+    )
 
 
 @dataclass(frozen=True)
@@ -155,7 +173,7 @@ def _unschedulable(plan: Plan) -> list[dict[str, Any]]:
 
 def simulate(inputs: Inputs) -> Simulation:
     """Run the whole simulation, plus the isolation check on every GPU pool."""
-    pods, daemonsets, notes = expand_workloads(inputs.workloads)
+    pods, daemonsets, notes = expand_workloads(inputs.workloads, eks_admission=inputs.eks_admission)
     pools = build_pools(inputs, daemonsets)
     isolation = check_isolation(pools)
     plan = Solver(pools, inputs.nodes).solve([*inputs.pending, *pods])

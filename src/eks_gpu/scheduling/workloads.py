@@ -7,6 +7,11 @@ are not pods to place but overhead on every node they would run on, the way Karp
 reserves room for them on a new node: they come back as their pod template's
 :class:`~eks_gpu.scheduling.pod_view.PodView` (``placement.daemon_overheads`` does the rest).
 
+Every template is read as the API server would store its pods: with EKS's admission
+(:mod:`eks_gpu.scheduling.admission`) unless the caller turns it off. That holds for
+DaemonSets too: Karpenter reads a running pod of the DaemonSet when there is one
+(``Provisioner.getDaemonSetPods`` → ``Cluster.GetDaemonSetPod``), and that pod was admitted.
+
 What the simulator does not model (topology spread, inter-pod affinity) is reported as "not
 simulated" on the pod and in a note, never guessed at.
 """
@@ -19,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from eks_gpu.manifests import Manifest, ManifestError
+from eks_gpu.scheduling.admission import admit, toleration_str
 from eks_gpu.scheduling.pod_view import PodView
 from eks_gpu.scheduling.requirement import RequirementError
 
@@ -183,6 +189,18 @@ def _pod_count(item: _Object) -> tuple[int, str | None]:
     return 1, None
 
 
+def _admission_note(item: _Object, spec: Mapping[str, Any]) -> tuple[Mapping[str, Any], str | None]:
+    """The spec after EKS admission, and a note naming the tolerations it added (or None)."""
+    admitted = admit(spec)
+    if not admitted.added:
+        return spec, None
+    added = ", ".join(toleration_str(t) for t in admitted.added)
+    return admitted.spec, (
+        f"{item.label}: EKS admission (ExtendedResourceToleration) adds the toleration "
+        f"{added} to its pods"
+    )
+
+
 def _view(item: _Object, spec: Mapping[str, Any]) -> PodView:
     """The pod template read once; ManifestError naming the object and field otherwise."""
     try:
@@ -199,9 +217,8 @@ def _span(refs: Sequence[str]) -> str:
     return f"pod {refs[0]}" if len(refs) == 1 else f"{len(refs)} pods {refs[0]}..{refs[-1]}"
 
 
-def _expand(item: _Object) -> tuple[list[SimPod], list[str]]:
-    """The pods of one workload object, and notes about it."""
-    spec = _template_spec(item)
+def _expand(item: _Object, spec: Mapping[str, Any]) -> tuple[list[SimPod], list[str]]:
+    """The pods of one workload object (``spec``: its pod template, admitted), and notes."""
     view = _view(item, spec)
     count, why = _pod_count(item)
     if item.kind == "Pod":
@@ -225,13 +242,15 @@ def _expand(item: _Object) -> tuple[list[SimPod], list[str]]:
 
 
 def expand_workloads(
-    objects: Iterable[Mapping[str, Any] | Manifest],
+    objects: Iterable[Mapping[str, Any] | Manifest], *, eks_admission: bool = True
 ) -> tuple[list[SimPod], list[PodView], list[str]]:
     """The pods to place, the DaemonSets' pods (overhead, not pods to place) and notes, in
     input order.
 
     An object whose controlling owner is also given (a ReplicaSet of a given Deployment) is
     skipped so its pods are counted once. Objects of other kinds are ignored with a note.
+    With ``eks_admission`` each pod template first goes through EKS's admission
+    (``admission.admit``), with a note for each object it gave a toleration.
 
     Raises:
         ManifestError: an object without a name or pod template, a bad replica count, a
@@ -249,14 +268,20 @@ def expand_workloads(
         owner = controller_of(item.obj, item.namespace)
         if owner in given:
             notes.append(f"{item.label}: owned by {owner}, also given; counted once")
-        elif item.kind == "DaemonSet":
-            daemonsets.append(_view(item, _template_spec(item)))
-        elif item.kind in WORKLOAD_KINDS:
-            more_pods, more_notes = _expand(item)
-            pods += more_pods
-            notes += more_notes
-        else:
+            continue
+        if item.kind not in (*WORKLOAD_KINDS, "DaemonSet"):
             notes.append(f"{item.label}: not a workload; ignored")
+            continue
+        spec, note = _template_spec(item), None
+        if eks_admission:
+            spec, note = _admission_note(item, spec)
+        if item.kind == "DaemonSet":
+            daemonsets.append(_view(item, spec))
+            notes += [note] if note else []
+        else:
+            more_pods, more_notes = _expand(item, spec)
+            pods += more_pods
+            notes += [*more_notes, note] if note and more_pods else more_notes
     return pods, daemonsets, notes
 
 
