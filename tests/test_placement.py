@@ -257,14 +257,15 @@ def test_the_pods_requirements_together_exclude_the_pools_types() -> None:
     assert "(g.xlarge, c.large)" in reason.message
 
 
-def test_the_pod_matches_no_instance_type_at_all() -> None:
-    """``p4`` is the guide's word, not a family: no type anywhere has it."""
+def test_a_pod_value_no_instance_type_has_is_named() -> None:
+    """``p4`` is the guide's word, not a family: the message says no type has it at all."""
     pod = view(node_selector={LABEL_INSTANCE_FAMILY: "p4"})
     (reason,) = check_pool(pod, pool())
-    assert reason.code == "pod-matches-no-type"
+    assert reason.code == "pod-excludes-nodepool-types"
     assert reason.message == (
-        "the pod's requirements match no instance type at all: "
-        "karpenter.k8s.aws/instance-family In [p4] matches none"
+        "the pod's karpenter.k8s.aws/instance-family In [p4] excludes every instance type the "
+        "NodePool admits (g.xlarge); no instance type has karpenter.k8s.aws/instance-family "
+        "In [p4] at all"
     )
 
 
@@ -272,8 +273,10 @@ def test_the_pools_requirements_admit_no_type() -> None:
     requirements = [expr(LABEL_INSTANCE_FAMILY, "In", "p4")]
     (reason,) = check_pool(view(), pool(requirements=requirements, types=()))
     assert reason.code == "nodepool-admits-no-type"
-    assert "NodePool's requirements admit no instance type at all: " in reason.message
-    assert "karpenter.k8s.aws/instance-family In [p4] matches none" in reason.message
+    assert reason.message == (
+        "the NodePool's requirements admit no instance type at all: no instance type has "
+        "karpenter.k8s.aws/instance-family In [p4]; no pod can get a node from it"
+    )
 
 
 def test_a_pool_whose_types_have_no_offering_says_so() -> None:

@@ -14,8 +14,7 @@ cannot drift apart. The checks run in Karpenter v1.14.1's order
 3. **instance types** (:func:`check_instance_types`): some instance type of the pool whose
    requirements intersect ``pool ∩ pod``; the code says which side matched nothing
    (:func:`no_type_reason`): ``nodepool-admits-no-type``, ``no-offering`` (the pool admits
-   types, none is offered under it), ``pod-matches-no-type`` or
-   ``pod-excludes-nodepool-types``.
+   types, none is offered under it) or ``pod-excludes-nodepool-types``.
 
 Levels 1–3 are :func:`check_pool_term` (one rung of the relaxation ladder) and
 :func:`check_pool` (the whole ladder, then the ``PreferNoSchedule`` toleration). They do
@@ -31,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Protocol, TypeVar
 
 from eks_gpu.names import LABEL_CAPACITY_TYPE, LABEL_ZONE
@@ -120,30 +119,44 @@ def check_instance_types(pool: PoolLike, requirements: Requirements) -> list[Rea
 def no_type_reason(pool: PoolLike, requirements: Requirements) -> Reason:
     """Why no type of ``pool`` matches ``pool ∩ requirements``, naming the side at fault.
 
-    The pool's side first: with no types at all, either its requirements admit no catalog
-    type (``nodepool-admits-no-type``) or the types they admit have no offering under it
-    (``no-offering``). Then the pod's: its requirements match no catalog type at all
-    (``pod-matches-no-type``), or only types this pool does not admit
-    (``pod-excludes-nodepool-types``). Each message names the requirements that rule out
-    everything on their own, when there are such.
+    The pool's side when it has no types at all: its requirements admit no catalog type
+    (``nodepool-admits-no-type``), or the types they admit have no offering under it
+    (``no-offering``). Otherwise the pod's (``pod-excludes-nodepool-types``). Messages name
+    the requirements that rule out everything on their own, and say when one of the pod's
+    matches no instance type of the catalog at all (a value no type has, such as ``p4``).
     """
     if not pool.types:
         code, message = _pool_side(pool.requirements)
         return Reason(pool.name, code, message)
-    everywhere = _excluding_everywhere(requirements)
-    if everywhere is not None:
-        return Reason(
-            pool.name,
-            "pod-matches-no-type",
-            f"the pod's requirements match no instance type at all{everywhere}",
-        )
-    blocking = _excluding(pool.types, pool.requirements, requirements)
+    message = _pod_side(_Identity(pool.types), pool.requirements, requirements)
+    return Reason(pool.name, "pod-excludes-nodepool-types", message)
+
+
+class _Identity:
+    """Hashes and compares by identity: a cache key for a pool's list of types (the cache
+    holds the list, so its id cannot be reused while the entry lives)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Sequence[TypeLike]) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Identity) and other.obj is self.obj
+
+
+@lru_cache(maxsize=1024)
+def _pod_side(types: _Identity, pool: Requirements, requirements: Requirements) -> str:
+    """The ``pod-excludes-nodepool-types`` message (cached: the solver asks again on every
+    failed attempt, and a pool may have a thousand types)."""
+    blocking = _excluding(types.obj, pool, requirements)
     who = f"{_joined(blocking)} excludes" if blocking else "requirements together exclude"
-    return Reason(
-        pool.name,
-        "pod-excludes-nodepool-types",
-        f"the pod's {who} every instance type the NodePool admits ({_type_names(pool.types)})",
-    )
+    message = f"the pod's {who} every instance type the NodePool admits ({_type_names(types.obj)})"
+    nowhere = [r for r in blocking if _matches_no_catalog_type(r)]
+    return message + (f"; no instance type has {_joined(nowhere)} at all" if nowhere else "")
 
 
 def _joined(requirements: Sequence[Requirement]) -> str:
@@ -165,18 +178,24 @@ def _excluding(
     ]
 
 
-def _matching_none(requirements: Requirements) -> str:
-    """``": k In [v] matches none"`` naming the requirements that alone match no catalog
-    type (``", taken together"`` when none does alone)."""
-    blocking = _excluding(catalog_types(), Requirements(), requirements)
-    return f": {_joined(blocking)} matches none" if blocking else ", taken together"
+@cache
+def _catalog_requirements() -> dict[str, tuple[Requirements, ...]]:
+    """Per key, the distinct one-key requirements the catalog's types have on it."""
+    out: dict[str, dict[Requirement, None]] = {}
+    for instance_type in catalog_types():
+        for requirement in instance_type.requirements:
+            out.setdefault(requirement.key, {})[requirement] = None
+    return {key: tuple(Requirements([r]) for r in found) for key, found in out.items()}
 
 
-@lru_cache(maxsize=512)
-def _excluding_everywhere(requirements: Requirements) -> str | None:
-    """None when some catalog type intersects ``requirements``; else :func:`_matching_none`.
-    Cached: the solver asks again on every failed attempt."""
-    return None if admitted_types(requirements) else _matching_none(requirements)
+@lru_cache(maxsize=1024)
+def _matches_no_catalog_type(requirement: Requirement) -> bool:
+    """True when ``requirement`` alone intersects no catalog type (``is_intersecting`` on its
+    one key, against each distinct value the catalog has there; a key no type defines
+    matches every type)."""
+    options = _catalog_requirements().get(requirement.key)
+    alone = Requirements([requirement])
+    return options is not None and not any(o.is_intersecting(alone) for o in options)
 
 
 @lru_cache(maxsize=256)
@@ -189,9 +208,11 @@ def _pool_side(requirements: Requirements) -> tuple[ReasonCode, str]:
             f"({_type_names(admitted)}), but none is offered in the zones and capacity types "
             f"it allows ({requirements.get(LABEL_ZONE)}; {requirements.get(LABEL_CAPACITY_TYPE)})"
         )
+    nowhere = [r for r in requirements if _matches_no_catalog_type(r)]
+    where = f": no instance type has {_joined(nowhere)}" if nowhere else ", taken together"
     return "nodepool-admits-no-type", (
-        "the NodePool's requirements admit no instance type at all"
-        f"{_matching_none(requirements)}; no pod can get a node from it"
+        f"the NodePool's requirements admit no instance type at all{where}; no pod can get "
+        "a node from it"
     )
 
 
