@@ -174,16 +174,23 @@ def test_a_gpu_pod_without_toleration_is_placed_on_the_tainted_pool() -> None:
     assert [r["code"] for r in entry["reasons"]] == ["taint-not-tolerated"]
 
 
-def test_the_added_tolerations_are_listed_once_per_workload() -> None:
-    deployment = make_workload("Deployment", "web", pod=make_spec(gpus=1, tolerations=[]),
-                               replicas=3)  # fmt: skip
+def test_the_added_tolerations_are_listed_once_naming_every_workload() -> None:
+    deployment = make_workload(
+        "Deployment", "web", pod=make_spec(gpus=1, tolerations=[]), replicas=3
+    )
+    daemon = make_daemonset("gpu-agent", gpus=1, tolerations=[])
     tolerant = make_pod("ok", gpus=1)
-    _, _, notes = expand_workloads([deployment, tolerant])
-    assert notes == [
-        "Deployment/default/web: EKS admission (ExtendedResourceToleration) adds the "
-        "toleration {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule} to its pods"
-    ]
-    assert expand_workloads([deployment], eks_admission=False)[2] == []
+    scaled_to_zero = make_workload(
+        "Deployment", "idle", pod=make_spec(gpus=1, tolerations=[]), replicas=0
+    )
+    _, _, notes = expand_workloads([deployment, daemon, tolerant, scaled_to_zero])
+    assert notes[-1] == (
+        "EKS admission (ExtendedResourceToleration) adds {key: nvidia.com/gpu, operator: "
+        "Exists, effect: NoSchedule} to the pods of Deployment/default/web, "
+        "DaemonSet/kube-system/gpu-agent"
+    )
+    assert not any("EKS admission" in note for note in expand_workloads(
+        [deployment, daemon], eks_admission=False)[2])  # fmt: skip
 
 
 def test_daemonset_pods_are_admitted_too() -> None:

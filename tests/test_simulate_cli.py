@@ -300,8 +300,8 @@ def test_simulate_admits_a_gpu_pod_without_a_toleration_by_default(
     notes = [line for line in document["assumptions"] if "ExtendedResourceToleration" in line]
     assert any(line.startswith("EKS admission:") for line in notes)
     assert (
-        "Pod/default/plain: EKS admission (ExtendedResourceToleration) adds the toleration "
-        "{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule} to its pods" in notes
+        "EKS admission (ExtendedResourceToleration) adds {key: nvidia.com/gpu, operator: "
+        "Exists, effect: NoSchedule} to the pods of Pod/default/plain" in notes
     )
 
     off = as_json(run_cli("simulate", "--workload", workload, "--no-eks-admission", "-o", "json"))

@@ -189,16 +189,13 @@ def _pod_count(item: _Object) -> tuple[int, str | None]:
     return 1, None
 
 
-def _admission_note(item: _Object, spec: Mapping[str, Any]) -> tuple[Mapping[str, Any], str | None]:
-    """The spec after EKS admission, and a note naming the tolerations it added (or None)."""
-    admitted = admit(spec)
-    if not admitted.added:
-        return spec, None
-    added = ", ".join(toleration_str(t) for t in admitted.added)
-    return admitted.spec, (
-        f"{item.label}: EKS admission (ExtendedResourceToleration) adds the toleration "
-        f"{added} to its pods"
-    )
+def _admission_notes(admitted: Mapping[str, list[str]]) -> list[str]:
+    """One note per set of added tolerations, naming the objects whose pods got it."""
+    return [
+        f"EKS admission (ExtendedResourceToleration) adds {tolerations} to the pods of "
+        f"{', '.join(labels)}"
+        for tolerations, labels in admitted.items()
+    ]
 
 
 def _view(item: _Object, spec: Mapping[str, Any]) -> PodView:
@@ -250,7 +247,7 @@ def expand_workloads(
     An object whose controlling owner is also given (a ReplicaSet of a given Deployment) is
     skipped so its pods are counted once. Objects of other kinds are ignored with a note.
     With ``eks_admission`` each pod template first goes through EKS's admission
-    (``admission.admit``), with a note for each object it gave a toleration.
+    (``admission.admit``); the notes end with the tolerations it added, and to what.
 
     Raises:
         ManifestError: an object without a name or pod template, a bad replica count, a
@@ -262,6 +259,7 @@ def expand_workloads(
     pods: list[SimPod] = []
     daemonsets: list[PodView] = []
     notes: list[str] = []
+    admitted: dict[str, list[str]] = {}  # added tolerations -> objects whose pods got them
     for item in items:
         if not item.name and item.kind in (*WORKLOAD_KINDS, "DaemonSet"):
             raise item.error("metadata.name is missing")
@@ -272,17 +270,26 @@ def expand_workloads(
         if item.kind not in (*WORKLOAD_KINDS, "DaemonSet"):
             notes.append(f"{item.label}: not a workload; ignored")
             continue
-        spec, note = _template_spec(item), None
+        spec = _template_spec(item)
+        added: tuple[Mapping[str, Any], ...] = ()
         if eks_admission:
-            spec, note = _admission_note(item, spec)
+            spec, added = _admitted(spec)
         if item.kind == "DaemonSet":
             daemonsets.append(_view(item, spec))
-            notes += [note] if note else []
         else:
             more_pods, more_notes = _expand(item, spec)
             pods += more_pods
-            notes += [*more_notes, note] if note and more_pods else more_notes
-    return pods, daemonsets, notes
+            notes += more_notes
+            added = added if more_pods else ()
+        if added:
+            admitted.setdefault(", ".join(map(toleration_str, added)), []).append(item.label)
+    return pods, daemonsets, notes + _admission_notes(admitted)
+
+
+def _admitted(spec: Mapping[str, Any]) -> tuple[Mapping[str, Any], tuple[Mapping[str, Any], ...]]:
+    """The spec after EKS admission, and the tolerations it appended."""
+    result = admit(spec)
+    return result.spec, result.added
 
 
 __all__ = [
