@@ -290,6 +290,27 @@ def test_a_pool_whose_types_have_no_offering_says_so() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("requirement", "code", "fragment"),
+    [
+        (expr(LABEL_INSTANCE_FAMILY, "In", "p4"), "nodepool-admits-no-type",
+         "no instance type has karpenter.k8s.aws/instance-family In [p4]"),
+        (expr(LABEL_ZONE, "In", "us-west-2a"), "no-offering",
+         "none is offered in the zones and capacity types it allows"),
+    ],
+)  # fmt: skip
+def test_simulate_blames_a_pool_that_can_launch_nothing(
+    requirement: dict[str, Any], code: str, fragment: str
+) -> None:
+    """End to end: the pool's requirements (a family no type has; a zone not offered)
+    leave it no instance type, so every pod gets the pool-side code."""
+    nodepool = make_nodepool("broken", requirements=[requirement])
+    inputs = Inputs([nodepool], [make_nodeclass()], [make_pod("p")], load_price_book())
+    (entry,) = simulate(inputs).document["unschedulable"]
+    (reason,) = entry["reasons"]
+    assert reason["code"] == code and fragment in reason["message"]
+
+
 def test_the_simulator_reports_the_side_too() -> None:
     """The solver's verdict for a new NodeClaim is the same reason."""
     plan = Solver([pool()]).solve([SimPod.from_spec("default", "p", make_spec(
