@@ -8,16 +8,23 @@ CPU in {100, 250, 500, 1000, 1500}m, memory in {100, 256, 512, 1024, 2048, 4096}
 rebuild that shape for generic pods (no topology, which we do not simulate), plus a GPU mix
 on the real catalog with the guide's NodePool. Only ``Solver.solve`` is timed.
 
-Usage: python benchmarks/scheduling.py [--sizes 100,1000,10000] [--runs 3]
+Usage: python benchmarks/scheduling.py [--sizes 100,1000,10000]
+       [--gpu-sizes 1000,2000,5000,10000,20000] [--runs 3] [--check 1000,2000]
+
+``--check`` first compares the plans with the quadratic oracles (tests/solver_oracle.py,
+tests/solver_v0.py) at the given GPU-mix sizes and exits 1 on any difference.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import statistics
+import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 
 from eks_gpu.config.gpu_config import GpuConfig
 from eks_gpu.loaders.price_cache import load_price_book
@@ -27,7 +34,7 @@ from eks_gpu.scheduling.pools import PoolModel, build_pool
 from eks_gpu.scheduling.requirements import Requirement, Requirements
 from eks_gpu.scheduling.simulate import Inputs, build_pools
 from eks_gpu.scheduling.solver import Solver
-from eks_gpu.scheduling.workloads import SimPod
+from eks_gpu.scheduling.workloads import SimPod, expand_workloads
 
 GIB = Decimal(1024**3)
 CPUS = ("100m", "250m", "500m", "1000m", "1500m")
@@ -126,36 +133,97 @@ def guide_pools() -> list[PoolModel]:
         workloads=[],
         prices=load_price_book(),
     )
-    return build_pools(inputs, [o for o in objects if o["kind"] == "DaemonSet"])
+    _, daemonsets, _ = expand_workloads([o for o in objects if o["kind"] == "DaemonSet"])
+    return build_pools(inputs, daemonsets)
 
 
-def measure(make_pools: object, pods: list[SimPod], runs: int) -> tuple[float, int, int]:
-    """(median seconds, NodeClaims, unschedulable) over ``runs`` fresh solves."""
-    times, claims, failed = [], 0, 0
+def measure(
+    make_pools: object, pods: list[SimPod], runs: int, solver: type = Solver
+) -> tuple[float, float, int, int]:
+    """(median wall seconds, median CPU seconds, NodeClaims, unschedulable) over ``runs``
+    fresh solves. CPU time is what the ratios use: on a shared machine the wall clock also
+    counts the time other processes hold the cores."""
+    walls, cpus, claims, failed = [], [], 0, 0
     for _ in range(runs):
         pools = make_pools()  # type: ignore[operator]
-        start = time.perf_counter()
-        plan = Solver(pools).solve(pods)
-        times.append(time.perf_counter() - start)
+        start, cpu = time.perf_counter(), time.process_time()
+        plan = solver(pools).solve(pods)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
         claims, failed = len(plan.claims), len(plan.unschedulable)
-    return statistics.median(times), claims, failed
+    return statistics.median(walls), statistics.median(cpus), claims, failed
+
+
+def _row(
+    label: str, size: int, wall: float, cpu: float, counts: tuple[int, int], growth: str
+) -> str:
+    claims, failed = counts
+    return (f"{label:34} {size:6} {wall:8.3f} {cpu:8.3f} {size / wall:8.0f} {size / cpu:8.0f} "
+            f"{claims:6} {failed:6} {growth:>9}")  # fmt: skip
+
+
+def per_doubling(previous: tuple[int, float] | None, size: int, seconds: float) -> str:
+    """How much the time grew per doubling of pods since the previous size:
+    ``(t2 / t1) ** (1 / log2(n2 / n1))`` (2.0 is linear, 4.0 quadratic)."""
+    if previous is None:
+        return "-"
+    size0, seconds0 = previous
+    return f"{(seconds / seconds0) ** (1 / math.log2(size / size0)):.2f}x"
+
+
+def check(sizes: list[int]) -> None:
+    """The same plans as the solver before the claim index (tests/solver_v0.py, quadratic:
+    minutes at 5,000 pods and more) and as the indexed solver's quadratic scan."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from solver_oracle import QuadraticSolver, plan_key
+    from solver_v0 import Solver as SolverV0
+
+    for size in sizes:
+        pods = gpu_pods(size)
+        fast = Solver(guide_pools()).solve(pods)
+        slow = QuadraticSolver(guide_pools()).solve(pods)
+        before = SolverV0(guide_pools()).solve(pods)
+        same_scan = plan_key(fast) == plan_key(slow)
+        same_v0 = [(c.pool.name, c.launch(), [p.ref for p in c.pods]) for c in fast.claims] == [
+            (c.pool.name, c.launch(), [p.ref for p in c.pods]) for c in before.claims
+        ] and fast.unschedulable == before.unschedulable
+        print(f"check {size} GPU-mix pods: same as quadratic scan {same_scan}, "
+              f"same as the solver before the index {same_v0}")  # fmt: skip
+        if not (same_scan and same_v0):
+            raise SystemExit(1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="100,500,1000,2000,5000,10000")
-    parser.add_argument("--gpu-sizes", default="100,1000")
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--gpu-sizes", default="1000,2000,5000,10000,20000")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--check", default="", help="GPU-mix sizes to compare with the oracles")
+    parser.add_argument(
+        "--baseline", default="", help="GPU-mix sizes to time the solver before the index at"
+    )
     args = parser.parse_args()
-    print(f"{'scenario':34} {'pods':>6} {'median s':>9} {'pods/s':>9} {'claims':>7} {'failed':>7}")
-    for size in (int(s) for s in args.sizes.split(",")):
-        seconds, claims, failed = measure(lambda: [fake_pool()], generic_pods(size), args.runs)
-        print(f"{'generic, 400 fake types':34} {size:6} {seconds:9.3f} {size / seconds:9.0f} "
-              f"{claims:7} {failed:7}")  # fmt: skip
-    for size in (int(s) for s in args.gpu_sizes.split(",")):
-        seconds, claims, failed = measure(guide_pools, gpu_pods(size), args.runs)
-        print(f"{'GPU mix, guide pool, real catalog':34} {size:6} {seconds:9.3f} "
-              f"{size / seconds:9.0f} {claims:7} {failed:7}")  # fmt: skip
+    if args.check:
+        check([int(s) for s in args.check.split(",")])
+    print(f"{'scenario':34} {'pods':>6} {'wall s':>8} {'cpu s':>8} {'/s wall':>8} {'/s cpu':>8} "
+          f"{'claims':>6} {'failed':>6} {'/doubling':>9}")  # fmt: skip
+    scenarios = [
+        ("generic, 400 fake types", args.sizes, lambda: [fake_pool()], generic_pods),
+        ("GPU mix, guide pool, real catalog", args.gpu_sizes, guide_pools, gpu_pods),
+    ]
+    if args.baseline:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        from solver_v0 import Solver as SolverV0
+
+        scenarios.append(("GPU mix, solver before the index", args.baseline, guide_pools, gpu_pods))
+    for label, sizes, make_pools, make_pods in scenarios:
+        previous = None
+        kind = SolverV0 if "before" in label else Solver
+        for size in (int(s) for s in sizes.split(",") if s):
+            wall, cpu, claims, failed = measure(make_pools, make_pods(size), args.runs, kind)
+            growth = per_doubling(previous, size, cpu)
+            print(_row(label, size, wall, cpu, (claims, failed), growth))
+            previous = (size, cpu)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,18 @@ def reference() -> Path:
             "set EKS_GPU_REFERENCE to the shared/reference folder"
         )
     return REFERENCE
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _offline_crds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """``validate`` fetches the CRDs of the newest supported Karpenter on first use: in tests
+    they come from the reference folder (``file://``), into a session cache, never the network
+    or the user's own cache. Tests that need another source set the variables themselves."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EKS_GPU_KARPENTER_CRD_URL", (REFERENCE / "karpenter").as_uri())
+        if not os.environ.get("EKS_GPU_CACHE_DIR"):
+            patch.setenv("EKS_GPU_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 @dataclass

@@ -11,6 +11,7 @@ default requests before admission).
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ from eks_gpu.scheduling.admission import (
 from eks_gpu.scheduling.simulate import Inputs, build_pools, simulate
 from eks_gpu.scheduling.workloads import expand_workloads
 from eks_gpu.validate.rules import RULES_BY_ID
+from environment import empty_workdir
 
 Obj = dict[str, Any]
 GPU_ADMITTED: Obj = {"key": RESOURCE_NVIDIA_GPU, "operator": "Exists", "effect": "NoSchedule"}
@@ -230,16 +232,21 @@ def test_validate_is_silent_when_the_pod_tolerates_on_its_own() -> None:
     assert lint(GUIDE_POOL, make_pod("p", gpus=1)) == []
 
 
-def test_plan_passes_the_switch_to_validate_and_simulate(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plan_passes_the_switch_to_validate_and_simulate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty_workdir(tmp_path, monkeypatch)
     seen: dict[str, Any] = {}
 
-    def record(name: str) -> Any:
-        def call(*args: Any, **kwargs: Any) -> None:
+    def spy(name: str, real: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
             seen[name] = kwargs.get("eks_admission")
+            return real(*args, **kwargs)
 
         return call
 
-    monkeypatch.setattr(plan_command, "validate", record("validate"))
-    monkeypatch.setattr(plan_command, "simulate", record("simulate"))
-    plan_command.plan(eks_admission=False)
+    monkeypatch.setattr(plan_command, "validate", spy("validate", plan_command.validate))
+    monkeypatch.setattr(plan_command, "simulate", spy("simulate", plan_command.simulate))
+    result = plan_command.plan(eks_admission=False, skip_crd_checks=True)
     assert seen == {"validate": False, "simulate": False}
+    assert any(a.startswith("no EKS admission") for a in result.simulation.document["assumptions"])

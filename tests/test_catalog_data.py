@@ -156,13 +156,14 @@ def test_modelled_gpu_resource_matches_manufacturer(
 
 
 @pytest.mark.parametrize("spec", GPU_TYPES, ids=_ids)
-def test_allocatable_and_max_pods_present_iff_listed(
+def test_allocatable_and_max_pods_are_karpenters_listed_or_derived(
     spec: GpuInstanceType, karpenter: dict[str, Any]
 ) -> None:
-    if not spec.karpenter_listed:
-        assert spec.allocatable is None and spec.max_pods is None
-        return
-    resources = karpenter[spec.instance_type]["resources"]
+    assert spec.karpenter_derived == (spec.instance_type in DERIVED)
+    if not spec.karpenter_listed:  # derived: the same figures as the instance catalog's
+        resources = dict(all_instance_types()[spec.instance_type].resources)
+    else:
+        resources = karpenter[spec.instance_type]["resources"]
     assert spec.max_pods == int(resources["pods"])
     assert spec.allocatable == {k: resources[k] for k in ("cpu", "memory", "ephemeral-storage")}
 
@@ -237,10 +238,14 @@ def test_guide_advice_names_only_catalog_families() -> None:
 # --- every instance type --------------------------------------------------------------------
 
 
+DERIVED = ("p3.16xlarge", "p3.2xlarge", "p3.8xlarge")  # GPU types Karpenter's listing lacks
+
+
 def test_all_types_catalog_has_every_karpenter_type(karpenter: dict[str, Any]) -> None:
     types = all_instance_types()
-    assert len(types) == 1363
-    assert set(types) == set(karpenter)
+    assert len(types) == 1363 + len(DERIVED)
+    assert set(types) == set(karpenter) | set(DERIVED)
+    assert sorted(name for name, spec in types.items() if spec.derived) == list(DERIVED)
 
 
 def test_every_type_has_arch_os_and_instance_type_labels() -> None:
@@ -252,6 +257,8 @@ def test_every_type_has_arch_os_and_instance_type_labels() -> None:
 
 def test_all_types_carry_karpenters_exact_labels_and_resources(karpenter: dict[str, Any]) -> None:
     for name, spec in all_instance_types().items():
+        if spec.derived:  # tests/test_instance_model.py checks these against Karpenter's code
+            continue
         assert dict(spec.labels) == karpenter[name]["labels"], name
         assert dict(spec.resources) == karpenter[name]["resources"], name
 
@@ -267,7 +274,7 @@ def test_all_types_prices_are_the_price_table(reference: Path) -> None:
 
 @pytest.mark.parametrize("name", ["p3.2xlarge", "p3.8xlarge", "p3.16xlarge"])
 def test_on_demand_prices_cover_unlisted_p3(name: str) -> None:
-    assert name not in all_instance_types()
+    assert all_instance_types()[name].derived
     assert on_demand_prices()[name] > 0
 
 

@@ -10,7 +10,11 @@ import pytest
 import yaml
 
 from eks_gpu.config.parse import config_from_data
-from eks_gpu.render.device_plugin import render_daemonset, render_device_plugin
+from eks_gpu.render.device_plugin import (
+    nvidia_instance_types,
+    render_daemonset,
+    render_device_plugin,
+)
 
 UPSTREAM = {
     "v0.16.2": "nvidia-device-plugin.yml",
@@ -105,7 +109,9 @@ def test_affinity_is_nvidia_gpu_nodes_only_and_skips_excluded_node_classes() -> 
             "values": ["nvidia"],
         },
         {"key": "nvidia.com/gpu.present", "operator": "In", "values": ["true"]},
-    ]
+        {"key": "node.kubernetes.io/instance-type", "operator": "In",
+         "values": nvidia_instance_types()},
+    ]  # fmt: skip
     for term in terms:  # node selector terms are ORed: every term must carry the exclusions
         assert {
             "key": "eks.amazonaws.com/compute-type",
@@ -159,3 +165,28 @@ def test_image_override() -> None:
     config = config_from_data({"devicePlugin": {"image": "registry.example.com/nvidia/dp:v0.20.0"}})
     container = render_daemonset(config)["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "registry.example.com/nvidia/dp:v0.20.0"
+
+
+def test_node_group_gpu_nodes_without_labels_keep_the_plugin() -> None:
+    """A managed/self-managed node group's GPU node has neither Karpenter's nor NFD's label:
+    the instance-type term, generated from the catalog, still selects it; CPU types never."""
+    from eks_gpu.catalog.gpu_types import gpu_instance_types
+
+    affinity = render_daemonset(config_from_data({}))["spec"]["template"]["spec"]["affinity"]
+    terms = affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"
+    ]
+
+    def holds(expression: dict[str, Any], labels: dict[str, str]) -> bool:
+        """kube-scheduler's In/NotIn (the only operators the affinity uses)."""
+        value, values = labels.get(expression["key"]), expression["values"]
+        return value in values if expression["operator"] == "In" else value not in values
+
+    def selected(labels: dict[str, str]) -> bool:  # terms are ORed, expressions ANDed
+        return any(all(holds(e, labels) for e in t["matchExpressions"]) for t in terms)
+
+    nvidia = [r.instance_type for r in gpu_instance_types() if r.gpu_manufacturer == "nvidia"]
+    assert nvidia and all(selected({"node.kubernetes.io/instance-type": n}) for n in nvidia)
+    assert "g5.xlarge" in nvidia and "p3.2xlarge" in nvidia  # types Karpenter does not list too
+    for other in ("m5.large", "g4ad.xlarge", "inf2.xlarge"):
+        assert not selected({"node.kubernetes.io/instance-type": other})

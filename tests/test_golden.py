@@ -29,6 +29,10 @@ CASES: dict[str, Any] = {
     "time-slicing": lambda: config_from_data(
         {"devicePlugin": {"sharing": {"timeSlicing": {"replicas": 4}}}}
     ),
+    "time-slicing-renamed": lambda: config_from_data(
+        {"devicePlugin": {"sharing": {"timeSlicing": {"replicas": 2, "renameByDefault": True}}}}
+    ),
+    "fractional": lambda: config_from_data({"nodePools": [{"instanceFamilies": ["g6f", "gr6f"]}]}),
     "guide-ami-name": lambda: config_from_data(
         {
             "nodeClasses": [
@@ -48,7 +52,9 @@ VARIANT_FILES = {
     "inference": ("gpu/",),
     "training": ("gpu/",),
     "device-plugin-v0.16.2": ("device-plugin/",),
-    "time-slicing": ("device-plugin/",),
+    "time-slicing": ("device-plugin/", "gpu/"),
+    "time-slicing-renamed": ("gpu/",),
+    "fractional": ("gpu/",),
     "guide-ami-name": ("gpu/",),
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -49,6 +50,12 @@ CONTRACT_IDS = {
     "root-volume-small",
     "gpu-request-not-limit",
     "legacy-gpu-family",
+    "requirement-matches-nothing",
+    "al2023-bootstrap-sh",
+    "raid0-user-data-conflict",
+    "nodeconfig-kubelet-conflict",
+    "gpu-limit-first-pass",
+    "node-overlay-feature-gate",
 }
 
 GPU_MAKER = "karpenter.k8s.aws/instance-gpu-manufacturer"
@@ -88,7 +95,7 @@ def gpu_nodepool(
         requirements=[*requirements, *(extra or [])],
         labels={"node-type": "gpu"} if labels is None else labels,
         taints=[GPU_TAINT] if taints is None else taints,
-        limits={"nvidia.com/gpu": "8", "cpu": "256"} if limits is None else limits,
+        limits={"nvidia.com/gpu": "16", "cpu": "256"} if limits is None else limits,
         node_class=node_class,
     )
 
@@ -258,13 +265,17 @@ def test_every_profile_renders_without_errors(profile: str) -> None:
 
 
 def test_guide_warnings_are_the_expected_ones() -> None:
-    """The guide names p3, which Karpenter v1.14's instance-type list (the one model) does
-    not have: the legacy warning says Karpenter never launches it, and RAID0 cannot miss an
-    instance store on a type that is never launched."""
+    """The guide names p3, which Karpenter v1.14's generated list lacks but Karpenter can
+    launch (the model derives it, issue 10 finding 7): the legacy warning says so, and RAID0
+    misses an instance store on p3."""
     findings = run_lint(_rendered(profile="guide"))
-    assert {f.rule for f in findings} == {"ami-unpinned", "legacy-gpu-family"}
+    assert {f.rule for f in findings} == {
+        "ami-unpinned",
+        "legacy-gpu-family",
+        "raid0-without-instance-store",
+    }
     [legacy] = [f for f in findings if f.rule == "legacy-gpu-family"]
-    assert "p3" in legacy.message and "never launches" in legacy.message
+    assert "p3" in legacy.message and "generated instance-type list" in legacy.message
 
 
 @pytest.mark.parametrize(
@@ -524,11 +535,11 @@ def test_raid0_passes_with_nvme_families_or_without_raid0() -> None:
     )
     other_class = gpu_nodepool(families=("g5g",), arch=("arm64",), node_class="other")
     assert check("raid0-without-instance-store", gpu_nodeclass(), other_class) == []
-    # p3 has no instance store, but Karpenter v1.14 does not list it, so never launches it
-    assert (
-        check("raid0-without-instance-store", gpu_nodeclass(), gpu_nodepool(families=("g5", "p3")))
-        == []
+    # p3 has no instance store; the model derives it although Karpenter's list lacks it
+    [p3] = check(
+        "raid0-without-instance-store", gpu_nodeclass(), gpu_nodepool(families=("g5", "p3"))
     )
+    assert "p3" in p3.message
 
 
 # --- non-nvidia-gpu-family ---
@@ -573,6 +584,30 @@ def test_fractional_family_passes_without_fractional_types() -> None:
         families=("g6", "g6f"), extra=[expr("karpenter.k8s.aws/instance-gpu-count", "Gt", "0")]
     )
     assert check("fractional-gpu-family", whole) == []
+
+
+def fractional_overlay(pool: str = "gpu", gpus: str = "1") -> dict[str, Any]:
+    return {
+        "apiVersion": "karpenter.sh/v1alpha1",
+        "kind": "NodeOverlay",
+        "metadata": {"name": f"{pool}-fractional"},
+        "spec": {
+            "requirements": [expr("karpenter.sh/nodepool", "In", pool),
+                             expr("karpenter.k8s.aws/instance-gpu-count", "In", "0")],
+            "capacity": {"nvidia.com/gpu": gpus},
+        },
+    }  # fmt: skip
+
+
+def test_fractional_family_passes_when_a_node_overlay_gives_them_a_gpu() -> None:
+    """getOverlaidOfferings (sigs.k8s.io/karpenter@v1.14.1 pkg/controllers/nodeoverlay):
+    the overlay applies to the pool's g6f types, so Karpenter sees nvidia.com/gpu there."""
+    pool = gpu_nodepool(families=("g6", "g6f"))
+    assert check("fractional-gpu-family", pool, fractional_overlay()) == []
+    other_pool = fractional_overlay(pool="cpu")
+    assert len(check("fractional-gpu-family", pool, other_pool)) == 1
+    no_gpu = fractional_overlay(gpus="0")
+    assert len(check("fractional-gpu-family", pool, no_gpu)) == 1
 
 
 # --- cuda-arch-unsupported ---
@@ -621,8 +656,10 @@ def test_cuda_arch_passes_for_cuda_12_builds_new_gpus_or_pods_kept_off_v100() ->
     )
     assert check("cuda-arch-unsupported", v100, kept_off) == []
     assert check("cuda-arch-unsupported", v100, gpu_pod(image=cuda13, gpus=None)) == []
-    p3 = gpu_nodepool(families=("g5", "p3"))  # Karpenter v1.14 never launches p3
-    assert check("cuda-arch-unsupported", p3, gpu_pod(image=cuda13)) == []
+    p3 = gpu_nodepool(families=("g5", "p3"))  # derived from EC2 facts: V100 is in the pool
+    assert [f.rule for f in check("cuda-arch-unsupported", p3, gpu_pod(image=cuda13))] == [
+        "cuda-arch-unsupported"
+    ]
 
 
 def test_cuda_builds_are_read_from_images_and_commands() -> None:
@@ -778,21 +815,20 @@ def test_legacy_family_fails_for_v100(family: str) -> None:
     assert finding.severity == "warning"
 
 
-def test_legacy_family_says_karpenter_never_launches_p3() -> None:
-    """p3 is named in the requirements but missing from Karpenter v1.14's list: the warning
-    says so, and a pool of p3 alone launches nothing at all."""
+def test_legacy_family_says_p3_is_derived_not_unlaunchable() -> None:
+    """p3 is missing from Karpenter v1.14's generated list, not from Karpenter (issue 10
+    finding 7): the model derives it, and the warning says its launch depends on the account."""
     [p3dn] = check("legacy-gpu-family", gpu_nodepool(families=("g5", "p3dn")))
     assert "allows legacy GPU families p3dn" in p3dn.message
-    assert "never launches" not in p3dn.message
+    assert "generated instance-type list" not in p3dn.message
     [mixed] = check("legacy-gpu-family", gpu_nodepool(families=("g5", "p3")))
-    assert "never launches them." in mixed.message and "no instance type" not in mixed.message
-    [alone] = check("legacy-gpu-family", gpu_nodepool(families=("p3",)))
-    assert "launches no instance type at all" in alone.message
+    assert "allows legacy GPU families p3." in mixed.message
+    assert "generated instance-type list" in mixed.message and "never" not in mixed.message
     by_type = gpu_nodepool(
         requirements=[expr("node.kubernetes.io/instance-type", "In", "p3.2xlarge", "g5.xlarge")]
     )
     [named] = check("legacy-gpu-family", by_type)
-    assert "names legacy GPU families p3" in named.message
+    assert "allows legacy GPU families p3." in named.message
 
 
 def test_legacy_family_passes_for_current_families() -> None:
@@ -812,3 +848,177 @@ def test_every_rule_id_is_a_declared_rule_id() -> None:
     from eks_gpu.validate.rules.rule import RULE_IDS
 
     assert sorted(rule.id for rule in ALL_RULES) == sorted(RULE_IDS)
+
+
+# --- requirement-matches-nothing (sigs.k8s.io/karpenter@v1.14.1 nodeclaim.go
+# filterInstanceTypesByRequirements: a type that does not intersect is dropped) ---
+
+
+@pytest.mark.parametrize(
+    ("requirement", "said"),
+    [
+        (expr(GPU_MAKER, "In", "NVIDIA"), 'values are lowercase: "nvidia"'),
+        (expr("karpenter.k8s.aws/instance-family", "In", "p4"), "did you mean p4d, p4de"),
+        (expr("karpenter.sh/capacity-type", "In", "Spot", "On-Demand"), '"spot"'),
+        (expr("karpenter.k8s.aws/instance-gpu-count", "Gt", "8"), "carry 0 to 8"),
+    ],
+    ids=["manufacturer-case", "p4", "capacity-case", "gt-bound"],
+)
+def test_requirement_matching_no_type_is_an_error(requirement: dict[str, Any], said: str) -> None:
+    pool = gpu_nodepool(requirements=[expr("kubernetes.io/os", "In", "linux"), requirement])
+    [finding] = check("requirement-matches-nothing", pool)
+    assert finding.severity == "error"
+    assert finding.path == ".spec.template.spec.requirements[1]"
+    assert said in finding.message and finding.fix
+
+
+def test_requirements_that_match_nothing_together_are_an_error() -> None:
+    pool = gpu_nodepool(extra=[expr("karpenter.k8s.aws/instance-gpu-name", "In", "h100")])
+    [finding] = check("requirement-matches-nothing", pool)  # g5 has A10G, never H100
+    assert finding.path == ".spec.template.spec.requirements"
+    assert "together" in finding.message
+
+
+def test_requirements_karpenter_can_meet_pass() -> None:
+    fine = gpu_nodepool(
+        families=("g5", "p3"),  # p3 alone matches nothing, but g5 does
+        extra=[
+            expr("karpenter.k8s.aws/instance-gpu-count", "Gt", "0"),
+            expr("karpenter.k8s.aws/capacity-reservation-id", "In", "cr-0123"),
+            expr("topology.kubernetes.io/zone", "In", "us-east-1a"),
+        ],
+    )
+    assert check("requirement-matches-nothing", fine) == []
+
+
+# --- user data: al2023-bootstrap-sh, raid0-user-data-conflict, nodeconfig-kubelet-conflict ---
+
+
+def mime(*parts: tuple[str, str]) -> str:
+    """A MIME multi-part user data with (content type, body) parts."""
+    body = "".join(f"--B\nContent-Type: {kind}\n\n{text}\n" for kind, text in parts)
+    return f'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="B"\n\n{body}--B--\n'
+
+
+def with_user_data(text: str, **kwargs: Any) -> dict[str, Any]:
+    node_class = gpu_nodeclass(**kwargs)
+    node_class["spec"]["userData"] = text
+    return node_class
+
+
+def nodeconfig(kubelet: dict[str, Any]) -> tuple[str, str]:
+    import yaml
+
+    document = {"apiVersion": "node.eks.aws/v1alpha1", "kind": "NodeConfig",
+                "spec": {"kubelet": {"config": kubelet}}}  # fmt: skip
+    return "application/node.eks.aws", yaml.safe_dump(document)
+
+
+BOOTSTRAP = "#!/bin/bash\nset -e\n/etc/eks/bootstrap.sh demo --kubelet-extra-args '--max-pods=20'\n"
+
+
+def test_bootstrap_sh_on_al2023_is_an_error() -> None:
+    for text in (BOOTSTRAP, mime(("text/x-shellscript", BOOTSTRAP))):
+        [finding] = check("al2023-bootstrap-sh", with_user_data(text))
+        assert finding.severity == "error" and finding.path == ".spec.userData"
+        assert "nodeadm" in finding.message
+
+
+def test_bootstrap_sh_passes_on_al2_or_without_it() -> None:
+    al2 = with_user_data(BOOTSTRAP, alias="al2@v20250101")
+    plain = with_user_data(mime(("text/x-shellscript", "#!/bin/bash\necho hi\n")))
+    assert check("al2023-bootstrap-sh", al2, plain) == []
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        ("text/x-shellscript", "#!/bin/bash\nmdadm --create /dev/md0 --level=0 /dev/nvme1n1\n"),
+        ("text/x-shellscript", "#!/bin/bash\nmkfs.xfs /dev/nvme1n1\nmount /dev/nvme1n1 /data\n"),
+        ("application/node.eks.aws",
+         "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  instance:\n"
+         "    localStorage:\n      strategy: RAID0\n"),
+    ],
+    ids=["mdadm", "mkfs-mount", "localStorage"],
+)  # fmt: skip
+def test_user_data_setting_up_the_instance_store_under_raid0_is_an_error(
+    part: tuple[str, str],
+) -> None:
+    [finding] = check("raid0-user-data-conflict", with_user_data(mime(part)))
+    assert finding.severity == "error" and "RAID0" in finding.message
+
+
+def test_user_data_disk_setup_without_raid0_passes() -> None:
+    script = ("text/x-shellscript", "#!/bin/bash\nmkfs.xfs /dev/nvme1n1\n")
+    assert check("raid0-user-data-conflict", with_user_data(mime(script), raid0=False)) == []
+    harmless = ("text/x-shellscript", "#!/bin/bash\necho mount points: $(mount | wc -l)\n")
+    assert check("raid0-user-data-conflict", with_user_data(mime(harmless))) == []
+
+
+@pytest.mark.parametrize(
+    ("kubelet", "said"),
+    [
+        ({"serializeImagePulls": True, "maxParallelImagePulls": 4}, "serializeImagePulls: true"),
+        ({"maxParallelImagePulls": 0}, "positive"),
+        ({"imageGCHighThresholdPercent": 70, "imageGCLowThresholdPercent": 80}, "not below"),
+    ],
+)
+def test_contradictory_kubelet_fields_are_an_error(kubelet: dict[str, Any], said: str) -> None:
+    """k8s.io/kubernetes pkg/kubelet/apis/config/validation ValidateKubeletConfiguration."""
+    [finding] = check("nodeconfig-kubelet-conflict", with_user_data(mime(nodeconfig(kubelet))))
+    assert finding.severity == "error" and said in finding.message
+
+
+def test_consistent_kubelet_fields_pass() -> None:
+    fine = nodeconfig(
+        {"serializeImagePulls": False, "maxParallelImagePulls": 4,
+         "imageGCHighThresholdPercent": 85, "imageGCLowThresholdPercent": 80}
+    )  # fmt: skip
+    assert check("nodeconfig-kubelet-conflict", with_user_data(mime(fine))) == []
+
+
+# --- gpu-limit-first-pass (sigs.k8s.io/karpenter@v1.14.1 scheduler.go subtractMax and
+# filterByRemainingResources; aws/karpenter-provider-aws#8068) ---
+
+
+def test_gpu_limit_below_twice_the_largest_type_warns() -> None:
+    pool = gpu_nodepool(families=("g5",), limits={"nvidia.com/gpu": "12", "cpu": "256"})
+    [finding] = check("gpu-limit-first-pass", pool)
+    assert finding.severity == "warning"
+    assert "8 nvidia.com/gpu (g5.48xlarge)" in finding.message
+    assert "subtractMax" in finding.message
+    assert "at most 2 NodeClaim(s)" in finding.message  # 12 -> 8 charged, then 4 -> 4 charged
+
+
+def test_gpu_limit_of_twice_the_largest_type_passes() -> None:
+    assert check("gpu-limit-first-pass", gpu_nodepool(limits={"nvidia.com/gpu": "16"})) == []
+    small = gpu_nodepool(
+        extra=[expr("karpenter.k8s.aws/instance-gpu-count", "Lt", "2")],
+        limits={"nvidia.com/gpu": "4"},
+    )
+    assert check("gpu-limit-first-pass", small) == []
+
+
+def test_gpu_limit_counts_what_node_overlays_say() -> None:
+    """Under time-slicing the overlays make Karpenter see 8 x 4 = 32 nvidia.com/gpu on
+    g5.48xlarge, so a 16-GPU limit keeps it out of the first pass entirely."""
+    findings = run_lint(_rendered({"devicePlugin": {"sharing": {"timeSlicing": {"replicas": 4}}},
+                                   "nodePools": [{"instanceFamilies": ["g5"]}]}))  # fmt: skip
+    [finding] = [f for f in findings if f.rule == "gpu-limit-first-pass"]
+    assert "limit 16" in finding.message and "32 nvidia.com/gpu" in finding.message
+    plain = run_lint(_rendered({"nodePools": [{"instanceFamilies": ["g5"]}]}))
+    assert "gpu-limit-first-pass" not in {f.rule for f in plain}
+
+
+def test_first_pass_charges_the_largest_candidate_that_fits() -> None:
+    from eks_gpu.validate.rules.gpu_limit_first_pass import first_pass_claims
+
+    assert first_pass_claims(Decimal(16), [1, 4, 8]) == 2
+    assert first_pass_claims(Decimal(10), [1, 8]) == 3  # 8, then only 1-GPU types fit: 1, 1
+    assert first_pass_claims(Decimal(3), [8]) == 0
+
+
+def test_node_overlays_note_the_feature_gate() -> None:
+    [finding] = check("node-overlay-feature-gate", gpu_nodepool(), fractional_overlay())
+    assert finding.severity == "info" and "NodeOverlay=true" in finding.fix
+    assert check("node-overlay-feature-gate", gpu_nodepool()) == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -13,7 +15,12 @@ from eks_gpu.config.parse import config_from_data
 from eks_gpu.render.bundle import render_all
 from eks_gpu.render.nodeclass import render_nodeclass
 from eks_gpu.render.nodepool import render_nodepool
-from eks_gpu.render.test_pods import render_pytorch_test, render_simple_test, render_storage_test
+from eks_gpu.render.test_pods import (
+    STORAGE_CHECK,
+    render_pytorch_test,
+    render_simple_test,
+    render_storage_test,
+)
 from eks_gpu.render.userdata import render_user_data
 
 
@@ -148,14 +155,12 @@ def test_user_data_is_mime_with_a_nodeconfig_part_then_the_script() -> None:
     assert script_body.strip() == "#!/bin/bash\necho hi"
 
 
-def test_default_user_data_parallelises_image_pulls() -> None:
-    user_data = render_user_data(UserData())
-    assert user_data is not None
-    [(_kind, body)] = _parts(user_data)
-    assert yaml.safe_load(body)["spec"]["kubelet"]["config"] == {
-        "maxParallelImagePulls": 4,
-        "serializeImagePulls": False,
-    }
+def test_default_user_data_leaves_nodeadm_pulling_in_parallel() -> None:
+    """nodeadm already sets serializeImagePulls: false and leaves maxParallelImagePulls unset
+    (no limit; amazon-eks-ami nodeadm/internal/kubelet/config.go): a default NodeConfig part
+    could only cap pulls, so there is none."""
+    assert render_user_data(UserData()) is None
+    assert "userData" not in render_nodeclass(GpuConfig().node_classes[0], "demo")["spec"]
 
 
 def test_no_user_data_when_nothing_to_add() -> None:
@@ -215,6 +220,92 @@ def test_storage_test_uses_local_nvme_scratch() -> None:
     assert container["resources"]["requests"]["ephemeral-storage"] == "10Gi"
     assert pod["spec"]["volumes"] == [{"name": "scratch", "emptyDir": {"sizeLimit": "10Gi"}}]
     assert "nvidia-smi" in container["command"][-1]
+
+
+def test_storage_test_needs_a_node_with_local_nvme() -> None:
+    """On a type without instance store (p3) scratch would be EBS and the test would pass
+    without testing anything: it asks for karpenter.k8s.aws/instance-local-nvme Gt 0."""
+    pod = render_storage_test(GpuConfig())
+    terms = pod["spec"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]
+    assert terms["nodeSelectorTerms"] == [
+        {"matchExpressions": [
+            {"key": "karpenter.k8s.aws/instance-local-nvme", "operator": "Gt", "values": ["0"]}
+        ]}
+    ]  # fmt: skip
+
+
+def _mountinfo_check(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
+    """The storage test's mount check, run against a mountinfo whose /scratch is on
+    ``source`` (the rest of the script needs a GPU node)."""
+    script = STORAGE_CHECK
+    begin, end = script.index("src=$("), script.index("esac") + len("esac")
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text(
+        "22 1 259:1 / / rw,relatime shared:1 - xfs /dev/nvme0n1p1 rw\n"
+        f"845 830 9:127 /kubelet/pods/x/volumes/kubernetes.io~empty-dir/scratch /scratch "
+        f"rw,relatime - xfs {source} rw,attr2\n"
+    )
+    check = script[begin:end].replace("/proc/self/mountinfo", str(mountinfo))
+    return subprocess.run(["sh", "-euc", check], capture_output=True, text=True, check=False)
+
+
+def test_storage_test_fails_unless_scratch_is_on_the_raid0_md_device(tmp_path: Path) -> None:
+    on_raid = _mountinfo_check(tmp_path, "/dev/md127")
+    assert on_raid.returncode == 0 and "/dev/md127" in on_raid.stdout
+    on_ebs = _mountinfo_check(tmp_path, "/dev/nvme0n1p1")
+    assert on_ebs.returncode == 1 and "not the RAID0 md device" in on_ebs.stderr
+
+
+def _overlays(data: dict[str, Any]) -> list[dict[str, Any]]:
+    items = render_all(config_from_data(data), "demo")
+    return [i.obj for i in items if i.obj["kind"] == "NodeOverlay"]
+
+
+def test_no_node_overlays_when_karpenter_already_counts_gpus_right() -> None:
+    assert _overlays({}) == []
+
+
+def test_time_slicing_overlays_one_per_gpu_count_of_the_pool() -> None:
+    """Karpenter's capacity becomes count * replicas, as the plugin advertises (ApplyCapacity
+    Overlay in sigs.k8s.io/karpenter@v1.14.1 pkg/cloudprovider/types.go)."""
+    data = {"devicePlugin": {"sharing": {"timeSlicing": {"replicas": 4}}},
+            "nodePools": [{"instanceFamilies": ["g5", "p4d"]}]}  # fmt: skip
+    overlays = _overlays(data)
+    counts = {o["spec"]["requirements"][2]["values"][0]: o["spec"]["capacity"] for o in overlays}
+    assert counts == {
+        "1": {"nvidia.com/gpu": "4"},
+        "4": {"nvidia.com/gpu": "16"},
+        "8": {"nvidia.com/gpu": "32"},
+    }
+    for overlay in overlays:
+        assert overlay["apiVersion"] == "karpenter.sh/v1alpha1"
+        assert overlay["spec"]["requirements"][:2] == [
+            {"key": "karpenter.sh/nodepool", "operator": "In", "values": ["nodepool-gpu"]},
+            {"key": "karpenter.k8s.aws/instance-gpu-manufacturer", "operator": "In",
+             "values": ["nvidia"]},
+        ]  # fmt: skip
+    renamed = {"devicePlugin": {"sharing": {"timeSlicing": {"replicas": 2,
+               "renameByDefault": True}}}, "nodePools": [{"instanceFamilies": ["g5"]}]}  # fmt: skip
+    assert _overlays(renamed)[0]["spec"]["capacity"] == {
+        "nvidia.com/gpu": "0",
+        "nvidia.com/gpu.shared": "2",
+    }
+
+
+def test_fractional_types_get_their_gpu_from_an_overlay() -> None:
+    """g6f/gr6f carry instance-gpu-count 0, so Karpenter sees no GPU; the plugin advertises
+    one device (a share of an L4)."""
+    [overlay] = _overlays({"nodePools": [{"instanceFamilies": ["g6f"]}]})
+    assert overlay["metadata"]["name"] == "nodepool-gpu-fractional-gpu"
+    assert overlay["spec"]["requirements"][2]["values"] == ["0"]
+    assert overlay["spec"]["capacity"] == {"nvidia.com/gpu": "1"}
+    shared = _overlays({"devicePlugin": {"sharing": {"timeSlicing": {"replicas": 3}}},
+                        "nodePools": [{"instanceFamilies": ["g6f", "g6"]}]})  # fmt: skip
+    capacity = {o["metadata"]["name"]: o["spec"]["capacity"] for o in shared}
+    assert capacity["nodepool-gpu-fractional-gpu"] == {"nvidia.com/gpu": "3"}
+    assert capacity["nodepool-gpu-gpus-1"] == {"nvidia.com/gpu": "3"}
 
 
 def test_every_object_carries_the_managed_by_label() -> None:

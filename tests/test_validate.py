@@ -19,6 +19,7 @@ from eks_gpu.config.profiles import PROFILES, profile_config
 from eks_gpu.loaders.crd_release import crds_from_paths
 from eks_gpu.manifests import Manifest
 from eks_gpu.render.bundle import render_all
+from eks_gpu.validate.crds import KARPENTER_CRD_FILES
 from eks_gpu.validate.engine import Options, validate_manifests
 
 RunCli = Any
@@ -26,9 +27,9 @@ RunCli = Any
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test sees (or fills) the user's real CRD cache."""
+    """No test sees (or fills) the user's real CRD cache; the release CRDs come from the
+    reference folder (conftest's ``file://`` URL) unless a test points elsewhere."""
     monkeypatch.setenv("EKS_GPU_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("EKS_GPU_KARPENTER_CRD_URL", raising=False)
     monkeypatch.delenv("EKS_GPU_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -281,12 +282,49 @@ def test_unknown_kubernetes_version_is_a_usage_error(run_cli: RunCli) -> None:
 # --- CRD sources ----------------------------------------------------------------------------
 
 
-def test_without_crds_the_skip_is_said_plainly(run_cli: RunCli) -> None:
+UNREACHABLE = "http://127.0.0.1:9/{version}"
+
+
+def test_without_cached_crds_the_supported_release_is_fetched(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
     code, report = run_json(run_cli)
     assert code == 0
-    assert any("no Karpenter CRDs available offline" in s for s in report["skipped"])
-    table = run_cli("validate")
-    assert "skipped:" in table.out and "--karpenter-version" in table.out
+    assert not [s for s in report["skipped"] if "CRD schema" in s]
+    cached = tmp_path / "cache" / "crds" / "karpenter-v1.14.1"
+    assert sorted(p.name for p in cached.iterdir()) == sorted(
+        (*KARPENTER_CRD_FILES, "karpenter.sh_nodeoverlays.yaml")
+    )
+
+
+def test_crds_that_cannot_be_had_exit_3_never_a_silent_pass(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EKS_GPU_KARPENTER_CRD_URL", UNREACHABLE)
+    result = run_cli("validate")
+    assert result.code == 3
+    assert "newest supported release" in result.err and "--skip-crd-checks" in result.err
+    assert "Traceback" not in result.err
+    explicit = run_cli("validate", "--karpenter-version", "v1.14.1", "-o", "json")
+    assert explicit.code == 3 and "--karpenter-version" in explicit.err
+
+
+def test_skipping_the_crd_checks_is_explicit_and_reported(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EKS_GPU_KARPENTER_CRD_URL", UNREACHABLE)
+    code, report = run_json(run_cli, "--skip-crd-checks")
+    assert code == 0
+    assert any("--skip-crd-checks" in s for s in report["skipped"])
+    table = run_cli("validate", "--skip-crd-checks")
+    assert "skipped:" in table.out and "CRD checks skipped" in table.out
+
+
+def test_skip_crd_checks_with_a_crd_source_is_a_usage_error(
+    run_cli: RunCli, reference: Path
+) -> None:
+    result = run_cli("validate", "--skip-crd-checks", "--crds", crds_dir(reference))
+    assert result.code == 2
 
 
 @pytest.fixture
@@ -297,6 +335,8 @@ def crd_server(reference: Path) -> Iterator[tuple[str, list[str]]]:
     class Handler(http.server.SimpleHTTPRequestHandler):
         def translate_path(self, path: str) -> str:
             served.append(path)
+            if path == "/v1.5.0/karpenter.sh_nodeoverlays.yaml":  # before NodeOverlay: 404
+                return str(reference / "karpenter" / "no-such-file")
             return str(reference / "karpenter" / path.rsplit("/", 1)[-1])
 
         def log_message(self, *args: Any) -> None:
@@ -328,22 +368,31 @@ def test_karpenter_version_downloads_once_then_uses_the_cache(
             "karpenter.sh_nodepools.yaml",
             "karpenter.sh_nodeclaims.yaml",
             "karpenter.k8s.aws_ec2nodeclasses.yaml",
+            "karpenter.sh_nodeoverlays.yaml",
         )
     )
     assert (tmp_path / "cache" / "crds" / "karpenter-v1.14.1").is_dir()
     run_json(run_cli, "--karpenter-version", "1.14.1")  # cached: no new request
-    assert len(served) == 3
-    _, cached = run_json(run_cli)  # no flag: the newest cached version is used
+    assert len(served) == 4
+    _, cached = run_json(run_cli)  # no flag: v1.14.1, the newest supported, is cached
     assert not [s for s in cached["skipped"] if "CRD schema" in s]
+    assert len(served) == 4
 
 
-def test_unreachable_release_means_skipped_not_failed(
-    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+def test_a_release_without_nodeoverlays_is_usable_and_not_asked_again(
+    run_cli: RunCli, crd_server: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("EKS_GPU_KARPENTER_CRD_URL", "http://127.0.0.1:9/{version}")
-    code, report = run_json(run_cli, "--karpenter-version", "v1.14.1")
+    """Releases before NodeOverlay serve no nodeoverlays CRD (the server answers 404 for
+    ``/v1.5.0/...nodeoverlays``): the other three are used, and the 404 is remembered."""
+    url, served = crd_server
+    monkeypatch.setenv("EKS_GPU_KARPENTER_CRD_URL", url)
+    code, report = run_json(run_cli, "--karpenter-version", "v1.5.0")
     assert code == 0
-    assert any("v1.14.1 CRDs unavailable" in s for s in report["skipped"])
+    assert not [s for s in report["skipped"] if "CRD schema" in s]
+    assert "/v1.5.0/karpenter.sh_nodeoverlays.yaml" in served
+    before = len(served)
+    run_json(run_cli, "--karpenter-version", "v1.5.0")
+    assert len(served) == before
 
 
 def test_bad_karpenter_version_is_a_usage_error(run_cli: RunCli) -> None:
@@ -464,3 +513,84 @@ def test_crds_from_cluster_builds_the_same_set(reference: Path) -> None:
         (v.api_version, v.kind, v.openapi) for v in files.versions
     ]
     assert cluster.origin == "the cluster https://k (context c)"
+
+
+# --- duplicate keys (the API server decodes strictly) ----------------------------------------
+
+
+def test_a_duplicate_key_is_an_error_with_file_and_line(
+    run_cli: RunCli, reference: Path, tmp_path: Path
+) -> None:
+    text = yaml.safe_dump(nodepool(), sort_keys=False)
+    text = text.replace("  disruption:\n", "  weight: 10\n  weight: 20\n  disruption:\n", 1)
+    path = tmp_path / "dup.yaml"
+    path.write_text(text)
+    line = text.splitlines().index("  weight: 20") + 1
+    code, report = run_json(run_cli, str(path), "--crds", crds_dir(reference))
+    assert code == 1
+    [finding] = [f for f in report["findings"] if f["rule"] == "duplicate-key"]
+    assert finding["severity"] == "error"
+    assert finding["path"] == f"{path}:{line}:3"
+    assert '"weight" appears twice' in finding["message"]
+    clean = run_json(run_cli, write(tmp_path, [nodepool()]), "--crds", crds_dir(reference))
+    assert not [f for f in clean[1]["findings"] if f["rule"] == "duplicate-key"]
+
+
+# --- NodeOverlays against the karpenter.sh/v1alpha1 CRD --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"devicePlugin": {"sharing": {"timeSlicing": {"replicas": 4}}}},
+        {"nodePools": [{"instanceFamilies": ["g6f", "gr6f", "g6"]}]},
+    ],
+    ids=["time-slicing", "fractional"],
+)
+def test_rendered_node_overlays_validate_against_their_crd(
+    reference: Path, data: dict[str, Any]
+) -> None:
+    from eks_gpu.config.parse import config_from_data
+
+    objects = rendered(config_from_data(data, source="t"))
+    assert any(obj["kind"] == "NodeOverlay" for obj in objects)
+    manifests = [Manifest(obj, "render", i) for i, obj in enumerate(objects)]
+    options = Options(crds_from_paths([crds_dir(reference)]), None, "1.33", "v1.14.1")
+    report = validate_manifests(manifests, options)
+    assert [f for f in report.findings if f.severity == "error"] == []
+    assert not [s for s in report.skipped if "NodeOverlay" in s]
+
+
+def test_a_bad_node_overlay_fails_its_crd_rules(
+    run_cli: RunCli, reference: Path, tmp_path: Path
+) -> None:
+    overlay = {
+        "apiVersion": "karpenter.sh/v1alpha1",
+        "kind": "NodeOverlay",
+        "metadata": {"name": "bad"},
+        "spec": {
+            "requirements": [{"key": "karpenter.k8s.aws/instance-gpu-count", "operator": "In",
+                              "values": ["8"]}],
+            "capacity": {"cpu": "4"},
+        },
+    }  # fmt: skip
+    code, report = run_json(run_cli, write(tmp_path, [overlay]), "--crds", crds_dir(reference))
+    assert code == 1
+    assert [f["message"] for f in report["findings"] if f["rule"] == "cel"] == [
+        "invalid resource restricted"
+    ]
+
+
+def test_a_cache_from_before_nodeoverlays_still_works_offline(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, reference: Path
+) -> None:
+    """The three CRDs an older eks-gpu cached are enough offline; the NodeOverlay CRD is
+    fetched when the network is back."""
+    folder = tmp_path / "cache" / "crds" / "karpenter-v1.14.1"
+    folder.mkdir(parents=True)
+    for name in KARPENTER_CRD_FILES:
+        (folder / name).write_bytes((reference / "karpenter" / name).read_bytes())
+    monkeypatch.setenv("EKS_GPU_KARPENTER_CRD_URL", UNREACHABLE)
+    code, report = run_json(run_cli)
+    assert code == 0 and not [s for s in report["skipped"] if "CRD schema" in s]
+    assert not (folder / "karpenter.sh_nodeoverlays.yaml.absent").exists()

@@ -15,6 +15,7 @@ GROUP_KARPENTER_AWS = "karpenter.k8s.aws"
 KARPENTER_GROUPS = (GROUP_KARPENTER, GROUP_KARPENTER_AWS)
 API_VERSION_NODEPOOL = f"{GROUP_KARPENTER}/v1"
 API_VERSION_EC2NODECLASS = f"{GROUP_KARPENTER_AWS}/v1"
+API_VERSION_NODEOVERLAY = f"{GROUP_KARPENTER}/v1alpha1"
 API_VERSION_APPS = "apps/v1"
 GROUP_APIEXTENSIONS = "apiextensions.k8s.io"
 API_VERSION_APIEXTENSIONS = f"{GROUP_APIEXTENSIONS}/v1"
@@ -82,6 +83,7 @@ LABEL_CAPACITY_RESERVATION_INTERRUPTIBLE = f"{PREFIX_AWS}capacity-reservation-in
 # --- resources -------------------------------------------------------------------------------
 PREFIX_NVIDIA = "nvidia.com/"
 RESOURCE_NVIDIA_GPU = f"{PREFIX_NVIDIA}gpu"
+RESOURCE_NVIDIA_GPU_SHARED = f"{RESOURCE_NVIDIA_GPU}.shared"  # time-slicing, renameByDefault
 LABEL_NVIDIA_GPU_PRESENT = f"{PREFIX_NVIDIA}gpu.present"
 """The node label NVIDIA GPU feature discovery sets (a label, not a resource)."""
 RESOURCE_AMD_GPU = "amd.com/gpu"

@@ -4,6 +4,10 @@ Each module is built into its own cache folder named after a hash of its go.mod,
 Go version and the build flags, so a folder is reused while those are unchanged and a version
 bump builds only the module that changed. The cache root is ``$EKS_GPU_CONTROLPLANE_CACHE``,
 else ``${XDG_CACHE_HOME:-~/.cache}/eks-gpu/controlplane``.
+
+:data:`ORACLE` (``hack/allocatable-oracle``: Karpenter's AWS instance-type code behind a
+JSON pipe, for ``tests/test_allocatable_oracle.py``) is built the same way, by ``build_all``
+too, but is not part of the control plane's binaries.
 """
 
 from __future__ import annotations
@@ -30,10 +34,11 @@ class Module:
     binaries: dict[str, str]  # binary name -> main package
     stamp_kubernetes_version: bool = False
     data: tuple[str, ...] = ()  # files of the first binary's module, copied next to the binaries
+    root: Path = HACK
 
     @property
     def dir(self) -> Path:
-        return HACK / self.name
+        return self.root / self.name
 
 
 MODULES = (
@@ -66,6 +71,7 @@ MODULES = (
         ),
     ),
 )
+ORACLE = Module("allocatable-oracle", {"allocatable-oracle": "."}, root=REPO / "hack")
 BUILD_FLAGS = ("-trimpath",)
 BUILD_ENV = {"CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly -buildvcs=false", "GOTOOLCHAIN": "local"}
 
@@ -173,11 +179,17 @@ def binaries(modules: tuple[Module, ...] = MODULES) -> dict[str, Path] | None:
     return found
 
 
+def oracle_binary() -> Path | None:
+    """The built allocatable oracle, or None when it is not built for the current go.mod."""
+    path = module_dir(ORACLE) / "allocatable-oracle"
+    return path if (path.parent / ".complete").exists() else None
+
+
 def build_all(log=print) -> dict[str, Path]:  # type: ignore[no-untyped-def]
-    """Build every module (cached ones are skipped); returns binary name -> path."""
-    for module in MODULES:
+    """Build every module and the oracle (cached ones are skipped); binary name -> path."""
+    for module in (*MODULES, ORACLE):
         build_module(module, log)
-    found = binaries()
+    found = binaries((*MODULES, ORACLE))
     assert found is not None
     return found
 

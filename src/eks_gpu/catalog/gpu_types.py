@@ -39,6 +39,7 @@ class GpuInstanceType:
     capacity_blocks: bool
     eks_nvidia_ami: bool  # listed for the EKS AL2023 NVIDIA AMI
     karpenter_listed: bool  # in Karpenter v1.14's instance-type docs
+    karpenter_derived: bool  # not listed; labels and allocatable computed with its formulas
     max_pods: int | None
     allocatable: Mapping[str, str] | None
     price_per_hour: float | None  # bundled us-east-1 on-demand

@@ -37,6 +37,7 @@ def plan_text(result: PlanResult) -> str:
     manifests = result.rendered.manifests
     source = manifests[0].source if manifests else "nothing"
     parts = [
+        result.cost.line() + "\n\n",
         f"Would create ({source}):\n",
         format_table(("OBJECT",), [[object_ref(m.obj)] for m in manifests]),
         "\nValidation: " + findings_text(result.validation),
@@ -58,6 +59,7 @@ def plan_text(result: PlanResult) -> str:
 )
 @click.option("--karpenter-version", metavar="vX.Y.Z", help="Validate against this release.")
 @click.option("--crds", "crd_paths", multiple=True, metavar="FILE|DIR", help="CRD files.")
+@click.option("--skip-crd-checks", is_flag=True, help="Skip the CRD checks (reported as skipped).")
 @click.option("--zones", multiple=True, metavar="A[,B...]", help="Zones to offer.")
 @click.option("--region", help="Price region (bundled: us-east-1).")
 @eks_admission_option
@@ -71,6 +73,7 @@ def plan(
     workloads: tuple[str, ...],
     karpenter_version: str | None,
     crd_paths: tuple[str, ...],
+    skip_crd_checks: bool,
     zones: tuple[str, ...],
     region: str | None,
     eks_admission: bool,
@@ -79,7 +82,9 @@ def plan(
     """Render, validate and simulate the config: what you would get, and what it costs.
 
     Exit 0 when the objects are valid, every test pod (and workload) gets a node, and
-    GPU pools keep plain CPU pods out; 1 otherwise.
+    GPU pools keep plain CPU pods out; 1 otherwise; 3 when the Karpenter CRDs cannot be had.
+    The report leads with the cost: exact when every price is known, else the on-demand
+    ceiling, saying that spot prices are unknown.
 
     \b
     Examples:
@@ -95,6 +100,7 @@ def plan(
         workloads=workloads,
         karpenter_version=karpenter_version,
         crd_paths=crd_paths,
+        skip_crd_checks=skip_crd_checks,
         zones=comma_list(zones),
         region=region,
         eks_admission=eks_admission,

@@ -3,7 +3,7 @@ assumptions. Shared by ``simulate`` and ``plan``, which print the same section."
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from eks_gpu.cli.table import format_table
 
@@ -11,6 +11,20 @@ if TYPE_CHECKING:
     from eks_gpu.commands.simulate import SimulationResult
 
 CLAIM_HEADERS = ("NODEPOOL", "INSTANCE TYPE", "CAPACITY", "ZONE", "$/H", "PODS")
+
+
+def _with_rounds(claims: list[dict[str, Any]], rows: list[list[str | None]]) -> str:
+    """The NodeClaims table; a ROUND column (and what held them) once a pass is delayed."""
+    if all(c.get("round", 1) == 1 for c in claims):
+        return format_table(CLAIM_HEADERS, rows)
+    for row, claim in zip(rows, claims, strict=True):
+        row.insert(0, str(claim["round"]) + (f" ({claim['held_by']})" if claim["held_by"] else ""))
+    note = (
+        "NodeClaims of a later ROUND wait for a later Karpenter provisioning pass: each new "
+        "NodeClaim is charged its largest candidate type against the NodePool limits until it "
+        "launches (in brackets: the limit that held it back)\n"
+    )
+    return format_table(("ROUND", *CLAIM_HEADERS), rows) + note
 
 
 def simulation_text(result: SimulationResult) -> str:
@@ -24,7 +38,7 @@ def simulation_text(result: SimulationResult) -> str:
              ", ".join(c["pods"])]
             for c in doc["nodeclaims"]
         ]  # fmt: skip
-        out.append(format_table(CLAIM_HEADERS, rows))
+        out.append(_with_rounds(doc["nodeclaims"], rows))
     else:
         out.append("No new NodeClaims.\n")
     for node in doc["existing"]:

@@ -49,7 +49,13 @@ def table(report: ValidationResult) -> str:
     "--karpenter-version",
     metavar="vX.Y.Z",
     help="Validate against this Karpenter release's CRDs (downloaded once, cached), "
-    "and warn about fields newer than it.",
+    "and warn about fields newer than it. Default: the newest supported release.",
+)
+@click.option(
+    "--skip-crd-checks",
+    is_flag=True,
+    help="Do not check Karpenter objects against CRDs (reported as skipped); without it, "
+    "CRDs that cannot be had exit 3.",
 )
 @click.option(
     "--from-cluster",
@@ -80,6 +86,7 @@ def validate(
     cluster_name: str | None,
     crd_paths: tuple[str, ...],
     karpenter_version: str | None,
+    skip_crd_checks: bool,
     from_cluster: bool,
     kubeconfig: str | None,
     kube_context: str | None,
@@ -92,7 +99,7 @@ def validate(
     With no FILE, validates what `eks-gpu render` would produce. Files may hold several
     YAML documents or a `kind: List`; folders are read recursively; `-` reads stdin.
     Exit 0 when there are no errors, 1 when there are, 2 for unreadable input,
-    3 when --from-cluster cannot read the cluster.
+    3 when --from-cluster cannot read the cluster or the Karpenter CRDs cannot be had.
 
     \b
     Examples:
@@ -115,5 +122,6 @@ def validate(
         kube_context=kube_context,
         kubernetes_version=kubernetes_version,
         eks_admission=eks_admission,
+        skip_crd_checks=skip_crd_checks,
     )
     return emit(result, output, {"table": table})

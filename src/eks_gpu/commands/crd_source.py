@@ -1,6 +1,9 @@
 """Which CRDs custom resources are validated against: ``--crds`` files, a Karpenter release
-(``--karpenter-version``, cached), the newest cached release, or the cluster's own CRDs
-(``--from-cluster``); and, when there are none, why, so the report can say it skipped them.
+(``--karpenter-version``, else the newest supported one; downloaded once, cached), or the
+cluster's own CRDs (``--from-cluster``).
+
+Never a silent pass: when the release's CRDs cannot be had the run fails with exit 3 and a
+hint; skipping the CRD checks takes ``--skip-crd-checks``, and the report says so.
 """
 
 from __future__ import annotations
@@ -9,14 +12,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from eks_gpu.errors import EXIT_CLUSTER, EksGpuError, UsageError
+
 if TYPE_CHECKING:
     from eks_gpu.cluster.client import Client
     from eks_gpu.validate.crds import CrdSet
 
-NO_CRDS = (
-    "no Karpenter CRDs available offline; pass --karpenter-version v1.14.1 "
-    "(downloaded once, then cached) or --crds DIR"
-)
+SKIPPED = "CRD checks skipped (--skip-crd-checks)"
+
+
+class CrdSourceError(EksGpuError):
+    """The Karpenter CRDs to validate against cannot be had (not cached, download failed)."""
+
+    exit_code = EXIT_CLUSTER
 
 
 @dataclass(frozen=True)
@@ -41,25 +49,50 @@ def cluster_crds(cluster: Client) -> tuple[CrdSet, str | None]:
     return found, missing if absent else None
 
 
+def _check_skip(crd_paths: Sequence[str], cluster: Client | None, skip: bool) -> None:
+    if skip and (crd_paths or cluster is not None):
+        raise UsageError(
+            "--skip-crd-checks and --crds/--from-cluster contradict each other",
+            hint="keep the CRD source, or drop it to skip the CRD checks",
+        )
+
+
+def release_crds(version: str, explicit: bool) -> CrdChoice:
+    """Karpenter ``version``'s CRDs, cached or downloaded; exit 3 with a hint when neither."""
+    from eks_gpu.loaders.crd_release import URL_ENV, crd_cache, karpenter_crds
+    from eks_gpu.validate.crds import CrdUnavailable
+
+    try:
+        return CrdChoice(karpenter_crds(version), None, version)
+    except CrdUnavailable as error:
+        asked = "--karpenter-version" if explicit else "the newest supported release"
+        raise CrdSourceError(
+            f"cannot validate against Karpenter {version} CRDs ({asked}): {error}",
+            hint=f"connect once to cache them in {crd_cache(version)}, point ${URL_ENV} at a "
+            "copy of the release's pkg/apis/crds/, pass --crds DIR, or --skip-crd-checks "
+            "to skip the CRD checks (reported as skipped)",
+        ) from None
+
+
 def choose_crds(
-    crd_paths: Sequence[str], karpenter_version: str | None, cluster: Client | None = None
+    crd_paths: Sequence[str],
+    karpenter_version: str | None,
+    cluster: Client | None = None,
+    skip: bool = False,
 ) -> CrdChoice:
     """The CRDs for this run, in the order of precedence the docs give."""
-    from eks_gpu.loaders.crd_release import crds_from_paths, karpenter_crds, newest_cached_version
-    from eks_gpu.validate.crds import CrdUnavailable, check_version
+    from eks_gpu.loaders.crd_release import crds_from_paths
+    from eks_gpu.validate.crds import SUPPORTED_KARPENTER_VERSION, check_version
 
+    _check_skip(crd_paths, cluster, skip)
     target = check_version(karpenter_version) if karpenter_version else None
     if cluster is not None:
         return CrdChoice(*cluster_crds(cluster), target)
     if crd_paths:
         return CrdChoice(crds_from_paths(crd_paths), None, target)
-    version = target or newest_cached_version()
-    if version is None:
-        return CrdChoice(None, NO_CRDS, None)
-    try:
-        return CrdChoice(karpenter_crds(version, download=target is not None), None, version)
-    except CrdUnavailable as error:
-        return CrdChoice(None, f"Karpenter {version} CRDs unavailable: {error}", version)
+    if skip:
+        return CrdChoice(None, SKIPPED, target)
+    return release_crds(target or SUPPORTED_KARPENTER_VERSION, explicit=target is not None)
 
 
-__all__ = ["NO_CRDS", "CrdChoice", "choose_crds", "cluster_crds"]
+__all__ = ["SKIPPED", "CrdChoice", "CrdSourceError", "choose_crds", "cluster_crds", "release_crds"]

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from eks_gpu.recommend.memory import MemoryEstimate, Precision
 
 KIND = "Recommendation"
-TRAINING_MIN_CC = 8.0  # bf16 tensor cores; --families overrides (e.g. to train on p3)
+TRAINING_MIN_CC = 8.0  # bf16 tensor cores; T4/V100 below it are ranked with an fp16 caveat
 CAPACITY_TYPES = ("on-demand", "spot")
 
 
@@ -122,7 +122,7 @@ def recommend(
         gpus=gpus,
         max_price=max_price,
         families=tuple(families),
-        min_compute_capability=TRAINING_MIN_CC if workload == "training" and not families else None,
+        bf16_compute_capability=TRAINING_MIN_CC if workload == "training" else None,
         limit=limit,
     )
     prices = price_book(region)

@@ -87,6 +87,7 @@ def build_inputs(
     return Inputs(
         nodepools=[o for o in objects if o.get("kind") == "NodePool"],
         nodeclasses=[o for o in objects if o.get("kind") == "EC2NodeClass"],
+        nodeoverlays=[o for o in objects if o.get("kind") == "NodeOverlay"],
         workloads=[*workloads, *daemonsets, *extra],
         prices=price_book(region),
         zones=tuple(zones),

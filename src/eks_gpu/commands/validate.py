@@ -101,6 +101,7 @@ def validate(
     kube_context: str | None = None,
     kubernetes_version: str | None = None,
     eks_admission: bool = True,
+    skip_crd_checks: bool = False,
 ) -> ValidationResult:
     """Validate ``manifests``, else the files at ``paths``, else the render of ``source``
     (``eks_admission=False``: the pods of a cluster without EKS's ExtendedResourceToleration
@@ -113,7 +114,7 @@ def validate(
     version = check_kubernetes_version(kubernetes_version or DEFAULT_KUBERNETES_VERSION)
     objects = _input(paths, source, manifests)
     client, live = _connect(kubeconfig, kube_context) if from_cluster else (None, None)
-    choice = choose_crds(crd_paths, karpenter_version, client)
+    choice = choose_crds(crd_paths, karpenter_version, client, skip=skip_crd_checks)
     options = Options(
         choice.crds, choice.missing, version, choice.karpenter_version, live, eks_admission
     )

@@ -38,8 +38,11 @@ GUIDE_AMI_NAME = "amazon-eks-node-al2023-x86_64-nvidia-*"
 ROOT_VOLUME_SIZE = "100Gi"  # CUDA images are several GiB each; the AL2023 default is 20Gi.
 ROOT_DEVICE = "/dev/xvda"
 
-# Pulling several multi-GiB CUDA images one at a time is what makes GPU nodes slow to start.
-NODECONFIG_KUBELET = {"serializeImagePulls": False, "maxParallelImagePulls": 4}
+# Parallel image pulls need nothing from us: nodeadm already sets serializeImagePulls: false,
+# and an unset maxParallelImagePulls means no limit (amazon-eks-ami
+# nodeadm/internal/kubelet/config.go). So the NodeConfig part is empty unless the user adds
+# kubelet fields; capping pulls at some N would only slow nodes down.
+NODECONFIG_KUBELET: dict[str, object] = {}
 
 DEVICE_PLUGIN_VERSION = "v0.20.0"  # newest release in shared/reference/nvidia
 DEVICE_PLUGIN_GUIDE_VERSION = "v0.16.2"

@@ -114,7 +114,8 @@ class UserData(ConfigModel):
 
     kubelet_config: dict[NonEmpty, Any] = Field(
         default_factory=lambda: dict(d.NODECONFIG_KUBELET),
-        description="KubeletConfiguration fields for nodeadm (parallel pulls of CUDA images).",
+        description="KubeletConfiguration fields for a nodeadm NodeConfig part (none by "
+        "default: nodeadm already pulls images in parallel, without a limit).",
     )
     script: NonEmpty | None = Field(
         default=None, description="Shell script run at boot, before kubelet starts."

@@ -1,9 +1,10 @@
 """Where CRDs come from offline: files (``--crds``), or a Karpenter release
-(``--karpenter-version``), downloaded once from the release's ``pkg/apis/crds/`` and cached
-under the user cache dir.
+(``--karpenter-version``, else the newest supported one), downloaded once from the release's
+``pkg/apis/crds/`` and cached under the user cache dir.
 
 Nothing is bundled: the upstream CRD files are Karpenter's, so we fetch them for the exact
-version the user runs, and say plainly when none are available offline.
+version the user runs, and fail plainly (exit 3) when they cannot be had: a check that did
+not run must never read as a pass.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from eks_gpu.loaders.manifest_files import load_manifests, read_text, yaml_files
 from eks_gpu.manifests import Manifest, ManifestError, parse_documents
 from eks_gpu.validate.crds import (
     KARPENTER_CRD_FILES,
-    VERSION,
+    OPTIONAL_CRD_FILES,
     CrdSet,
     CrdUnavailable,
     check_version,
@@ -30,6 +31,7 @@ from eks_gpu.validate.crds import (
 RELEASE_URL = "https://raw.githubusercontent.com/aws/karpenter-provider-aws/{version}/pkg/apis/crds"
 URL_ENV = "EKS_GPU_KARPENTER_CRD_URL"
 DOWNLOAD_TIMEOUT_S = 20
+ABSENT = ".absent"
 
 
 def _crd_documents(path: Path, explicit: bool) -> list[Manifest]:
@@ -68,42 +70,62 @@ def crd_cache(version: str) -> Path:
     return cache_dir() / "crds" / f"karpenter-{version}"
 
 
-def _download(url: str, target: Path) -> None:
+def _not_found(error: urllib.error.URLError) -> bool:
+    """A 404 (or a missing file under a ``file://`` base): the release has no such file."""
+    if isinstance(error, urllib.error.HTTPError):
+        return error.code == 404
+    return isinstance(error.reason, FileNotFoundError)
+
+
+def _download(url: str, target: Path, optional: bool = False) -> None:
+    """Fetch ``url`` into ``target``. An optional file the release lacks is remembered as
+    ``<name>.absent`` so it is not asked for again; one that cannot be fetched right now
+    (offline, with the required files cached by an older eks-gpu) is tried again next time,
+    and its objects meanwhile fail as "not served" rather than pass."""
     try:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
             body = response.read()
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
+    except urllib.error.URLError as error:
+        if optional and _not_found(error):
+            target.with_name(target.name + ABSENT).touch()
+            return
+        if optional:
+            return
+        raise CrdUnavailable(f"cannot download {url}: {error}") from None
+    except (TimeoutError, OSError) as error:
+        if optional:
+            return
         raise CrdUnavailable(f"cannot download {url}: {error}") from None
     parse_documents(body.decode("utf-8"), url)  # refuse to cache what does not parse
     target.write_bytes(body)
 
 
+def _known(folder: Path, name: str) -> bool:
+    return (folder / name).is_file() or (folder / (name + ABSENT)).is_file()
+
+
 def karpenter_crds(version: str, download: bool = True) -> CrdSet:
-    """Karpenter ``version``'s CRDs: from the cache, else downloaded once (when allowed)."""
+    """Karpenter ``version``'s CRDs: from the cache, else downloaded once (when allowed).
+
+    Raises:
+        CrdUnavailable: not cached and ``download`` is False, or the download failed.
+    """
     tag = check_version(version)
     folder = crd_cache(tag)
-    missing = [name for name in KARPENTER_CRD_FILES if not (folder / name).is_file()]
+    wanted = [(name, False) for name in KARPENTER_CRD_FILES]
+    wanted += [(name, True) for name in OPTIONAL_CRD_FILES]
+    missing = [(name, optional) for name, optional in wanted if not _known(folder, name)]
     if missing and not download:
         raise CrdUnavailable(f"Karpenter {tag} CRDs are not cached in {folder}")
     if missing:
         base = os.environ.get(URL_ENV) or RELEASE_URL
         folder.mkdir(parents=True, exist_ok=True)
-        for name in missing:
-            _download(f"{base.format(version=tag).rstrip('/')}/{name}", folder / name)
-    paths = [str(folder / name) for name in KARPENTER_CRD_FILES]
+        for name, optional in missing:
+            url = f"{base.format(version=tag).rstrip('/')}/{name}"
+            _download(url, folder / name, optional)
+    names = [*KARPENTER_CRD_FILES, *OPTIONAL_CRD_FILES]
+    paths = [str(folder / name) for name in names if (folder / name).is_file()]
     return crd_set(load_manifests(paths), f"Karpenter {tag} CRDs ({folder})")
-
-
-def newest_cached_version() -> str | None:
-    """The newest Karpenter version whose CRDs are already cached, if any."""
-    root = cache_dir() / "crds"
-    versions = [
-        p.name.removeprefix("karpenter-")
-        for p in root.glob("karpenter-v*")
-        if all((p / name).is_file() for name in KARPENTER_CRD_FILES)
-    ]
-    valid = [v for v in versions if VERSION.match(v)]
-    return max(valid, key=lambda v: tuple(int(x) for x in v[1:].split("."))) if valid else None
 
 
 __all__ = [
@@ -113,5 +135,4 @@ __all__ = [
     "crd_cache",
     "crds_from_paths",
     "karpenter_crds",
-    "newest_cached_version",
 ]

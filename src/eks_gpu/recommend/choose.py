@@ -4,7 +4,9 @@ A type fits when ``n`` of its NVIDIA GPUs hold the required memory, ``n`` being 
 smallest tensor-parallel degree (1, 2, 4, 8) that does. You pay for the whole node, so
 options are ranked by the node's hourly price (then fewer GPUs, then name). Types that
 cannot serve ``nvidia.com/gpu`` pods (AMD, fractional) or lack a price are left out and
-the assumptions say so.
+the assumptions say so. For training, GPUs without bf16 (T4, V100: compute capability
+below 8.0) are ranked too, with the caveat: fp16 mixed precision with loss scaling trains on
+them (the guide's training pick is p3.2xlarge, a V100).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class Constraints:
     max_price: float | None = None
     families: tuple[str, ...] = ()
     architecture: str = "amd64"
-    min_compute_capability: float | None = None
+    bf16_compute_capability: float | None = None  # training: GPUs below get a no-bf16 caveat
     limit: int = 5
 
 
@@ -86,16 +88,23 @@ def _price_basis(prices: PriceBook, capacity_types: Sequence[str]) -> tuple[str,
 
 
 def _eligible(spec: GpuInstanceType, constraints: Constraints) -> bool:
-    floor = constraints.min_compute_capability
     return (
         spec.nvidia_gpus > 0
         and spec.architecture == constraints.architecture
         and (not constraints.families or spec.family in constraints.families)
-        and (floor is None or float(spec.compute_capability or 0) >= floor)
     )
 
 
-def _reason(spec: GpuInstanceType, gpus: int, required: float, price: float, best: float) -> str:
+def lacks_bf16(spec: GpuInstanceType, constraints: Constraints) -> bool:
+    """Training on a GPU below the bf16 floor (T4, V100): it needs fp16 mixed precision."""
+    floor = constraints.bf16_compute_capability
+    return floor is not None and float(spec.compute_capability or 0) < floor
+
+
+def _reason(
+    spec: GpuInstanceType, gpus: int, required: float, price: float, best: float,
+    constraints: Constraints,
+) -> str:  # fmt: skip
     each = spec.gpu_memory_gib
     if gpus == 1:
         text = f"one {spec.gpu_model} ({each:.1f} GiB) holds {required:.1f} GiB"
@@ -106,6 +115,11 @@ def _reason(spec: GpuInstanceType, gpus: int, required: float, price: float, bes
             f"hold {required:.1f} GiB split across them"
         )
     text += "; cheapest fit" if price == best else f"; {price / best:.2f}x the cheapest"
+    if lacks_bf16(spec, constraints):
+        text += (
+            f"; no bf16 (compute capability {spec.compute_capability}): train with fp16 "
+            "mixed precision and loss scaling"
+        )
     notes = notes_for(spec.family)
     if notes.legacy:
         text += "; legacy V100: driver R580 and CUDA 12.x only"
@@ -115,8 +129,8 @@ def _reason(spec: GpuInstanceType, gpus: int, required: float, price: float, bes
 
 
 def launchable(spec: GpuInstanceType) -> bool:
-    """Whether Karpenter's instance-type model has ``spec``: a NodePool cannot launch a type
-    Karpenter does not list (p3 is in the GPU catalog for its facts and prices only).
+    """Whether the instance-type model has ``spec``: Karpenter v1.14's list plus the GPU
+    types it lacks (p3), derived from EC2 facts with Karpenter's formulas.
 
     The list is the one ``scheduling.instance_model.catalog_types`` is built from (a test
     holds them equal); asked by name here, because building every type's requirements
@@ -160,10 +174,11 @@ def _notes(
         f"(no {RESOURCE_NVIDIA_GPU} in Karpenter)",
         f"only {constraints.architecture} types (the guide's AMI)",
     ]
-    if constraints.min_compute_capability is not None:
+    if constraints.bf16_compute_capability is not None:
         notes.append(
-            f"only GPUs of compute capability >= {constraints.min_compute_capability:g} "
-            "(bf16 tensor cores for mixed-precision training: no T4, no V100)"
+            f"GPUs below compute capability {constraints.bf16_compute_capability:g} (T4, V100) "
+            "have no bf16; they are ranked too, for fp16 mixed precision with loss scaling "
+            "(the guide trains on p3.2xlarge, a V100), and their reasons say so"
         )
     if basis_note:
         notes.append(basis_note)
@@ -185,7 +200,12 @@ def choose(constraints: Constraints, prices: PriceBook) -> Choice:
     found = _sort_types(constraints, prices, basis)
     best = found.fits[0][0] if found.fits else 0.0
     options = tuple(
-        Option(spec, gpus, price, _reason(spec, gpus, constraints.required_gib, price, best))
+        Option(
+            spec,
+            gpus,
+            price,
+            _reason(spec, gpus, constraints.required_gib, price, best, constraints),
+        )
         for price, gpus, spec in found.fits[: constraints.limit]
     )
     return Choice(options, basis, _notes(constraints, basis, basis_note, found))
@@ -226,6 +246,7 @@ __all__ = [
     "Option",
     "choose",
     "gpus_needed",
+    "lacks_bf16",
     "launchable",
     "nodepool_requirements",
 ]

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from eks_gpu.config.gpu_config import GpuConfig
 from eks_gpu.names import API_VERSION_KUSTOMIZATION
 from eks_gpu.render.device_plugin import render_device_plugin
+from eks_gpu.render.node_overlay import render_node_overlays
 from eks_gpu.render.nodeclass import render_nodeclass
 from eks_gpu.render.nodepool import render_nodepool
 from eks_gpu.render.test_pods import (
@@ -56,7 +57,8 @@ def _nodeclass_files(config: GpuConfig) -> dict[str, str]:
 
 
 def _karpenter_objects(config: GpuConfig, cluster_name: str) -> list[Rendered]:
-    """Per file: its EC2NodeClasses, then its NodePool (so each file applies on its own)."""
+    """Per file: its EC2NodeClasses, then its NodePool and the pool's NodeOverlays (so each
+    file applies on its own)."""
     class_files = _nodeclass_files(config)
     out: list[Rendered] = []
     for pool in config.node_pools:
@@ -65,6 +67,7 @@ def _karpenter_objects(config: GpuConfig, cluster_name: str) -> list[Rendered]:
             if class_files[node_class.name] == path:
                 out.append(Rendered("nodeclass", path, render_nodeclass(node_class, cluster_name)))
         out.append(Rendered("nodepool", path, render_nodepool(pool)))
+        out += [Rendered("nodepool", path, o) for o in render_node_overlays(config, pool)]
     return out
 
 

@@ -7,7 +7,10 @@ whose names, labels, container, security context and volume we keep, so that
 - tolerations for **every** taint of every GPU pool (the upstream manifest tolerates only
   ``nvidia.com/gpu:NoSchedule``; any other pool taint leaves GPU nodes without a plugin);
 - a required node affinity to NVIDIA GPU nodes: plugin >= v0.18 fails on nodes without a
-  GPU (``FAIL_ON_INIT_ERROR`` is gone), so it must never be scheduled on CPU nodes;
+  GPU (``FAIL_ON_INIT_ERROR`` is gone), so it must never be scheduled on CPU nodes. A node
+  qualifies by Karpenter's GPU label, NFD/GFD's ``gpu.present`` label, or its instance type
+  among the catalog's NVIDIA types: managed and self-managed node groups carry neither label,
+  and their GPU nodes would otherwise lose the plugin when ours replaces the guide's;
 - kept off EKS Auto Mode nodes and any listed node classes (Bottlerocket ships its own
   plugin; two plugins on one node conflict).
 """
@@ -19,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from eks_gpu.catalog.gpu_types import gpu_instance_types
 from eks_gpu.config.defaults import DEVICE_PLUGIN_IMAGE
 from eks_gpu.config.device_plugin import DevicePlugin, TimeSlicing
 from eks_gpu.config.fields import version_tuple
@@ -29,6 +33,7 @@ from eks_gpu.names import (
     LABEL_EC2NODECLASS,
     LABEL_EKS_COMPUTE_TYPE,
     LABEL_GPU_MANUFACTURER,
+    LABEL_INSTANCE_TYPE,
     LABEL_NVIDIA_GPU_PRESENT,
     RESOURCE_NVIDIA_GPU,
     TAINT_NVIDIA_GPU,
@@ -76,12 +81,19 @@ def _exclusions(plugin: DevicePlugin) -> list[dict[str, Any]]:
     return out
 
 
+def nvidia_instance_types() -> list[str]:
+    """Every catalog instance type with NVIDIA GPUs (fractional g6f/gr6f included), sorted."""
+    return sorted(r.instance_type for r in gpu_instance_types() if r.gpu_manufacturer == "nvidia")
+
+
 def plugin_affinity(plugin: DevicePlugin) -> dict[str, Any]:
-    """NVIDIA GPU nodes only: Karpenter's GPU label, or NFD/GFD's ``gpu.present`` label."""
+    """NVIDIA GPU nodes only: Karpenter's GPU label, NFD/GFD's ``gpu.present`` label, or an
+    NVIDIA instance type (nodes of managed/self-managed node groups); terms are ORed."""
     exclusions = _exclusions(plugin)
     gpu_markers = [
         {"key": LABEL_GPU_MANUFACTURER, "operator": "In", "values": ["nvidia"]},
         {"key": LABEL_NVIDIA_GPU_PRESENT, "operator": "In", "values": ["true"]},
+        {"key": LABEL_INSTANCE_TYPE, "operator": "In", "values": nvidia_instance_types()},
     ]
     terms = [{"matchExpressions": [marker, *exclusions]} for marker in gpu_markers]
     return {
@@ -200,6 +212,7 @@ __all__ = [
     "NAME",
     "POD_LABEL",
     "image_for",
+    "nvidia_instance_types",
     "plugin_affinity",
     "plugin_tolerations",
     "render_config_map",

@@ -14,6 +14,7 @@ from eks_gpu.config.gpu_config import GpuConfig
 from eks_gpu.config.nodepool import NodePool
 from eks_gpu.config.test_pods import Tests
 from eks_gpu.names import (
+    LABEL_INSTANCE_LOCAL_NVME,
     LABEL_POD_SECURITY_ENFORCE,
     LABEL_POD_SECURITY_WARN,
     LABEL_TEST,
@@ -46,10 +47,19 @@ if not ok or not result["matmul_finite"]:
 time.sleep({PYTORCH_KEEP_ALIVE_SECONDS})
 """
 
+# The scratch emptyDir must sit on the md array RAID0 builds from the local NVMe disks
+# (nodeadm: /dev/md/kubernetes, i.e. /dev/md127), not on the root EBS volume: the mount's
+# source device is read from /proc/self/mountinfo (after the " - " separator: fstype, source).
 STORAGE_CHECK = """\
 set -eu
 nvidia-smi -L
 df -h /scratch
+src=$(awk '$5 == "/scratch" {
+  for (i = 7; i <= NF; i++) if ($i == "-") { print $(i + 2); exit } }' /proc/self/mountinfo)
+case "$src" in
+  /dev/md*) echo "/scratch is on $src (RAID0 over the local NVMe disks)" ;;
+  *) echo "FAIL: /scratch is on ${src:-?}, not the RAID0 md device" >&2; exit 1 ;;
+esac
 dd if=/dev/zero of=/scratch/probe bs=1M count=1024 oflag=direct conv=fsync
 rm -f /scratch/probe
 echo "storage test passed"
@@ -141,14 +151,25 @@ def render_pytorch_test(config: GpuConfig) -> dict[str, Any]:
     return _pod(PYTORCH, config, container)
 
 
+def local_nvme_affinity() -> dict[str, Any]:
+    """Only nodes with local NVMe: on a type without it (p3) scratch would be EBS, and the
+    test would pass without testing the instance store."""
+    term = {"matchExpressions": [{"key": LABEL_INSTANCE_LOCAL_NVME, "operator": "Gt",
+                                  "values": ["0"]}]}  # fmt: skip
+    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [term]}}}  # fmt: skip
+
+
 def render_storage_test(config: GpuConfig) -> dict[str, Any]:
-    """``gpu-storage-test``: GPU plus a write to scratch on the RAID0 local NVMe."""
+    """``gpu-storage-test``: GPU plus a write to scratch, which must be on the RAID0 md array
+    of the local NVMe disks (the pod fails otherwise); it only runs on types with them."""
     tests = config.tests
     container = _container("gpu-nvme", tests.cuda_image, ["/bin/sh", "-c", STORAGE_CHECK], "256Mi")
     container["resources"]["requests"]["ephemeral-storage"] = tests.storage_request
     container["resources"]["limits"]["ephemeral-storage"] = tests.storage_request
     container["volumeMounts"] = [{"name": "scratch", "mountPath": "/scratch"}]
     pod = _pod(STORAGE, config, container)
+    pod["spec"]["affinity"] = local_nvme_affinity()
     # emptyDir lives under the kubelet root, which RAID0 puts on the instance-store NVMe.
     pod["spec"]["volumes"] = [{"name": "scratch", "emptyDir": {"sizeLimit": tests.storage_request}}]
     return pod
@@ -158,6 +179,8 @@ __all__ = [
     "PYTORCH",
     "SIMPLE",
     "STORAGE",
+    "STORAGE_CHECK",
+    "local_nvme_affinity",
     "pod_tolerations",
     "render_namespace",
     "render_pytorch_test",

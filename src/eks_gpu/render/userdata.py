@@ -2,7 +2,9 @@
 
 Karpenter appends its own NodeConfig part (cluster, taints, labels, RAID0) after ours and its
 values win where both set a field, so ours carries only what Karpenter leaves alone: extra
-kubelet settings, and an optional shell script.
+kubelet settings, and an optional shell script. By default there is neither, and no user data:
+nodeadm already pulls images in parallel with no limit (``serializeImagePulls: false``, no
+``maxParallelImagePulls``; amazon-eks-ami ``nodeadm/internal/kubelet/config.go``).
 """
 
 from __future__ import annotations

@@ -1,18 +1,21 @@
 """Instance types as Karpenter sees them when it plans: requirements, allocatable, offerings.
 
 The one instance-type model of simulate, validate and recommend. The catalog is Karpenter
-v1.14's own list (no ``p3``). Two views of it:
+v1.14's own list plus the GPU types that list lacks (p3.2xlarge/8xlarge/16xlarge), derived
+from EC2 facts with Karpenter's formulas (``InstanceType.derived``). Two views of it:
 
 * :class:`CatalogType` (:func:`catalog_types`, :func:`admitted_types`): name, catalog facts
   and requirements only, built once per process and independent of prices and kubelet
   settings; enough for "which types may this NodePool launch" (validate, recommend);
 * :class:`SimInstanceType` (:func:`build_instance_types`): the same requirements plus
-  allocatable under given kubelet settings and priced offerings (the simulator).
+  capacity and allocatable under given kubelet and storage settings, priced offerings, and
+  the NodeOverlays that apply (the simulator).
 
 Every instance type defines every label key the catalog knows, as ``In {value}`` or
 ``DoesNotExist`` (so ``instance-gpu-count Gt 0`` never matches a CPU type); zones and
-capacity types are its offerings'. Allocatable is Karpenter's estimate
-(:mod:`eks_gpu.scheduling.allocatable`); ``nvidia.com/gpu`` comes from NVIDIA GPU count only.
+capacity types are its offerings'. Capacity and allocatable are Karpenter's
+(:mod:`eks_gpu.scheduling.allocatable`); ``nvidia.com/gpu`` comes from NVIDIA GPU count only,
+unless a NodeOverlay sets it (:mod:`eks_gpu.scheduling.overlays`).
 """
 
 from __future__ import annotations
@@ -33,19 +36,19 @@ from eks_gpu.names import (
     LABEL_CAPACITY_RESERVATION_TYPE,
     LABEL_CAPACITY_TYPE,
     LABEL_INSTANCE_CPU,
-    LABEL_INSTANCE_LOCAL_NVME,
     LABEL_INSTANCE_MEMORY,
     LABEL_INSTANCE_TENANCY,
     LABEL_WINDOWS_BUILD,
     LABEL_ZONE,
 )
-from eks_gpu.scheduling.allocatable import KubeletSettings, estimate
+from eks_gpu.scheduling.allocatable import InstanceFacts, KubeletSettings, Storage, estimate
 from eks_gpu.scheduling.requirement import Requirement
 from eks_gpu.scheduling.requirements import Requirements
 from eks_gpu.scheduling.resources import parse_quantity
 
 DEFAULT_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
-GB = Decimal(10**9)
+# listing resources that are allocatable estimates, not EC2 facts (the rest are capacity)
+ESTIMATED = ("cpu", "memory", "ephemeral-storage", "pods")
 # Well-known keys no modelled offering sets: Linux nodes, no capacity reservations.
 ABSENT_KEYS = (
     LABEL_WINDOWS_BUILD,
@@ -173,27 +176,23 @@ def _offerings(
     return tuple(sorted(out, key=lambda o: (o.rank, o.capacity_type != "spot", o.zone)))
 
 
-def _resources(
-    spec: InstanceType, kubelet: KubeletSettings, raid0: bool
-) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
-    labels, modelled = spec.labels, spec.resources
-    vcpu = int(labels[LABEL_INSTANCE_CPU])
-    memory_mib = int(labels[LABEL_INSTANCE_MEMORY])
-    allocatable: dict[str, Decimal] = {
-        key: parse_quantity(value) for key, value in modelled.items()
-    }
-    allocatable.update(
-        estimate(vcpu, memory_mib, labels[LABEL_ARCH], int(modelled["pods"]), kubelet)
+def instance_facts(spec: InstanceType) -> InstanceFacts:
+    """The EC2 facts of a catalog type: the listing's labels, its ENI-limited ``pods`` (the
+    listing assumes no ``maxPods``) and extended resources, and the instance-store size."""
+    labels, listed = spec.labels, spec.resources
+    return InstanceFacts(
+        vcpu=int(labels[LABEL_INSTANCE_CPU]),
+        memory_mib=int(labels[LABEL_INSTANCE_MEMORY]),
+        arch=labels[LABEL_ARCH],
+        eni_pods=int(listed["pods"]),
+        instance_store_gb=spec.instance_store_gb,
+        extended={k: parse_quantity(v) for k, v in listed.items() if k not in ESTIMATED},
     )
-    nvme = labels.get(LABEL_INSTANCE_LOCAL_NVME)
-    if raid0 and nvme:
-        allocatable["ephemeral-storage"] = Decimal(nvme) * GB
-    capacity = {
-        "cpu": Decimal(vcpu),
-        "memory": Decimal(memory_mib) * 1024 * 1024,
-        **{k: v for k, v in allocatable.items() if k in EXOTIC_RESOURCES},
-    }
-    return allocatable, capacity
+
+
+@cache
+def _facts(name: str) -> InstanceFacts:
+    return instance_facts(all_instance_types()[name])
 
 
 def build_instance_types(
@@ -202,19 +201,32 @@ def build_instance_types(
     capacity_types: Sequence[str] = ("spot", "on-demand"),
     kubelet: KubeletSettings | None = None,
     raid0: bool = False,
+    root_volume: Decimal | None = None,
 ) -> list[SimInstanceType]:
-    """Every catalog instance type with at least one offering, cheapest first."""
-    kubelet = kubelet or KubeletSettings()
+    """Every catalog instance type with at least one offering, cheapest first.
+
+    ``kubelet``, ``raid0`` (``instanceStorePolicy: RAID0``) and ``root_volume`` (bytes, from
+    ``blockDeviceMappings``) are the EC2NodeClass's. NodeOverlays depend on the NodePool
+    too: :mod:`eks_gpu.scheduling.overlays` applies them to a pool's types.
+    """
+    kubelet, storage = kubelet or KubeletSettings(), Storage(raid0, root_volume)
     out = []
     for spec in all_instance_types().values():
         offerings = _offerings(spec.name, prices, zones, capacity_types)
         if not offerings:
             continue
-        allocatable, capacity = _resources(spec, kubelet, raid0)
-        exotic = "metal" in spec.name or any(capacity.get(key, 0) > 0 for key in EXOTIC_RESOURCES)
+        result = estimate(_facts(spec.name), kubelet, storage)
+        exotic = "metal" in spec.name or any(
+            result.capacity.get(key, 0) > 0 for key in EXOTIC_RESOURCES
+        )
         out.append(
             SimInstanceType(
-                spec.name, type_requirements(spec.name), allocatable, capacity, offerings, exotic
+                spec.name,
+                type_requirements(spec.name),
+                result.allocatable,
+                result.capacity,
+                offerings,
+                exotic,
             )
         )
     return sorted(out, key=lambda t: (t.rank, t.name))
@@ -228,5 +240,6 @@ __all__ = [
     "admitted_types",
     "build_instance_types",
     "catalog_types",
+    "instance_facts",
     "type_requirements",
 ]

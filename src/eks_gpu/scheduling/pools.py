@@ -17,14 +17,17 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from eks_gpu.manifests import ManifestError
 from eks_gpu.names import LABEL_NODEPOOL
-from eks_gpu.scheduling.allocatable import KubeletSettings
+from eks_gpu.scheduling.allocatable import KubeletSettings, Storage, Threshold
 from eks_gpu.scheduling.instance_model import CatalogType, SimInstanceType, admitted_types
 from eks_gpu.scheduling.requirement import Requirement
 from eks_gpu.scheduling.requirements import Requirements
 from eks_gpu.scheduling.resources import parse_quantity, parse_resources
 
-TypesFor = Callable[[KubeletSettings, bool], list[SimInstanceType]]
+TypesFor = Callable[[KubeletSettings, Storage], list[SimInstanceType]]
+# AL2023's root device (amifamily AL2023.EphemeralBlockDevice); the only family we render
+ROOT_DEVICE = "/dev/xvda"
 
 
 _NO_OVERHEAD: Mapping[str, Decimal] = MappingProxyType({})
@@ -73,17 +76,71 @@ def _spec(obj: Mapping[str, Any], *keys: str) -> Any:
     return node
 
 
+def _bad(node_class: Mapping[str, Any] | None, field: str, message: str) -> ManifestError:
+    name = _spec(node_class or {}, "metadata", "name") or "<unnamed>"
+    return ManifestError(
+        f"EC2NodeClass/{name}: {field}: {message}",
+        hint="use a Kubernetes quantity (500Mi, 1Gi, 200m) or, for eviction, a percentage (5%)",
+    )
+
+
+def _threshold(value: Any) -> Threshold:
+    """An eviction signal value: ``"500Mi"`` or ``"5%"`` (computeEvictionSignal)."""
+    text = str(value).strip()
+    if text.endswith("%"):
+        return Threshold(percent=float(text[:-1]))
+    return Threshold(quantity=parse_quantity(text))
+
+
+def _read(node_class: Mapping[str, Any] | None, field: str, parse: Callable[[Any], Any]) -> Any:
+    """``parse(spec.<field>)``; a ManifestError naming the node class and field on bad input."""
+    value = _spec(node_class or {}, "spec", *field.split("/"))
+    try:
+        return parse(value)
+    except (ValueError, AttributeError) as error:
+        raise _bad(node_class, "spec." + field.replace("/", "."), str(error)) from None
+
+
+def _thresholds(signals: Any) -> dict[str, Threshold]:
+    return {str(signal): _threshold(value) for signal, value in (signals or {}).items()}
+
+
 def kubelet_settings(node_class: Mapping[str, Any] | None) -> KubeletSettings:
-    """The allocatable-relevant ``kubelet`` fields of an EC2NodeClass."""
+    """Every ``kubelet`` field of an EC2NodeClass that changes capacity or allocatable.
+
+    Raises:
+        ManifestError: a reserved amount or eviction value that is not a quantity/percentage.
+    """
     kubelet = _spec(node_class or {}, "spec", "kubelet") or {}
-    eviction = (kubelet.get("evictionHard") or {}).get("memory.available")
     return KubeletSettings(
         max_pods=kubelet.get("maxPods"),
         pods_per_core=kubelet.get("podsPerCore"),
-        kube_reserved=parse_resources(kubelet.get("kubeReserved")),
-        system_reserved=parse_resources(kubelet.get("systemReserved")),
-        eviction_memory=parse_quantity(eviction) if eviction and "%" not in eviction else None,
+        kube_reserved=_read(node_class, "kubelet/kubeReserved", parse_resources),
+        system_reserved=_read(node_class, "kubelet/systemReserved", parse_resources),
+        eviction_hard=_read(node_class, "kubelet/evictionHard", _thresholds),
+        eviction_soft=_read(node_class, "kubelet/evictionSoft", _thresholds),
     )
+
+
+def storage_settings(node_class: Mapping[str, Any] | None) -> Storage:
+    """``instanceStorePolicy`` and the root volume size of ``blockDeviceMappings``.
+
+    Karpenter's ``ephemeralStorage`` (types.go) takes the mapping with ``rootVolume: true``,
+    else the one on the AMI family's root device (``/dev/xvda`` on AL2023), when it has a
+    ``volumeSize``; None leaves the AMI default (20Gi).
+    """
+    spec = _spec(node_class or {}, "spec") or {}
+    mappings = [m for m in spec.get("blockDeviceMappings") or [] if isinstance(m, Mapping)]
+    chosen = next((m for m in mappings if m.get("rootVolume")), None)
+    size = _spec(chosen or {}, "ebs", "volumeSize")
+    if size is None:
+        device = next((m for m in mappings if m.get("deviceName") == ROOT_DEVICE), None)
+        size = _spec(device or {}, "ebs", "volumeSize")
+    try:
+        root_volume = None if size is None else parse_quantity(size)
+    except ValueError as error:
+        raise _bad(node_class, "spec.blockDeviceMappings[].ebs.volumeSize", str(error)) from None
+    return Storage(raid0=spec.get("instanceStorePolicy") == "RAID0", root_volume=root_volume)
 
 
 def pool_requirements(nodepool: Mapping[str, Any]) -> Requirements:
@@ -121,15 +178,15 @@ def build_pool(
     node_classes: Mapping[str, Mapping[str, Any]],
     types_for: TypesFor,
 ) -> PoolModel:
-    """One PoolModel; instance types are those compatible with the pool and offered under it."""
+    """One PoolModel; instance types are those compatible with the pool and offered under it,
+    with capacity and allocatable under its EC2NodeClass's kubelet and storage settings."""
     name = str(_spec(nodepool, "metadata", "name"))
     template = _spec(nodepool, "spec", "template") or {}
     node_class = node_classes.get(str(_spec(template, "spec", "nodeClassRef", "name")))
-    raid0 = _spec(node_class or {}, "spec", "instanceStorePolicy") == "RAID0"
     requirements = pool_requirements(nodepool)
     types = [
         t
-        for t in types_for(kubelet_settings(node_class), raid0)
+        for t in types_for(kubelet_settings(node_class), storage_settings(node_class))
         if t.requirements.is_intersecting(requirements) and t.offering_for(requirements)
     ]
     return PoolModel(
@@ -163,4 +220,5 @@ __all__ = [
     "order_pools",
     "pool_requirements",
     "pool_spec",
+    "storage_settings",
 ]

@@ -31,6 +31,7 @@ ReasonCode = Literal[
     "no-instance-type-fits",
     "no-offering",
     "nodepool-limit-exceeded",
+    "min-values-unsatisfied",
     "no-nodepool",
 ]
 """Why a NodePool cannot take a pod, in the order the checks run (see ``placement``).

@@ -1,8 +1,9 @@
 """Put the pieces together: manifests in, what Karpenter would launch out (pure).
 
 This is the library behind ``eks-gpu simulate`` and ``plan``: it builds the instance model
-once per (kubelet settings, RAID0) combination, the pools, the pods and DaemonSet overhead,
-runs the solver, and returns the JSON contract with every assumption it made.
+once per (kubelet, storage) settings combination, the pools with the NodeOverlays Karpenter
+would apply, the pods and DaemonSet overhead, runs the solver, and returns the JSON contract
+with every assumption it made.
 """
 
 from __future__ import annotations
@@ -14,12 +15,18 @@ from typing import Any
 
 from eks_gpu.catalog.prices import PriceBook
 from eks_gpu.names import RESOURCE_NVIDIA_GPU
-from eks_gpu.scheduling.allocatable import KubeletSettings
+from eks_gpu.scheduling import overlays
+from eks_gpu.scheduling.allocatable import KubeletSettings, Storage
 from eks_gpu.scheduling.instance_model import DEFAULT_ZONES, SimInstanceType, build_instance_types
 from eks_gpu.scheduling.isolation import IsolationResult, check_isolation
 from eks_gpu.scheduling.placement import daemon_overheads
 from eks_gpu.scheduling.pod_view import PodView
-from eks_gpu.scheduling.pools import PoolModel, build_pool
+from eks_gpu.scheduling.pools import (
+    PoolModel,
+    build_pool,
+    kubelet_settings,
+    storage_settings,
+)
 from eks_gpu.scheduling.resources import add
 from eks_gpu.scheduling.snapshot import SnapshotNode
 from eks_gpu.scheduling.solver import Plan, Solver
@@ -44,20 +51,25 @@ class Inputs:
     nodes: Sequence[SnapshotNode] = ()
     pending: Sequence[SimPod] = ()
     eks_admission: bool = True
+    nodeoverlays: Sequence[Mapping[str, Any]] = ()  # karpenter.sh/v1alpha1 NodeOverlay
 
 
 class _TypeCache:
-    """Instance models per (kubelet settings, RAID0): built once each, lazily."""
+    """Instance models per (kubelet, storage) settings: built once each, lazily."""
 
     def __init__(self, prices: PriceBook, zones: Sequence[str]) -> None:
         self.prices, self.zones = prices, zones
-        self.built: dict[tuple[str, bool], list[SimInstanceType]] = {}
+        self.built: dict[tuple[str, Storage], list[SimInstanceType]] = {}
 
-    def __call__(self, kubelet: KubeletSettings, raid0: bool) -> list[SimInstanceType]:
-        key = (repr(kubelet), raid0)
+    def __call__(self, kubelet: KubeletSettings, storage: Storage) -> list[SimInstanceType]:
+        key = (repr(kubelet), storage)
         if key not in self.built:
             self.built[key] = build_instance_types(
-                self.prices, self.zones, kubelet=kubelet, raid0=raid0
+                self.prices,
+                self.zones,
+                kubelet=kubelet,
+                raid0=storage.raid0,
+                root_volume=storage.root_volume,
             )
         return self.built[key]
 
@@ -70,25 +82,61 @@ def _zones(inputs: Inputs) -> list[str]:
     return list(DEFAULT_ZONES)
 
 
+def _overlay_updates(
+    inputs: Inputs, node_classes: Mapping[str, Mapping[str, Any]], types: _TypeCache
+) -> tuple[dict[str, Any], list[str]]:
+    """Per pool, what the NodeOverlays change (matched against all the types of the pool's
+    node class, as Karpenter's controller does), and one assumption line per overlay."""
+    if not inputs.nodeoverlays:
+        return {}, []
+    parsed = [overlays.parse_overlay(obj) for obj in inputs.nodeoverlays]
+    contexts = []
+    for nodepool in inputs.nodepools:
+        template = nodepool.get("spec", {}).get("template", {})
+        ref = str(((template.get("spec") or {}).get("nodeClassRef") or {}).get("name"))
+        node_class = node_classes.get(ref)
+        context = overlays.PoolContext(
+            str((nodepool.get("metadata") or {}).get("name")),
+            dict((template.get("metadata") or {}).get("labels") or {}),
+        )
+        contexts.append(
+            (context, types(kubelet_settings(node_class), storage_settings(node_class)))
+        )
+    resolution = overlays.resolve(parsed, contexts)
+    return dict(resolution.updates), overlays.describe(resolution)
+
+
 def build_pools(inputs: Inputs, daemonsets: Sequence[PodView]) -> list[PoolModel]:
-    """PoolModels with DaemonSet overhead per instance type and the capacity existing nodes
-    already use."""
+    """PoolModels with NodeOverlays applied, DaemonSet overhead per instance type and the
+    capacity existing nodes already use."""
+    pools, _ = _build_pools(inputs, daemonsets)
+    return pools
+
+
+def _build_pools(
+    inputs: Inputs, daemonsets: Sequence[PodView]
+) -> tuple[list[PoolModel], list[str]]:
     node_classes = {str((nc.get("metadata") or {}).get("name")): nc for nc in inputs.nodeclasses}
     types = _TypeCache(inputs.prices, _zones(inputs))
+    updates, notes = _overlay_updates(inputs, node_classes, types)
     pools = []
     for nodepool in inputs.nodepools:
         pool = build_pool(nodepool, node_classes, types)
+        pool.types = overlays.apply(pool.types, updates.get(pool.name, {}))
         pool.overhead = daemon_overheads(daemonsets, pool)
         for node in inputs.nodes:
             if node.nodepool == pool.name:
                 used = {k: node.allocatable.get(k, Decimal(0)) for k in CAPACITY_KEYS}
                 pool.used = add(pool.used, {**used, "nodes": Decimal(1)})
         pools.append(pool)
-    return pools
+    return pools, notes
 
 
 def _claims_json(plan: Plan) -> tuple[list[dict[str, Any]], float, tuple[int, float]]:
-    """The NodeClaims, their known cost, and (how many are unpriced, their on-demand cost)."""
+    """The NodeClaims, their known cost, and (how many are unpriced, their on-demand cost).
+
+    ``round`` is the provisioning pass that opens each NodeClaim and ``held_by`` the limit
+    that kept it out of the earlier ones (``solver.Solver``)."""
     claims, cost, unknown, at_on_demand = [], 0.0, 0, 0.0
     for claim in plan.claims:
         instance_type, offering = claim.launch()
@@ -105,6 +153,8 @@ def _claims_json(plan: Plan) -> tuple[list[dict[str, Any]], float, tuple[int, fl
                 "zone": offering.zone,
                 "price_per_hour": offering.price,
                 "pods": [pod.ref for pod in claim.pods],
+                "round": claim.round,
+                "held_by": claim.held_by,
             }
         )
     return claims, round(cost, 6), (unknown, round(at_on_demand, 6))
@@ -118,8 +168,9 @@ def assumptions(inputs: Inputs, unknown: tuple[int, float], notes: Sequence[str]
         "over on-demand at equal rank (Karpenter prefers spot when a pool allows both)",
         f"zones: {', '.join(_zones(inputs))}"
         + ("" if inputs.zones or inputs.prices.zones else " (default; pass --zones)"),
-        "instance types: Karpenter v1.14's list with its allocatable estimate (AL2023, "
-        "ENI-limited pods, 7.5% VM memory overhead); p3.* is not in that list",
+        "instance types: Karpenter v1.14's list plus p3.* (missing from that list, derived "
+        "from EC2 facts); capacity and allocatable as Karpenter computes them under each "
+        "EC2NodeClass (AL2023, 7.5% VM memory overhead, RAID0 or root-volume storage)",
         _admission_assumption(inputs.eks_admission),
         "DaemonSet overhead is counted per instance type, for the DaemonSets Karpenter would "
         "place there (pool taints, nodeSelector and required node affinity)",
@@ -174,7 +225,8 @@ def _unschedulable(plan: Plan) -> list[dict[str, Any]]:
 def simulate(inputs: Inputs) -> Simulation:
     """Run the whole simulation, plus the isolation check on every GPU pool."""
     pods, daemonsets, notes = expand_workloads(inputs.workloads, eks_admission=inputs.eks_admission)
-    pools = build_pools(inputs, daemonsets)
+    pools, overlay_notes = _build_pools(inputs, daemonsets)
+    notes = [*notes, *overlay_notes]
     isolation = check_isolation(pools)
     plan = Solver(pools, inputs.nodes).solve([*inputs.pending, *pods])
     claims, cost, unknown = _claims_json(plan)

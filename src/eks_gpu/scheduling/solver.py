@@ -1,247 +1,230 @@
-"""What Karpenter would launch for a set of pods, and why a pod would stay Pending.
+"""What Karpenter would launch for a set of pods, pass by pass, and why a pod stays Pending.
 
-The loop follows Karpenter's provisioner (STYLE.md): pods sorted by CPU then memory,
-descending; each pod tries existing nodes, then the planned NodeClaims (fewest pods first),
-then a new NodeClaim from the NodePools by weight; preferences are relaxed one step at a
-time; failed pods are retried until a pass makes no progress. A NodeClaim keeps every
-instance type that could still hold its pods, cheapest first, and launches the cheapest
-(GPU and metal types only when nothing else remains, as Karpenter's exotic filter does).
+One pass follows Karpenter's scheduler (sigs.k8s.io/karpenter v1.14.1
+``pkg/controllers/provisioning/scheduling/scheduler.go``): pods sorted by CPU then memory,
+descending; each pod tries existing nodes, then the planned NodeClaims (fewest pods first,
+``claims.OpenClaims``), then a new NodeClaim from the NodePools by weight; preferences are
+relaxed one step at a time; failed pods are retried until a pass makes no progress. A
+NodeClaim keeps every instance type that could still hold its pods, cheapest first, and
+launches the cheapest (GPU and metal types only when nothing else remains, as the
+provider's exotic filter does, unless a requirement has minValues).
+
+NodePool limits are enforced per pass (``limits``): a new NodeClaim is charged the largest
+capacity among its candidates, so pods can be refused in one pass and placed in the next,
+once the launched NodeClaims count with their real type. :class:`Solver` runs passes until
+one opens nothing or every pod is placed; each NodeClaim records its ``round`` and the
+limit that ``held_by`` it back.
 
 Whether a pool may take a pod at all (taints, requirements, a matching instance type) is
 ``placement``'s verdict, the same one validate gives; this module adds what depends on the
-plan: resources (requests plus each candidate type's DaemonSet overhead against its
-allocatable), offerings and pool limits.
+plan: resources, offerings, limits and minValues.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from eks_gpu.names import LABEL_CAPACITY_TYPE, LABEL_ZONE, RESOURCE_NVIDIA_GPU
-from eks_gpu.scheduling.instance_model import Offering, SimInstanceType
+from eks_gpu.names import LABEL_CAPACITY_TYPE, LABEL_INSTANCE_TYPE, LABEL_ZONE
+from eks_gpu.scheduling import limits, min_values
+from eks_gpu.scheduling.claims import Candidates, Claim, OpenClaims, free_on, pick
+from eks_gpu.scheduling.new_claims import LIMIT_CODE, NewClaims
 from eks_gpu.scheduling.placement import (
     NOTHING_MATCHES_MESSAGE,
     check_pool_term,
-    compatible_types,
     is_pool_compatible,
 )
 from eks_gpu.scheduling.pod_view import Variant
 from eks_gpu.scheduling.pools import PoolModel, order_pools
 from eks_gpu.scheduling.reasons import Reason
+from eks_gpu.scheduling.requirement import Requirement
 from eks_gpu.scheduling.requirements import Requirements
-from eks_gpu.scheduling.resources import add, fits, format_quantity
+from eks_gpu.scheduling.resources import add, fits
 from eks_gpu.scheduling.snapshot import SnapshotNode
 from eks_gpu.scheduling.taints import PREFER_NO_SCHEDULE_TOLERATION, untolerated
 from eks_gpu.scheduling.workloads import SimPod
 
-LIMITED = ("cpu", "memory", RESOURCE_NVIDIA_GPU)
 Tolerations = Sequence[Mapping[str, Any]]
-
-
-@dataclass
-class Claim:
-    """A planned NodeClaim: its pods, their summed requests (DaemonSet overhead not
-    included: it depends on the type), and the types that still fit."""
-
-    pool: PoolModel
-    requirements: Requirements
-    requests: dict[str, Decimal]
-    candidates: list[SimInstanceType]
-    pods: list[SimPod] = field(default_factory=list)
-
-    def launch(self) -> tuple[SimInstanceType, Offering]:
-        """Karpenter's pick: the cheapest candidate, non-exotic ones first if any remain."""
-        chosen = pick(self.candidates)
-        offering = chosen.offering_for(self.requirements)
-        if offering is None:  # candidates are filtered on offerings, so this cannot happen
-            raise AssertionError(f"{chosen.name} has no offering under its claim")
-        return chosen, offering
-
-
-def pick(candidates: Sequence[SimInstanceType]) -> SimInstanceType:
-    """The exotic filter: GPU/metal types only when no ordinary type remains."""
-    return next((t for t in candidates if not t.exotic), candidates[0])
+MAX_ROUNDS = 50
+"""A bound on the passes simulated; each pass that continues opens at least one node."""
 
 
 @dataclass
 class ExistingNode:
+    """A snapshot node the pass tries before any NodeClaim."""
+
     node: SnapshotNode
     requirements: Requirements
     free: dict[str, Decimal]
     pods: list[str] = field(default_factory=list)
+    taints: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass
+class InFlightNode:
+    """A NodeClaim an earlier pass launched: to Karpenter an existing node of its real type
+    (``NewExistingNode``), tried after the snapshot's nodes."""
+
+    claim: Claim
+    requirements: Requirements
+    free: dict[str, Decimal]
+    pods: list[str] = field(default_factory=list)
+    taints: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass
 class Plan:
-    """The outcome: NodeClaims to launch, pods placed on existing nodes, and the rest."""
+    """The outcome: NodeClaims to launch (every pass), pods on existing nodes, the rest."""
 
     claims: list[Claim]
     existing: list[ExistingNode]
     unschedulable: dict[str, list[Reason]]
+    rounds: int = 1
+    """The provisioning pass that opens the last NodeClaim (1 when all open in the first)."""
 
 
-def _capacity(instance_type: SimInstanceType) -> dict[str, Decimal]:
-    out = {key: instance_type.capacity.get(key, Decimal(0)) for key in LIMITED}
-    out["nodes"] = Decimal(1)
-    return out
+def _snapshot_node(node: SnapshotNode) -> ExistingNode:
+    hard = tuple(t for t in node.taints if t.get("effect") in ("NoSchedule", "NoExecute"))
+    free = {k: v - node.used.get(k, Decimal(0)) for k, v in node.allocatable.items()}
+    return ExistingNode(node, Requirements.from_labels(node.labels), free, taints=hard)
 
 
-def _over_limit(pool: PoolModel, extra: Mapping[str, Decimal]) -> str | None:
-    for key, limit in sorted(pool.limits.items()):
-        total = pool.used.get(key, Decimal(0)) + extra.get(key, Decimal(0))
-        if total > limit:
-            return (
-                f"limits.{key} is {format_quantity(limit, key)}; this NodeClaim would bring the "
-                f"pool to {format_quantity(total, key)}"
+def _in_flight(claim: Claim) -> InFlightNode:
+    """A launched NodeClaim as the next pass sees it: its type's labels and allocatable
+    less the DaemonSet overhead, the pool's taints (``NewExistingNode``)."""
+    chosen, offering = claim.launch()
+    requirements = claim.requirements.add(
+        chosen.requirements,
+        Requirement.create(LABEL_INSTANCE_TYPE, "In", [chosen.name]),
+        Requirement.create(LABEL_ZONE, "In", [offering.zone]),
+        Requirement.create(LABEL_CAPACITY_TYPE, "In", [offering.capacity_type]),
+    )
+    hard = tuple(t for t in claim.pool.taints if t.get("effect") in ("NoSchedule", "NoExecute"))
+    free = free_on(claim.pool, chosen) or {}
+    return InFlightNode(claim, requirements, free, taints=hard)
+
+
+def _launched_in(pool: PoolModel, launched: Sequence[Claim]) -> list[dict[str, Decimal]]:
+    """The capacity of each NodeClaim launched from ``pool`` (``updateRemainingResources``)."""
+    return [limits.node_capacity(c.launch()[0]) for c in launched if c.pool.name == pool.name]
+
+
+class _Pass:
+    """One provisioning pass (Karpenter's ``Scheduler.Solve``) over fixed nodes."""
+
+    def __init__(self, solver: Solver, launched: Sequence[Claim], number: int) -> None:
+        self.solver, self.number = solver, number
+        self.existing = [_snapshot_node(n) for n in solver.nodes if not n.unschedulable]
+        self.in_flight = [_in_flight(c) for c in launched]
+        self.planned = OpenClaims()
+        self.remaining = {
+            pool.name: limits.remaining_at_start(
+                pool.limits, [pool.used, *_launched_in(pool, launched)]
             )
-    return None
-
-
-def _fits(pool: PoolModel, requests: Mapping[str, Decimal], t: SimInstanceType) -> bool:
-    """``requests`` plus the DaemonSet overhead on ``t`` fit ``t``'s allocatable
-    (Karpenter ``filterInstanceTypesByRequirements``, per ``DaemonOverheadGroup``)."""
-    overhead = pool.overhead_for(t.name)
-    return fits(add(requests, overhead) if overhead else requests, t.allocatable)
-
-
-def _short(
-    pool: PoolModel, types: Sequence[SimInstanceType], requests: Mapping[str, Decimal]
-) -> str:
-    """The resources no compatible type has enough of, e.g. ``nvidia.com/gpu (needs 16, ...)``.
-
-    Per resource, the type with the most room left after its DaemonSet overhead is shown:
-    what the pods plus that overhead need, and what that type offers.
-    """
-    parts = []
-    zero = Decimal(0)
-    for key in sorted(set(requests) | {k for t in types for k in pool.overhead_for(t.name)}):
-        room = [
-            (t.allocatable.get(key, zero) - pool.overhead_for(t.name).get(key, zero), t)
-            for t in types
-        ]
-        if not room:
-            continue
-        _, best = max(room, key=lambda pair: pair[0])
-        offers = best.allocatable.get(key, zero)
-        needed = requests.get(key, zero) + pool.overhead_for(best.name).get(key, zero)
-        if offers < needed:
-            parts.append(
-                f"{key} (needs {format_quantity(needed, key)}, the most any type offers is "
-                f"{format_quantity(offers, key)})"
-            )
-    return ", ".join(parts) or "no single type has enough of every resource at once"
-
-
-class Solver:
-    """One simulation over fixed pools and nodes; ``solve`` may be called once."""
-
-    def __init__(self, pools: Sequence[PoolModel], nodes: Sequence[SnapshotNode] = ()) -> None:
-        self.pools = order_pools(pools)
-        self.claims: list[Claim] = []
-        self.existing = [
-            ExistingNode(n, Requirements.from_labels(n.labels), _free(n))
-            for n in nodes
-            if not getattr(n, "unschedulable", False)
-        ]
-        self._compatible: dict[tuple[str, str], list[SimInstanceType]] = {}
-        self._prefer_no_schedule = any(
-            taint.get("effect") == "PreferNoSchedule"
-            for pool in self.pools
-            for taint in pool.taints
-        )
+            for pool in solver.pools
+            if pool.limits
+        }
+        self.refused: dict[str, str] = {}  # pool -> the limit that refused a pod this pass
+        self._seq = itertools.count()
 
     # --- existing nodes and open claims --------------------------------------------------
 
     def _on_existing(
         self, pod: SimPod, requirements: Requirements, tolerations: Tolerations
     ) -> bool:
-        for node in self.existing:
-            hard = [t for t in node.node.taints if t.get("effect") in ("NoSchedule", "NoExecute")]
-            if untolerated(hard, tolerations, ignore_ephemeral=True):
+        nodes: list[ExistingNode | InFlightNode] = [*self.existing, *self.in_flight]
+        for node in nodes:
+            if not fits(pod.requests, node.free):
+                continue
+            if node.taints and untolerated(node.taints, tolerations, ignore_ephemeral=True):
                 continue
             if not node.requirements.is_compatible(requirements, frozenset()):
                 continue
-            if not fits(pod.requests, node.free):
-                continue
             node.free = {k: v - pod.requests.get(k, Decimal(0)) for k, v in node.free.items()}
             node.pods.append(pod.ref)
+            if isinstance(node, InFlightNode):
+                node.claim.pods.append(pod)
             return True
         return False
 
     def _on_claim(self, pod: SimPod, requirements: Requirements, tolerations: Tolerations) -> bool:
-        for claim in sorted(self.claims, key=lambda c: len(c.pods)):
-            if not is_pool_compatible(claim.pool, requirements, tolerations):
-                continue
-            if not len(requirements):
-                merged = claim.requirements
-            elif not claim.requirements.is_intersecting(requirements):
-                continue
-            else:
-                merged = claim.requirements.add(requirements)
-            if self._grow(claim, pod, merged):
+        pools = [p.name for p in self.solver.pools
+                 if is_pool_compatible(p, requirements, tolerations)]  # fmt: skip
+        for claim in self.planned.scan(pools, pod.requests):
+            if self._try_claim(claim, pod, requirements):
                 return True
         return False
 
+    def _try_claim(self, claim: Claim, pod: SimPod, requirements: Requirements) -> bool:
+        if not len(requirements):
+            merged = claim.requirements
+        elif not claim.requirements.is_intersecting(requirements):
+            return False
+        else:
+            merged = claim.requirements.add(requirements)
+        return self._grow(claim, pod, merged)
+
     def _grow(self, claim: Claim, pod: SimPod, merged: Requirements) -> bool:
-        """Add ``pod`` if a candidate still fits; prune candidates that never will again."""
+        """Add ``pod`` if a candidate still fits (and minValues still holds)."""
         totals = add(claim.requests, pod.requests)
-        candidates = claim.candidates
+        options, start = claim.options, claim.start
         if merged is not claim.requirements:
-            candidates = [
-                t for t in candidates
-                if t.requirements.is_intersecting(merged) and t.offering_for(merged)
-            ]  # fmt: skip
-        index = 0
-        while index < len(candidates) and not _fits(claim.pool, totals, candidates[index]):
-            index += 1
-        if index == len(candidates):
+            kept = [i for i in range(start, len(options))
+                    if options.types[i].requirements.is_intersecting(merged)
+                    and options.types[i].offering_for(merged)]  # fmt: skip
+            options = Candidates([options.types[i] for i in kept], [options.free[i] for i in kept])
+            start = 0
+        index = options.first_fit(totals, start)
+        if index == len(options):
             return False
-        old = _capacity(pick(claim.candidates))
-        new = _capacity(pick(candidates[index:]))
-        extra = {k: new[k] - old[k] for k in new}
-        if _over_limit(claim.pool, extra):
+        if (
+            claim.min_values
+            and self.solver.strict
+            and min_values.shortfalls(options.fitting(totals, index), claim.min_values)
+        ):
             return False
-        claim.candidates = candidates[index:]
+        claim.options, claim.start = options, index
         claim.requirements, claim.requests = merged, totals
         claim.pods.append(pod)
-        claim.pool.used = add(claim.pool.used, extra)
+        self.planned.grew(claim)
         return True
 
     # --- new claims --------------------------------------------------------------------
 
-    def _types(self, pool: PoolModel, requirements: Requirements) -> list[SimInstanceType]:
-        key = (pool.name, str(sorted(str(r) for r in requirements)))
-        if key not in self._compatible:
-            self._compatible[key] = compatible_types(pool.types, requirements)
-        return self._compatible[key]
-
     def _new_claim(
         self, pod: SimPod, pool: PoolModel, requirements: Requirements, tolerations: Tolerations
     ) -> Reason | None:
-        """Levels 1-3 are ``placement.check_pool_term``; then fit, offering, limits."""
+        """Levels 1-3 are ``placement.check_pool_term``; then limits, fit, offering, minValues."""
         problems = check_pool_term(pool, requirements, tolerations)
         if problems:
             return problems[0]
+        remaining = self.remaining.get(pool.name, {})
+        if limits.nodes_exhausted(remaining):
+            self.refused.setdefault(pool.name, limits.NODES)
+            message = limits.refusal_message(limits.NODES, pool.limits, remaining, Decimal(1))
+            return Reason(pool.name, LIMIT_CODE, message)
         merged = pool.requirements.add(requirements)
-        compatible = self._types(pool, merged)
-        totals = dict(pod.requests)
-        fitting = [t for t in compatible if _fits(pool, totals, t)]
-        if not fitting:
-            return Reason(
-                pool.name, "no-instance-type-fits", "not enough " + _short(pool, compatible, totals)
-            )
-        offered = [t for t in fitting if t.offering_for(merged)]
-        if not offered:
-            return Reason(pool.name, "no-offering", _offering_message(merged))
-        over = _over_limit(pool, _capacity(pick(offered)))
-        if over:
-            return Reason(pool.name, "nodepool-limit-exceeded", over)
-        claim = Claim(pool, merged, totals, offered, [pod])
-        pool.used = add(pool.used, _capacity(pick(offered)))
-        self.claims.append(claim)
+        options = self.solver.new_claims.options(pool, merged, pod.requests, remaining)
+        if isinstance(options, Reason):
+            if options in self.solver.new_claims.limit_keys:
+                self.refused.setdefault(pool.name, self.solver.new_claims.limit_keys[options])
+            return options
+        claim = Claim(
+            pool,
+            merged,
+            dict(pod.requests),
+            options,
+            start=0,
+            pods=[pod],
+            seq=next(self._seq),
+            min_values=self.solver.new_claims.wanted(pool),
+            round=self.number,
+        )
+        limits.subtract_max(remaining, options.types)
+        self.planned.add(claim)
         return None
 
     # --- the loop ------------------------------------------------------------------------
@@ -255,7 +238,7 @@ class Solver:
         if self._on_claim(pod, requirements, tolerations):
             return []
         reasons = []
-        for pool in self.pools:
+        for pool in self.solver.pools:
             reason = self._new_claim(pod, pool, requirements, tolerations)
             if reason is None:
                 return []
@@ -265,7 +248,7 @@ class Solver:
     def _place(self, pod: SimPod, variants: Sequence[Variant]) -> list[Reason]:
         """Try each relaxation step; last, tolerate PreferNoSchedule if a pool uses it."""
         if not variants:
-            names = [pool.name for pool in self.pools] or ["-"]
+            names = [pool.name for pool in self.solver.pools] or ["-"]
             return [
                 Reason(name, "affinity-matches-nothing", NOTHING_MATCHES_MESSAGE) for name in names
             ]
@@ -275,22 +258,21 @@ class Solver:
             reasons = self._attempt(pod, requirements, tolerations)
             if not reasons:
                 return []
-        if self._prefer_no_schedule:
+        if self.solver.prefer_no_schedule:
             # the last relaxation; its failure is what the pod reports, as Karpenter's
             # trySchedule returns the error of the last attempt
             relaxed = [*tolerations, PREFER_NO_SCHEDULE_TOLERATION]
             reasons = self._attempt(pod, variants[-1].requirements, relaxed)
         return reasons
 
-    def solve(self, pods: Sequence[SimPod]) -> Plan:
-        """Place every pod it can; the rest are unschedulable with one reason per NodePool."""
-        variants = {pod.ref: pod.view.variants() for pod in pods}
+    def run(self, pods: Sequence[SimPod]) -> dict[str, list[Reason]]:
+        """Place every pod it can; the rest, with one reason per NodePool."""
         queue = sorted(pods, key=_order)
         failures: dict[str, list[Reason]] = {}
         while queue:
             retry = []
             for pod in queue:
-                reasons = self._place(pod, variants[pod.ref])
+                reasons = self._place(pod, self.solver.variants(pod))
                 if reasons:
                     failures[pod.ref] = reasons
                     retry.append(pod)
@@ -299,22 +281,87 @@ class Solver:
             if len(retry) == len(queue):
                 break
             queue = retry
-        return Plan(self.claims, self.existing, failures)
+        self._launch_check(failures)
+        return failures
+
+    def _launch_check(self, failures: dict[str, list[Reason]]) -> None:
+        """Drop the claims whose cheapest 60 candidates miss minValues (the provider's
+        launch truncation; the core's 600-type cut is implied by it): their pods fail."""
+        if not self.solver.strict:
+            return
+        for claim in [c for c in self.planned.claims if c.min_values]:
+            fitting = claim.options.fitting(claim.requests, claim.start)
+            short = min_values.shortfalls(fitting[: min_values.MAX_LAUNCH_TYPES], claim.min_values)
+            if not short:
+                continue
+            where = f"by the {min_values.MAX_LAUNCH_TYPES} cheapest types sent to launch"
+            reason = Reason(claim.pool.name, "min-values-unsatisfied",
+                            min_values.message(short, claim.min_values, where))  # fmt: skip
+            for pod in claim.pods:
+                failures[pod.ref] = [reason]
+            self.planned.claims.remove(claim)
+
+
+class Solver:
+    """One simulation over fixed pools and nodes; ``solve`` may be called once.
+
+    ``min_values_policy`` is Karpenter's ``--min-values-policy`` (``Strict``, the default,
+    refuses a NodeClaim whose candidates miss minValues; ``BestEffort`` relaxes it).
+    """
+
+    def __init__(
+        self,
+        pools: Sequence[PoolModel],
+        nodes: Sequence[SnapshotNode] = (),
+        *,
+        min_values_policy: str = min_values.STRICT,
+        max_rounds: int = MAX_ROUNDS,
+    ) -> None:
+        self.pass_type: type[_Pass] = _Pass
+        self.pools = order_pools(pools)
+        self.nodes = tuple(nodes)
+        self.strict = min_values_policy == min_values.STRICT
+        self.max_rounds = max_rounds
+        self.prefer_no_schedule = any(
+            taint.get("effect") == "PreferNoSchedule"
+            for pool in self.pools
+            for taint in pool.taints
+        )
+        self.new_claims = NewClaims(strict=self.strict)
+        self._variants: dict[str, tuple[Variant, ...]] = {}
+
+    def variants(self, pod: SimPod) -> tuple[Variant, ...]:
+        if pod.ref not in self._variants:
+            self._variants[pod.ref] = pod.view.variants()
+        return self._variants[pod.ref]
+
+    def solve(self, pods: Sequence[SimPod]) -> Plan:
+        """Run passes until every pod is placed or a pass opens no NodeClaim."""
+        launched: list[Claim] = []
+        held: dict[str, str] = {}
+        number = 0
+        while True:
+            number += 1
+            current = self.pass_type(self, launched, number)
+            for claim in launched:
+                claim.pods = []
+            failures = current.run(pods)
+            opened = current.planned.claims
+            for claim in opened:
+                if claim.pool.name in held:
+                    claim.held_by = f"limits.{held[claim.pool.name]}"
+            if not failures or not opened or number == self.max_rounds:
+                claims = [*launched, *opened]
+                last = max((c.round for c in claims), default=1)
+                return Plan(claims, current.existing, failures, last)
+            for claim in opened:
+                claim.launched = claim.launch()
+            launched += opened
+            held = current.refused
 
 
 def _order(pod: SimPod) -> tuple[Decimal, Decimal, str]:
     return (-pod.requests.get("cpu", Decimal(0)), -pod.requests.get("memory", Decimal(0)), pod.ref)
 
 
-def _free(node: SnapshotNode) -> dict[str, Decimal]:
-    return {k: v - node.used.get(k, Decimal(0)) for k, v in node.allocatable.items()}
-
-
-def _offering_message(requirements: Requirements) -> str:
-    return (
-        "no offering matches capacity type "
-        f"{requirements.get(LABEL_CAPACITY_TYPE)} and zone {requirements.get(LABEL_ZONE)}"
-    )
-
-
-__all__ = ["Claim", "ExistingNode", "Plan", "Solver", "pick"]
+__all__ = ["MAX_ROUNDS", "Claim", "ExistingNode", "Plan", "Solver", "pick"]

@@ -25,11 +25,17 @@ KARPENTER_CRD_FILES = (
     "karpenter.sh_nodeclaims.yaml",
     "karpenter.k8s.aws_ec2nodeclasses.yaml",
 )
+# Served by releases that have NodeOverlay (karpenter.sh/v1alpha1; v1.14.1 has it), absent
+# from older ones: a release without it is still usable, its NodeOverlays go unchecked.
+OPTIONAL_CRD_FILES = ("karpenter.sh_nodeoverlays.yaml",)
+# The newest Karpenter release this version of eks-gpu is checked against (shared/reference);
+# validate fetches its CRDs on first use when no other source is given.
+SUPPORTED_KARPENTER_VERSION = "v1.14.1"
 VERSION = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+$")
 
 
 class CrdUnavailable(Exception):
-    """The CRDs asked for cannot be had offline; validation goes on without them."""
+    """The CRDs asked for cannot be had (not cached, download failed)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,8 @@ def check_version(version: str) -> str:
 
 __all__ = [
     "KARPENTER_CRD_FILES",
+    "OPTIONAL_CRD_FILES",
+    "SUPPORTED_KARPENTER_VERSION",
     "VERSION",
     "CrdSet",
     "CrdUnavailable",

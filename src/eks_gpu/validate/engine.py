@@ -93,9 +93,30 @@ def _custom_resource(
         report.skipped.append(_transition_note(ref, transition_skips, live is not None))
 
 
+DUPLICATE_KEY = "duplicate-key"
+
+
+def duplicate_key_findings(manifest: Manifest) -> list[Finding]:
+    """Keys written twice: kubectl and the API server decode strictly and refuse the object
+    (``strict decoding error: ... duplicate field``), though PyYAML keeps the last value."""
+    return [
+        Finding(
+            DUPLICATE_KEY,
+            "error",
+            object_ref(manifest.obj),
+            f"{manifest.source}:{dup.line}:{dup.column}",
+            f'key "{dup.key}" appears twice in one mapping ({manifest.source} line {dup.line}); '
+            "the API server refuses the object (strict decoding)",
+            f'keep one "{dup.key}" (merge the two values into it)',
+        )
+        for dup in manifest.duplicate_keys
+    ]
+
+
 def _one(manifest: Manifest, options: Options, report: Report) -> None:
     obj, group = manifest.obj, manifest.api_group
     ref = object_ref(obj)
+    report.findings.extend(duplicate_key_findings(manifest))
     crd = options.crds.find(str(obj.get("apiVersion")), manifest.kind) if options.crds else None
     if crd is not None:
         _custom_resource(crd, manifest, report, options.live)
@@ -135,4 +156,11 @@ def validate_manifests(manifests: Sequence[Manifest], options: Options) -> Repor
     return report
 
 
-__all__ = ["LiveLookup", "Options", "Report", "validate_manifests"]
+__all__ = [
+    "DUPLICATE_KEY",
+    "LiveLookup",
+    "Options",
+    "Report",
+    "duplicate_key_findings",
+    "validate_manifests",
+]

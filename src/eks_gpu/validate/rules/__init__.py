@@ -10,19 +10,25 @@ from __future__ import annotations
 from eks_gpu.manifests import ManifestSet
 from eks_gpu.validate.findings import Finding, sort_findings
 from eks_gpu.validate.rules import (
+    al2023_bootstrap_sh,
     ami_unpinned,
     arch_mismatch,
     cuda_arch_unsupported,
     device_plugin_crashloop,
     device_plugin_untolerated_taint,
     fractional_gpu_family,
+    gpu_limit_first_pass,
     gpu_limit_missing,
     gpu_pool_untainted,
     gpu_request_not_limit,
     imds_exposed,
     legacy_gpu_family,
+    node_overlay_feature_gate,
+    nodeconfig_kubelet_conflict,
     non_nvidia_gpu_family,
+    raid0_user_data_conflict,
     raid0_without_instance_store,
+    requirement_matches_nothing,
     root_volume_small,
     workload_selector_unsatisfiable,
 )
@@ -44,6 +50,12 @@ ALL_RULES: tuple[Rule, ...] = (
     root_volume_small.RULE,
     gpu_request_not_limit.RULE,
     legacy_gpu_family.RULE,
+    requirement_matches_nothing.RULE,
+    al2023_bootstrap_sh.RULE,
+    raid0_user_data_conflict.RULE,
+    nodeconfig_kubelet_conflict.RULE,
+    gpu_limit_first_pass.RULE,
+    node_overlay_feature_gate.RULE,
 )
 RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in ALL_RULES}
 

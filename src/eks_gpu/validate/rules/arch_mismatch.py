@@ -3,9 +3,9 @@
 g5g is arm64 only (Graviton2 + T4g): a pool listing it with ``kubernetes.io/arch In
 [amd64]`` silently never launches it, and an arm64-only pool listing x86 families launches
 nothing. A named family is flagged when it has instance types in the one instance-type
-model (Karpenter v1.14's list) and none of them intersects the pool's ``kubernetes.io/arch``
-requirement (``Requirements.is_intersecting``, as Karpenter admits types); families the
-model lacks (p3) are ``legacy-gpu-family``'s to report.
+model (Karpenter v1.14's list plus derived GPU types such as p3) and none of them intersects
+the pool's ``kubernetes.io/arch`` requirement (``Requirements.is_intersecting``, as Karpenter
+admits types); families the model lacks are ``legacy-gpu-family``'s to report.
 """
 
 from __future__ import annotations

@@ -3,9 +3,10 @@
 A :class:`Pool` is the NodePool object next to its
 :class:`~eks_gpu.scheduling.pools.PoolSpec`, the price-free view the simulator's model
 gives: requirements as Karpenter builds a NodeClaim's, taints, and the instance types of
-the one instance-type model (Karpenter v1.14's list) those requirements admit. That list
-has no p3: a pool that names only p3 launches nothing Karpenter knows, and the rules say
-so rather than invent types. ``Pool.spec`` is what :mod:`eks_gpu.scheduling.placement`
+the one instance-type model (Karpenter v1.14's list, plus the GPU types it lacks, such as
+p3, derived from EC2 facts with Karpenter's formulas) those requirements admit. A pool that
+names only types the model lacks launches nothing Karpenter knows, and the rules say so
+rather than invent types. ``Pool.spec`` is what :mod:`eks_gpu.scheduling.placement`
 takes as a NodePool, so the rules ask "can this pod run here" of the simulator's code.
 """
 

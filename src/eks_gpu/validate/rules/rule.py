@@ -31,6 +31,12 @@ RuleId = Literal[
     "root-volume-small",
     "gpu-request-not-limit",
     "legacy-gpu-family",
+    "requirement-matches-nothing",
+    "al2023-bootstrap-sh",
+    "raid0-user-data-conflict",
+    "nodeconfig-kubelet-conflict",
+    "gpu-limit-first-pass",
+    "node-overlay-feature-gate",
 ]
 """The lint rule ids: part of the JSON contract, never renamed (mypy checks each rule's)."""
 RULE_IDS: tuple[RuleId, ...] = get_args(RuleId)
