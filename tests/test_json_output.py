@@ -75,10 +75,14 @@ CASES = {
     "validate-render": Case(("validate", "-o", "json"), "ValidationReport"),
     "validate-file": Case(("validate", "bad.yaml", "-o", "json"), "ValidationReport", code=1),
     "simulate": Case(
-        ("simulate", "--workload", "workloads.yaml", "-o", "json"), "Simulation", code=1
+        ("simulate", "--workload", "workloads.yaml", "--no-eks-admission", "-o", "json"),
+        "Simulation",
+        code=1,
     ),
     "plan": Case(("plan", "--cluster-name", "demo", "-o", "json"), "Plan"),
-    "plan-failing": Case(("plan", "--workload", "workloads.yaml", "-o", "json"), "Plan", code=1),
+    "plan-failing": Case(
+        ("plan", "--workload", "workloads.yaml", "--no-eks-admission", "-o", "json"), "Plan", code=1
+    ),
     "instances": Case(("instances", "--gpu", "l4,t4", "-o", "json"), "InstanceList"),
     "instances-spot": Case(("instances", "--capacity-type", "spot", "-o", "json"), "InstanceList"),
     "recommend": Case(

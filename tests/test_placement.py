@@ -36,7 +36,7 @@ from eks_gpu.scheduling.placement import (
     is_daemon_compatible,
 )
 from eks_gpu.scheduling.pod_view import PodView
-from eks_gpu.scheduling.pools import PoolModel, pool_requirements, pool_spec
+from eks_gpu.scheduling.pools import PoolModel, order_pools, pool_requirements, pool_spec
 from eks_gpu.scheduling.reasons import REASON_CODES
 from eks_gpu.scheduling.simulate import Inputs, build_pools, simulate
 from eks_gpu.scheduling.solver import Solver
@@ -215,7 +215,7 @@ def test_taints_come_before_requirements() -> None:
         ({"node_selector": {"team": "ml"}}, {"labels": {"team": "ml"}}, []),
         ({"node_selector": {"team": "web"}}, {"labels": {"team": "ml"}}, ["requirement-conflict"]),
         ({"node_selector": {LABEL_ZONE: "us-east-1a"}}, {}, []),  # well-known, offerings decide
-        ({"node_selector": {LABEL_ARCH: "arm64"}}, {}, ["no-instance-type-fits"]),
+        ({"node_selector": {LABEL_ARCH: "arm64"}}, {}, ["pod-excludes-nodepool-types"]),
         ({"affinity_terms": [[]]}, {}, ["affinity-matches-nothing"]),
         ({"affinity_terms": [[expr(LABEL_ARCH, "In", "arm64")], [expr(LABEL_ARCH, "Exists")]]},
          {}, []),  # the ladder drops the first term
@@ -233,6 +233,107 @@ def test_requirement_conflict_names_both_sides() -> None:
 
 def test_every_reason_code_is_listed_once() -> None:
     assert len(set(REASON_CODES)) == len(REASON_CODES)
+
+
+# --- which side matched no instance type ---------------------------------------------------
+
+
+def test_the_pod_excludes_every_type_the_pool_admits() -> None:
+    (reason,) = check_pool(view(node_selector={LABEL_ARCH: "arm64"}), pool())
+    assert reason.code == "pod-excludes-nodepool-types"
+    assert reason.message == (
+        "the pod's kubernetes.io/arch In [arm64] excludes every instance type the NodePool "
+        "admits (g.xlarge)"
+    )
+
+
+def test_the_pods_requirements_together_exclude_the_pools_types() -> None:
+    """Each alone leaves a type; together none: the message says so, naming no single key."""
+    types = (GPU_TYPE, CPU_TYPE)  # amd64 with a GPU, arm64 without
+    terms = [[expr(LABEL_ARCH, "In", "arm64"), expr(LABEL_GPU_COUNT, "Gt", "0")]]
+    (reason,) = check_pool(view(affinity_terms=terms), pool(types=types))
+    assert reason.code == "pod-excludes-nodepool-types"
+    assert reason.message.startswith("the pod's requirements together exclude every")
+    assert "(g.xlarge, c.large)" in reason.message
+
+
+def test_a_pod_value_no_instance_type_has_is_named() -> None:
+    """``p4`` is the guide's word, not a family: the message says no type has it at all."""
+    pod = view(node_selector={LABEL_INSTANCE_FAMILY: "p4"})
+    (reason,) = check_pool(pod, pool())
+    assert reason.code == "pod-excludes-nodepool-types"
+    assert reason.message == (
+        "the pod's karpenter.k8s.aws/instance-family In [p4] excludes every instance type the "
+        "NodePool admits (g.xlarge); no instance type has karpenter.k8s.aws/instance-family "
+        "In [p4] at all"
+    )
+
+
+def test_the_pools_requirements_admit_no_type() -> None:
+    requirements = [expr(LABEL_INSTANCE_FAMILY, "In", "p4")]
+    (reason,) = check_pool(view(), pool(requirements=requirements, types=()))
+    assert reason.code == "nodepool-admits-no-type"
+    assert reason.message == (
+        "the NodePool's requirements admit no instance type at all: no instance type has "
+        "karpenter.k8s.aws/instance-family In [p4]; no pod can get a node from it"
+    )
+
+
+def test_a_pool_whose_types_have_no_offering_says_so() -> None:
+    """The requirements admit g5 types, but none is offered under the pool (here: no
+    offering at all), so the pool side is at fault, with its own code."""
+    requirements = [expr(LABEL_INSTANCE_FAMILY, "In", "g5")]
+    (reason,) = check_pool(view(), pool(requirements=requirements, types=()))
+    assert reason.code == "no-offering"
+    assert "admit 8 instance type(s) (g5.12xlarge, g5.16xlarge, g5.24xlarge and 5 more)" in (
+        reason.message
+    )
+
+
+@pytest.mark.parametrize(
+    ("requirement", "code", "fragment"),
+    [
+        (expr(LABEL_INSTANCE_FAMILY, "In", "p4"), "nodepool-admits-no-type",
+         "no instance type has karpenter.k8s.aws/instance-family In [p4]"),
+        (expr(LABEL_ZONE, "In", "us-west-2a"), "no-offering",
+         "none is offered in the zones and capacity types it allows"),
+    ],
+)  # fmt: skip
+def test_simulate_blames_a_pool_that_can_launch_nothing(
+    requirement: dict[str, Any], code: str, fragment: str
+) -> None:
+    """End to end: the pool's requirements (a family no type has; a zone not offered)
+    leave it no instance type, so every pod gets the pool-side code."""
+    nodepool = make_nodepool("broken", requirements=[requirement])
+    inputs = Inputs([nodepool], [make_nodeclass()], [make_pod("p")], load_price_book())
+    (entry,) = simulate(inputs).document["unschedulable"]
+    (reason,) = entry["reasons"]
+    assert reason["code"] == code and fragment in reason["message"]
+
+
+def test_the_simulator_reports_the_side_too() -> None:
+    """The solver's verdict for a new NodeClaim is the same reason."""
+    plan = Solver([pool()]).solve([SimPod.from_spec("default", "p", make_spec(
+        node_selector={LABEL_ARCH: "arm64"}))])  # fmt: skip
+    assert [r.code for r in plan.unschedulable["default/p"]] == ["pod-excludes-nodepool-types"]
+
+
+# --- NodePool order ------------------------------------------------------------------------
+
+
+def test_pools_are_ordered_as_karpenter_orders_them() -> None:
+    """sigs.k8s.io/karpenter v1.14.1 pkg/utils/nodepool/nodepool.go ``OrderByWeight``: weight
+    descending; equal weights by name descending (``nps[a].Name > nps[b].Name``)."""
+    pools = [pool(name=n, weight=w) for n, w in
+             (("alpha", 0), ("zeta", 0), ("mid", 10), ("beta", 10), ("omega", None))]  # fmt: skip
+    assert [p.name for p in order_pools(pools)] == ["mid", "beta", "zeta", "omega", "alpha"]
+
+
+def test_the_first_pool_in_karpenters_order_takes_the_pod() -> None:
+    """Two equal-weight pools that can both hold the pod: the later name wins."""
+    pools = [pool(name="a-pool"), pool(name="b-pool")]
+    plan = Solver(pools).solve([SimPod.from_spec("default", "p", make_spec())])
+    assert [claim.pool.name for claim in plan.claims] == ["b-pool"]
 
 
 # --- PodView -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import spaces
 from builders import expr, make_instance_type, make_nodepool, make_spec
 from eks_gpu.names import LABEL_ARCH, LABEL_GPU_COUNT, LABEL_INSTANCE_FAMILY
 from eks_gpu.scheduling.isolation import check_isolation
@@ -73,19 +74,18 @@ def _all_tolerations() -> list[dict[str, Any]]:
     return [*keyed, {"operator": "Exists"}, {"operator": "Exists", "effect": "NoSchedule"}]
 
 
-def _up_to_two(items: list[Any]) -> st.SearchStrategy[list[Any]]:
-    """``[]``, one item or an ordered pair, about a third each, in two draws."""
-    pairs = [[a, b] for a in items for b in items]
-    return st.one_of(st.just([]), st.sampled_from([[a] for a in items]), st.sampled_from(pairs))
-
-
-# Drawing lists item by item cost most of the run time; a short list is two draws here,
-# so 2000 examples stay cheap.
-TERM = _up_to_two(_all_expressions())  # [] is an empty term: it matches nothing
-LABELS = _up_to_two([(k, v) for k in KEYS for v in VALUES]).map(dict)
-TAINTS = _up_to_two(_all_taints())
-TOLERATIONS = _up_to_two(_all_tolerations())
-WEIGHTS = st.sampled_from((1, 50, 100))
+# The pod and the pool are one draw each, from finite spaces (tests/spaces.py): drawing
+# lists item by item cost most of the run time.
+EXPRESSION = spaces.of(_all_expressions())
+TERM = spaces.lists(EXPRESSION, 0, 2)  # [] is an empty term: it matches nothing
+LABELS = spaces.lists(spaces.of([(k, v) for k in KEYS for v in VALUES]), 0, 2).map(dict)
+POD = spaces.product(
+    LABELS,  # nodeSelector
+    spaces.optional(spaces.lists(TERM, 1, 3)),  # required terms
+    spaces.lists(spaces.product(spaces.of((1, 50, 100)), TERM), 0, 2),  # preferred terms
+    spaces.lists(spaces.of(_all_tolerations()), 0, 2),
+)
+POOL = spaces.product(TERM, LABELS, spaces.lists(spaces.of(_all_taints()), 0, 2))
 
 
 @dataclass(frozen=True)
@@ -98,24 +98,21 @@ class Case:
     pool: PoolModel
 
 
-@st.composite
-def cases(draw: st.DrawFn) -> Case:
-    selector = draw(LABELS)
-    terms = draw(st.none() | st.lists(TERM, min_size=1, max_size=3))
-    preferred = draw(st.lists(st.tuples(WEIGHTS, TERM), max_size=2))
-    spec = make_spec(cpu="100m", memory="128Mi", tolerations=draw(TOLERATIONS),
+def _case(drawn: tuple[tuple[Any, ...], tuple[Any, ...]]) -> Case:
+    (selector, terms, preferred, tolerations), (requirements, labels, taints) = drawn
+    spec = make_spec(cpu="100m", memory="128Mi", tolerations=tolerations,
                      node_selector=selector, affinity_terms=terms,
                      preferred=preferred or None)  # fmt: skip
-    nodepool = make_nodepool(
-        "pool", requirements=draw(TERM),
-        labels=draw(LABELS), taints=draw(TAINTS),
-    )  # fmt: skip
+    nodepool = make_nodepool("pool", requirements=requirements, labels=labels, taints=taints)
     template = nodepool["spec"]["template"]
     pool = PoolModel(
         "pool", 0, pool_requirements(nodepool), template.get("metadata", {}).get("labels", {}),
         tuple(template["spec"].get("taints", ())), {}, list(TYPES),
     )  # fmt: skip
     return Case(selector, terms, spec, pool)
+
+
+CASES = st.tuples(POD.strategy(), POOL.strategy()).map(_case)
 
 
 # --- the oracle: the algebra and the taint check, nothing else -----------------------------
@@ -137,7 +134,7 @@ def oracle_code(pool: PoolModel, rung: Requirements, tolerations: Any) -> str | 
         return problems[0].code
     merged = pool.requirements.add(rung)
     if not any(not t.requirements.check_intersects(merged) for t in pool.types):
-        return "no-instance-type-fits"
+        return "pod-excludes-nodepool-types"  # the pool has types: the pod's side is at fault
     return None
 
 
@@ -172,7 +169,7 @@ def oracle_daemon(view: PodView, pool: PoolModel, instance_type: Any) -> bool:
 
 
 @PROPERTY
-@given(cases())
+@given(CASES)
 def test_every_consumer_agrees_with_the_algebra(case: Case) -> None:
     """One drawn case, every consumer: the strict terms, check_pool, the solver's new
     NodeClaim, DaemonSet overhead per instance type and the isolation check."""

@@ -4,27 +4,31 @@ The sibling of ``test_placement_properties.py`` for validate's consumers. Hypoth
 NodePools (requirements over arch, family, GPU manufacturer and count and a custom key;
 template labels; taints of every effect), a workload (nodeSelector, required terms, empty
 ones included, tolerations, one GPU or none) and the NVIDIA device plugin (its own
-selector, terms and tolerations), and runs the real rules over them:
+selector, terms and tolerations), with EKS's admission on or off, and runs the real rules
+over them:
 ``workload-selector-unsatisfiable``, ``device-plugin-crashloop-cpu-nodes``,
 ``device-plugin-untolerated-taint`` and ``arch-mismatch``.
 
 The oracle is built only from ``Requirements`` (``from_dicts``/``from_labels``,
 ``check_compatible``, ``check_intersects``, ``Requirement.has``) and ``taints.untolerated``,
-reading the raw dicts the builders made, never ``PodView`` or ``placement``. To keep each
-example cheap, the instance-type universe is six real catalog types (``admitted_types`` and
-the rules' catalog look-ups are patched to it, caches cleared around the test).
+reading the raw dicts the builders made, never ``PodView`` or ``placement``; EKS's admission
+is :meth:`Pod.admitted`, written from upstream's ``AddOrUpdateTolerationInPod``. To keep each
+example cheap, the instance-type universe is six real catalog types (``admitted_types``, the
+placement messages' and the rules' catalog look-ups are patched to it, caches cleared around
+the test).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import spaces
 from builders import expr, make_nodepool, make_pod, make_spec, make_workload
 from eks_gpu.manifests import Manifest, ManifestSet
 from eks_gpu.names import (
@@ -35,6 +39,7 @@ from eks_gpu.names import (
     LABEL_NODEPOOL,
     RESOURCE_NVIDIA_GPU,
 )
+from eks_gpu.scheduling import placement
 from eks_gpu.scheduling import pools as scheduling_pools
 from eks_gpu.scheduling.instance_model import CatalogType, catalog_types
 from eks_gpu.scheduling.requirements import Requirements
@@ -53,6 +58,7 @@ VALUES: dict[str, tuple[str, ...]] = {
     CUSTOM: ("ml", "web"),
 }
 TAINT_KEYS = (RESOURCE_NVIDIA_GPU, "dedicated")
+GPU_ADMITTED = {"key": RESOURCE_NVIDIA_GPU, "operator": "Exists", "effect": "NoSchedule"}
 PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.18.0"
 PROPERTY = settings(
     max_examples=2000,
@@ -72,8 +78,14 @@ def six_types(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         pools._spec_of,
         device_plugin_crashloop._non_nvidia_types,
         arch_mismatch.family_types,
+        placement._pool_side,
+        placement._pod_side,
+        placement._catalog_requirements,
+        placement._matches_no_catalog_type,
     )
     monkeypatch.setattr(scheduling_pools, "admitted_types", admitted)
+    monkeypatch.setattr(placement, "admitted_types", admitted)
+    monkeypatch.setattr(placement, "catalog_types", lambda: TYPES)
     monkeypatch.setattr(device_plugin_crashloop, "catalog_types", lambda: TYPES)
     monkeypatch.setattr(arch_mismatch, "catalog_types", lambda: TYPES)
     for cache in caches:
@@ -83,56 +95,43 @@ def six_types(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         cache.cache_clear()
 
 
-# --- strategies ------------------------------------------------------------------------------
+# --- the drawn objects ------------------------------------------------------------------------
 
 
-# Strategies are built once, at import: building them inside a draw costs more than the
-# rules under test.
-KEY = st.sampled_from(sorted(VALUES))
-OPERATOR = st.sampled_from(("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"))
-VALUE_LISTS = {
-    key: st.lists(st.sampled_from(values), min_size=1, max_size=2) for key, values in VALUES.items()
-}
-BOUND = st.sampled_from(("0", "1", "4"))
+# A NodePool set and a pod are one draw each, from finite spaces (tests/spaces.py): drawing
+# them field by field cost most of the run time. Each key, then each operator, is as likely
+# as with the former strategies.
+OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
+BOUNDS = ("0", "1", "4")
 
 
-@st.composite
-def expressions(draw: st.DrawFn) -> dict[str, Any]:
-    """One valid node selector requirement over the alphabet."""
-    key = draw(KEY)
-    operator = draw(OPERATOR)
+def _expressions(key: str, operator: str) -> spaces.Space[dict[str, Any]]:
+    """Every valid ``key operator ...`` over the alphabet (values: one or two, repeats too)."""
     if operator in ("In", "NotIn"):
-        return expr(key, operator, *draw(VALUE_LISTS[key]))
+        values = spaces.lists(spaces.of(VALUES[key]), 1, 2)
+        return values.map(lambda vs: expr(key, operator, *vs))
     if operator in ("Gt", "Lt"):
-        return expr(key, operator, draw(BOUND))
-    return expr(key, operator)
+        return spaces.of([expr(key, operator, n) for n in BOUNDS])
+    return spaces.of([expr(key, operator)])
 
 
-TERM = st.lists(expressions(), max_size=2)  # [] is an empty term: it matches nothing
-TERMS = st.none() | st.lists(TERM, min_size=1, max_size=2)
-SELECTOR = st.dictionaries(
-    st.sampled_from((LABEL_ARCH, LABEL_INSTANCE_FAMILY, CUSTOM)),
-    st.sampled_from(("amd64", "g5", "m5", "ml")),
-    max_size=2,
+EXPRESSION = spaces.union(
+    *(spaces.union(*(_expressions(k, op) for op in OPERATORS)) for k in sorted(VALUES))
 )
-TAINTS = st.lists(
-    st.fixed_dictionaries(
-        {"key": st.sampled_from(TAINT_KEYS), "effect": st.sampled_from(EFFECTS)},
-        optional={"value": st.sampled_from(("true", "x"))},
-    ),
-    max_size=2,
-)
-TOLERATIONS = st.lists(
-    st.fixed_dictionaries(
-        {"operator": st.sampled_from(("Exists", "Equal"))},
-        optional={
-            "key": st.sampled_from(TAINT_KEYS),
-            "value": st.sampled_from(("true", "x")),
-            "effect": st.sampled_from(EFFECTS),
-        },
-    ),
-    max_size=2,
-)
+TERM = spaces.lists(EXPRESSION, 0, 2)  # [] is an empty term: it matches nothing
+SELECTOR_KEYS = (LABEL_ARCH, LABEL_INSTANCE_FAMILY, CUSTOM)
+SELECTOR_PAIRS = [(k, v) for k in SELECTOR_KEYS for v in ("amd64", "g5", "m5", "ml")]
+SELECTOR = spaces.lists(spaces.of(SELECTOR_PAIRS), 0, 2).map(dict)
+TAINT_VALUES: tuple[dict[str, str], ...] = ({}, {"value": "true"}, {"value": "x"})
+TAINTS = spaces.lists(spaces.of([{"key": k, "effect": e, **v} for k in TAINT_KEYS
+                                 for e in EFFECTS for v in TAINT_VALUES]), 0, 2)  # fmt: skip
+TOLERATIONS = spaces.lists(spaces.of([
+    {"operator": op, **key, **value, **effect}
+    for op in ("Exists", "Equal")
+    for key in ({}, *({"key": k} for k in TAINT_KEYS))
+    for value in ({}, {"value": "true"}, {"value": "x"})
+    for effect in ({}, *({"effect": e} for e in EFFECTS))
+]), 0, 2)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -160,35 +159,51 @@ class Pod:
             affinity_terms=self.terms,
         )
 
+    def admitted(self, eks_admission: bool) -> Pod:
+        """The pod as EKS's ExtendedResourceToleration admission stores it: a GPU pod's
+        toleration equal to GPU_ADMITTED in key, operator, value and effect is replaced by
+        it, else GPU_ADMITTED is appended (k8s.io/kubernetes helper
+        ``AddOrUpdateTolerationInPod``)."""
+        if not eks_admission or not self.gpus:
+            return self
+        fields = ("key", "operator", "value", "effect")
+        same = [all(t.get(f, "") == GPU_ADMITTED.get(f, "") for f in fields)
+                for t in self.tolerations]  # fmt: skip
+        tolerations = [
+            GPU_ADMITTED if m else t for t, m in zip(self.tolerations, same, strict=True)
+        ]
+        return replace(self, tolerations=tolerations if any(same) else [*tolerations, GPU_ADMITTED])
 
-PODS = st.builds(Pod, SELECTOR, TERMS, TOLERATIONS, st.sampled_from((0, 1)))
+
+POD_SPACE = spaces.product(
+    SELECTOR, spaces.optional(spaces.lists(TERM, 1, 2)), TOLERATIONS, spaces.of((0, 1))
+)
+PODS = POD_SPACE.map(lambda fields: Pod(*fields)).strategy()
+POOL_LABELS = spaces.of([{}, *({CUSTOM: v} for v in VALUES[CUSTOM])])
 
 
-POOL_REQUIREMENTS = st.lists(expressions(), max_size=3)
-POOL_LABELS = st.dictionaries(st.just(CUSTOM), st.sampled_from(VALUES[CUSTOM]))
-POOL_COUNT = st.integers(1, 2)
-
-
-@st.composite
-def nodepools(draw: st.DrawFn) -> list[dict[str, Any]]:
+def _nodepools(pools: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """One or two NodePools (distinct names)."""
     return [
-        make_nodepool(
-            f"pool-{i}",
-            requirements=draw(POOL_REQUIREMENTS),
-            labels=draw(POOL_LABELS),
-            taints=draw(TAINTS),
-        )
-        for i in range(draw(POOL_COUNT))
+        make_nodepool(f"pool-{i}", requirements=requirements, labels=labels, taints=taints)
+        for i, (requirements, labels, taints) in enumerate(pools)
     ]
 
 
-def manifest_set(*objs: dict[str, Any]) -> ManifestSet:
-    return ManifestSet([Manifest(obj, "test.yaml", i) for i, obj in enumerate(objs)])
+NODEPOOLS = (
+    spaces.lists(spaces.product(spaces.lists(EXPRESSION, 0, 3), POOL_LABELS, TAINTS), 1, 2)
+    .map(_nodepools)
+    .strategy()
+)
+EKS_ADMISSION = st.booleans()
 
 
-def run(rule_id: str, *objs: dict[str, Any]) -> list[Finding]:
-    return list(RULES_BY_ID[rule_id].check(manifest_set(*objs)))
+def manifest_set(*objs: dict[str, Any], eks_admission: bool = True) -> ManifestSet:
+    return ManifestSet([Manifest(obj, "test.yaml", i) for i, obj in enumerate(objs)], eks_admission)
+
+
+def run(rule_id: str, *objs: dict[str, Any], eks_admission: bool = True) -> list[Finding]:
+    return list(RULES_BY_ID[rule_id].check(manifest_set(*objs, eks_admission=eks_admission)))
 
 
 def plugin(pod: Pod) -> dict[str, Any]:
@@ -324,18 +339,25 @@ def expected_untolerated(pools: list[OraclePool], pod: Pod) -> list[tuple[str, s
 
 
 @PROPERTY
-@given(nodepools(), PODS)
+@given(NODEPOOLS, PODS, EKS_ADMISSION)
 def test_workload_and_pool_rules_agree_with_the_algebra(
-    nodepool_objs: list[dict[str, Any]], pod: Pod
+    nodepool_objs: list[dict[str, Any]], pod: Pod, eks_admission: bool
 ) -> None:
-    """workload-selector-unsatisfiable and arch-mismatch."""
+    """workload-selector-unsatisfiable (with or without EKS admission) and arch-mismatch."""
     oracle = [oracle_pool(obj) for obj in nodepool_objs]
-    found = run("workload-selector-unsatisfiable", *nodepool_objs, pod.pod())
-    expected = expected_workload(oracle, pod)
-    if expected is None:
+    found = run("workload-selector-unsatisfiable", *nodepool_objs, pod.pod(),
+                eks_admission=eks_admission)  # fmt: skip
+    expected = expected_workload(oracle, pod.admitted(eks_admission))
+    as_written = expected_workload(oracle, pod)
+    if expected is None and as_written is None:
         assert found == []
+    elif expected is None:  # only the admitted toleration lets it run: an info finding
+        [finding] = found
+        assert (finding.severity, as_written) == ("info", "taints")
+        assert finding.path.endswith(".tolerations")
     else:
         [finding] = found
+        assert finding.severity == "error"
         assert finding.path.endswith(".tolerations") is (expected == "taints")
 
     arch = run("arch-mismatch", *nodepool_objs)
@@ -343,15 +365,18 @@ def test_workload_and_pool_rules_agree_with_the_algebra(
 
 
 @PROPERTY
-@given(nodepools(), PODS)
+@given(NODEPOOLS, PODS, EKS_ADMISSION)
 def test_device_plugin_rules_agree_with_the_algebra(
-    nodepool_objs: list[dict[str, Any]], pod: Pod
+    nodepool_objs: list[dict[str, Any]], drawn: Pod, eks_admission: bool
 ) -> None:
-    """device-plugin-crashloop-cpu-nodes and device-plugin-untolerated-taint."""
+    """device-plugin-crashloop-cpu-nodes and device-plugin-untolerated-taint (the plugin's
+    pods admitted as EKS admits them, or not)."""
     oracle = [oracle_pool(obj) for obj in nodepool_objs]
-    daemonset = plugin(pod)
+    daemonset = plugin(drawn)
+    pod = drawn.admitted(eks_admission)
 
-    crashloop = run("device-plugin-crashloop-cpu-nodes", *nodepool_objs, daemonset)
+    crashloop = run("device-plugin-crashloop-cpu-nodes", *nodepool_objs, daemonset,
+                    eks_admission=eks_admission)  # fmt: skip
     lands = any(
         daemon_runs(pod, source, t)
         for source in [*oracle, OUTSIDE]
@@ -360,7 +385,8 @@ def test_device_plugin_rules_agree_with_the_algebra(
     )
     assert bool(crashloop) is lands
 
-    found = run("device-plugin-untolerated-taint", *nodepool_objs, daemonset)
+    found = run("device-plugin-untolerated-taint", *nodepool_objs, daemonset,
+                eks_admission=eks_admission)  # fmt: skip
     expected = expected_untolerated(oracle, pod)
     pools = [f.message.split("'s taint")[0].rpartition("/")[2] for f in found]
     assert pools == [name for name, _ in expected]

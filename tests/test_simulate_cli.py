@@ -194,7 +194,7 @@ def test_simulate_exits_1_when_a_pod_is_unschedulable(
     run_cli: RunCli, isolated: Path, output: str
 ) -> None:
     workload = write(isolated / "pods.yaml", gpu_pod("ok"), gpu_pod("plain", tolerate=False))
-    result = run_cli("simulate", "--workload", workload, "-o", output)
+    result = run_cli("simulate", "--workload", workload, "--no-eks-admission", "-o", output)
     assert result.code == 1, result.err
     assert "taint-not-tolerated" in result.out
     assert "default/plain" in result.out
@@ -273,10 +273,60 @@ def test_plan_includes_workload_pods(run_cli: RunCli, isolated: Path) -> None:
 
 def test_plan_fails_when_a_workload_pod_is_unschedulable(run_cli: RunCli, isolated: Path) -> None:
     workload = write(isolated / "pod.yaml", gpu_pod("plain", tolerate=False))
-    result = run_cli("plan", "--cluster-name", "demo", "--workload", workload)
+    args = ("plan", "--cluster-name", "demo", "--workload", workload)
+    result = run_cli(*args, "--no-eks-admission")
     assert result.code == 1
     assert "taint-not-tolerated" in result.out
     assert "PLAN FAILED" in result.out
+    on_eks = run_cli(*args)
+    assert on_eks.code == 0, on_eks.out
+    assert "Plan OK" in on_eks.out
+
+
+# --- EKS admission (ExtendedResourceToleration) ---------------------------------------------
+
+
+def test_simulate_admits_a_gpu_pod_without_a_toleration_by_default(
+    run_cli: RunCli, isolated: Path
+) -> None:
+    """EKS adds {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule} to a GPU pod
+    (k8s.io/kubernetes plugin/pkg/admission/extendedresourcetoleration/admission.go), so it
+    lands on the guide's tainted pool; the assumptions say so."""
+    workload = write(isolated / "pod.yaml", gpu_pod("plain", tolerate=False))
+    result = run_cli("simulate", "--workload", workload, "-o", "json")
+    assert result.code == 0, result.out
+    document = as_json(result)
+    assert [pods for *_, pods in claims(document)] == [["default/plain"]]
+    notes = [line for line in document["assumptions"] if "ExtendedResourceToleration" in line]
+    assert any(line.startswith("EKS admission:") for line in notes)
+    assert (
+        "EKS admission (ExtendedResourceToleration) adds {key: nvidia.com/gpu, operator: "
+        "Exists, effect: NoSchedule} to the pods of Pod/default/plain" in notes
+    )
+
+    off = as_json(run_cli("simulate", "--workload", workload, "--no-eks-admission", "-o", "json"))
+    assert [u["pod"] for u in off["unschedulable"]] == ["default/plain"]
+    assert any(line.startswith("no EKS admission") for line in off["assumptions"])
+
+
+def test_validate_notes_where_admission_changed_the_verdict(
+    run_cli: RunCli, isolated: Path
+) -> None:
+    """Default: an info finding naming the toleration EKS adds; --no-eks-admission: the
+    error (exit 1) a cluster without the plugin deserves."""
+    pools = pool_manifests(isolated / "pools.yaml", {})
+    workload = write(isolated / "pod.yaml", gpu_pod("plain", tolerate=False))
+    result = run_cli("validate", pools, workload, "-o", "json")
+    assert result.code == 0, result.out
+    (finding,) = [f for f in as_json(result)["findings"] if f["object"] == "Pod/default/plain"]
+    assert (finding["rule"], finding["severity"]) == ("workload-selector-unsatisfiable", "info")
+    assert "{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}" in finding["message"]
+    assert finding["path"] == ".spec.tolerations"
+
+    off = run_cli("validate", pools, workload, "--no-eks-admission", "-o", "json")
+    assert off.code == 1
+    (error,) = [f for f in as_json(off)["findings"] if f["object"] == "Pod/default/plain"]
+    assert (error["rule"], error["severity"]) == ("workload-selector-unsatisfiable", "error")
 
 
 def test_plan_refuses_an_untainted_pool_config(run_cli: RunCli, isolated: Path) -> None:

@@ -285,6 +285,10 @@ BAD_WORKLOADS = [
         make_workload("DaemonSet", "ds", pod=make_spec(memory="1 Gi")),
         "DaemonSet/default/ds: pod spec: containers",
     ),
+    (  # EKS admission leaves unreadable tolerations for the pod view to report
+        make_pod("p", gpus=1, tolerations=["bad"]),
+        r"Pod/default/p: pod spec: spec\.tolerations\[0\]: must be a mapping",
+    ),
 ]
 
 

@@ -38,4 +38,16 @@ def render_source_options(what: str) -> Callable[[F], F]:
     return decorate
 
 
-__all__ = ["PROFILE_NAMES", "comma_list", "render_source_options"]
+def eks_admission_option(func: F) -> F:
+    """``--eks-admission/--no-eks-admission``: model EKS's ExtendedResourceToleration
+    admission plugin on the pods (on by default, as EKS runs it)."""
+    return click.option(
+        "--eks-admission/--no-eks-admission",
+        default=True,
+        show_default=True,
+        help="Give pods that request an extended resource (nvidia.com/gpu) the toleration "
+        "EKS's ExtendedResourceToleration admission adds; turn off for other clusters.",
+    )(func)
+
+
+__all__ = ["PROFILE_NAMES", "comma_list", "eks_admission_option", "render_source_options"]

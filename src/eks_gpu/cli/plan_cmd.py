@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from eks_gpu.cli.params import comma_list, render_source_options
+from eks_gpu.cli.params import comma_list, eks_admission_option, render_source_options
 
 if TYPE_CHECKING:
     from eks_gpu.commands.plan import PlanResult
@@ -62,6 +62,7 @@ def plan_text(result: PlanResult) -> str:
 @click.option("--skip-crd-checks", is_flag=True, help="Skip the CRD checks (reported as skipped).")
 @click.option("--zones", multiple=True, metavar="A[,B...]", help="Zones to offer.")
 @click.option("--region", help="Price region (bundled: us-east-1).")
+@eks_admission_option
 @click.option(
     "-o", "--output", type=click.Choice(("table", "json")), default="table", show_default=True
 )
@@ -75,6 +76,7 @@ def plan(
     skip_crd_checks: bool,
     zones: tuple[str, ...],
     region: str | None,
+    eks_admission: bool,
     output: str,
 ) -> int:
     """Render, validate and simulate the config: what you would get, and what it costs.
@@ -101,5 +103,6 @@ def plan(
         skip_crd_checks=skip_crd_checks,
         zones=comma_list(zones),
         region=region,
+        eks_admission=eks_admission,
     )
     return emit(result, output, {"table": plan_text})

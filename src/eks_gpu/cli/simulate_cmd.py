@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from eks_gpu.cli.params import comma_list, render_source_options
+from eks_gpu.cli.params import comma_list, eks_admission_option, render_source_options
 
 
 @click.command()
@@ -32,6 +32,7 @@ from eks_gpu.cli.params import comma_list, render_source_options
 )
 @click.option("--zones", multiple=True, metavar="A[,B...]", help="Zones to offer.")
 @click.option("--region", help="Price region (bundled: us-east-1).")
+@eks_admission_option
 @click.option(
     "-o", "--output", type=click.Choice(("table", "json")), default="table", show_default=True
 )
@@ -44,6 +45,7 @@ def simulate(
     snapshot: str | None,
     zones: tuple[str, ...],
     region: str | None,
+    eks_admission: bool,
     output: str,
 ) -> int:
     """Simulate what Karpenter would launch for workloads, and why pods stay Pending.
@@ -68,5 +70,6 @@ def simulate(
         snapshot=snapshot,
         zones=comma_list(zones),
         region=region,
+        eks_admission=eks_admission,
     )
     return emit(result, output, {"table": simulation_text})

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from eks_gpu.cli.params import render_source_options
+from eks_gpu.cli.params import eks_admission_option, render_source_options
 
 if TYPE_CHECKING:
     from eks_gpu.commands.validate import ValidationResult
@@ -75,6 +75,7 @@ def table(report: ValidationResult) -> str:
     show_default=True,
     help="Kubernetes version for core object schemas.",
 )
+@eks_admission_option
 @click.option(
     "-o", "--output", type=click.Choice(("table", "json")), default="table", show_default=True
 )
@@ -90,6 +91,7 @@ def validate(
     kubeconfig: str | None,
     kube_context: str | None,
     kubernetes_version: str,
+    eks_admission: bool,
     output: str,
 ) -> int:
     """Validate Karpenter and Kubernetes manifests offline, plus GPU lint rules.
@@ -119,6 +121,7 @@ def validate(
         kubeconfig=kubeconfig,
         kube_context=kube_context,
         kubernetes_version=kubernetes_version,
+        eks_admission=eks_admission,
         skip_crd_checks=skip_crd_checks,
     )
     return emit(result, output, {"table": table})

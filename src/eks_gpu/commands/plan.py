@@ -107,14 +107,17 @@ def plan(
     crd_paths: Sequence[str] = (),
     zones: Sequence[str] = (),
     region: str | None = None,
+    eks_admission: bool = True,
     skip_crd_checks: bool = False,
 ) -> PlanResult:
-    """Render ``source``, validate the objects, simulate the test pods plus ``workloads``."""
+    """Render ``source``, validate the objects, simulate the test pods plus ``workloads``
+    (``eks_admission``: model EKS's ExtendedResourceToleration admission in both)."""
     rendered = render(source, example_cluster=True)
     validation = validate(
         manifests=rendered.manifests,
         crd_paths=crd_paths,
         karpenter_version=karpenter_version,
+        eks_admission=eks_admission,
         skip_crd_checks=skip_crd_checks,
     )
     tests = [o for o in rendered.objects if o.get("kind") == "Pod"]
@@ -124,6 +127,7 @@ def plan(
         extra_workloads=tests,
         zones=zones,
         region=region,
+        eks_admission=eks_admission,
     )
     cost = plan_cost(simulation.document["nodeclaims"], price_book(region).on_demand)
     return PlanResult(rendered, validation, simulation, cost)

@@ -70,8 +70,10 @@ def build_inputs(
     snapshot: str | None,
     zones: Sequence[str],
     region: str | None,
+    eks_admission: bool = True,
 ) -> Inputs:
-    """The simulator's inputs: pools and DaemonSets from ``objects``, pods from ``workloads``."""
+    """The simulator's inputs: pools and DaemonSets from ``objects``, pods from ``workloads``;
+    ``eks_admission`` models EKS's ExtendedResourceToleration admission on their templates."""
     from eks_gpu.loaders.snapshot_file import read_snapshot
     from eks_gpu.scheduling.simulate import Inputs
 
@@ -91,6 +93,7 @@ def build_inputs(
         zones=tuple(zones),
         nodes=nodes,
         pending=pending,
+        eks_admission=eks_admission,
     )
 
 
@@ -104,8 +107,10 @@ def simulate(
     region: str | None = None,
     objects: Sequence[Obj] | None = None,
     extra_workloads: Sequence[Obj] = (),
+    eks_admission: bool = True,
 ) -> SimulationResult:
-    """Simulate Karpenter for the workloads on the pools of ``objects``/``manifests``/render."""
+    """Simulate Karpenter for the workloads on the pools of ``objects``/``manifests``/render
+    (``eks_admission=False``: a cluster without EKS's ExtendedResourceToleration admission)."""
     from eks_gpu.loaders.manifest_files import load_manifests
     from eks_gpu.scheduling.simulate import simulate as run
 
@@ -113,7 +118,8 @@ def simulate(
         raise UsageError("--manifests replaces -c/--profile; pass one of them")
     pools = list(objects) if objects is not None else pool_objects(manifests, source)
     pods = [*extra_workloads, *(m.obj for m in load_manifests(workloads))]
-    return SimulationResult(run(build_inputs(pools, pods, snapshot, zones, region)))
+    inputs = build_inputs(pools, pods, snapshot, zones, region, eks_admission)
+    return SimulationResult(run(inputs))
 
 
 __all__ = ["KIND", "SimulationResult", "build_inputs", "pool_objects", "simulate"]

@@ -100,9 +100,12 @@ def validate(
     kubeconfig: str | None = None,
     kube_context: str | None = None,
     kubernetes_version: str | None = None,
+    eks_admission: bool = True,
     skip_crd_checks: bool = False,
 ) -> ValidationResult:
-    """Validate ``manifests``, else the files at ``paths``, else the render of ``source``."""
+    """Validate ``manifests``, else the files at ``paths``, else the render of ``source``
+    (``eks_admission=False``: the pods of a cluster without EKS's ExtendedResourceToleration
+    admission)."""
     from eks_gpu.commands.crd_source import choose_crds
     from eks_gpu.validate.core import DEFAULT_KUBERNETES_VERSION, check_kubernetes_version
     from eks_gpu.validate.engine import Options, validate_manifests
@@ -112,7 +115,9 @@ def validate(
     objects = _input(paths, source, manifests)
     client, live = _connect(kubeconfig, kube_context) if from_cluster else (None, None)
     choice = choose_crds(crd_paths, karpenter_version, client, skip=skip_crd_checks)
-    options = Options(choice.crds, choice.missing, version, choice.karpenter_version, live)
+    options = Options(
+        choice.crds, choice.missing, version, choice.karpenter_version, live, eks_admission
+    )
     report = validate_manifests(objects, options)
     return ValidationResult(tuple(report.findings), tuple(report.skipped))
 

@@ -17,6 +17,9 @@ class ManifestSet:
     """The objects grouped the way the lint rules look at them."""
 
     manifests: list[Manifest] = field(default_factory=list)
+    eks_admission: bool = True
+    """Whether the lint rules read pods as EKS's ExtendedResourceToleration admission
+    stores them (``scheduling.admission``)."""
 
     def of_kind(self, kind: str, group: str | None = None) -> list[dict[str, Any]]:
         """Objects of ``kind`` (and API ``group`` when given)."""

@@ -12,7 +12,9 @@ cannot drift apart. The checks run in Karpenter v1.14.1's order
    (custom keys must be defined by the pool, well-known keys may stay undefined, shared keys
    must intersect); codes ``label-undefined`` / ``requirement-conflict``;
 3. **instance types** (:func:`check_instance_types`): some instance type of the pool whose
-   requirements intersect ``pool ∩ pod``; code ``no-instance-type-fits``.
+   requirements intersect ``pool ∩ pod``; the code says which side matched nothing
+   (:func:`no_type_reason`): ``nodepool-admits-no-type``, ``no-offering`` (the pool admits
+   types, none is offered under it) or ``pod-excludes-nodepool-types``.
 
 Levels 1–3 are :func:`check_pool_term` (one rung of the relaxation ladder) and
 :func:`check_pool` (the whole ladder, then the ``PreferNoSchedule`` toleration). They do
@@ -28,10 +30,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from functools import cache, lru_cache
 from typing import Protocol, TypeVar
 
+from eks_gpu.names import LABEL_CAPACITY_TYPE, LABEL_ZONE
+from eks_gpu.scheduling.instance_model import admitted_types, catalog_types
 from eks_gpu.scheduling.pod_view import PodView
-from eks_gpu.scheduling.reasons import Reason
+from eks_gpu.scheduling.reasons import Reason, ReasonCode
+from eks_gpu.scheduling.requirement import Requirement
 from eks_gpu.scheduling.requirements import Requirements
 from eks_gpu.scheduling.resources import total
 from eks_gpu.scheduling.taints import (
@@ -42,7 +48,7 @@ from eks_gpu.scheduling.taints import (
     untolerated,
 )
 
-NO_TYPE_MESSAGE = "no instance type of the pool matches the pod's requirements"
+_SHOWN_TYPES = 3
 NOTHING_MATCHES_MESSAGE = (
     "every required node affinity term is empty; an empty term matches no node"
 )
@@ -107,7 +113,107 @@ def check_instance_types(pool: PoolLike, requirements: Requirements) -> list[Rea
     merged = pool.requirements.add(requirements)
     if any(t.requirements.is_intersecting(merged) for t in pool.types):
         return []
-    return [Reason(pool.name, "no-instance-type-fits", NO_TYPE_MESSAGE)]
+    return [no_type_reason(pool, requirements)]
+
+
+def no_type_reason(pool: PoolLike, requirements: Requirements) -> Reason:
+    """Why no type of ``pool`` matches ``pool ∩ requirements``, naming the side at fault.
+
+    The pool's side when it has no types at all: its requirements admit no catalog type
+    (``nodepool-admits-no-type``), or the types they admit have no offering under it
+    (``no-offering``). Otherwise the pod's (``pod-excludes-nodepool-types``). Messages name
+    the requirements that rule out everything on their own, and say when one of the pod's
+    matches no instance type of the catalog at all (a value no type has, such as ``p4``).
+    """
+    if not pool.types:
+        code, message = _pool_side(pool.requirements)
+        return Reason(pool.name, code, message)
+    message = _pod_side(_Identity(pool.types), pool.requirements, requirements)
+    return Reason(pool.name, "pod-excludes-nodepool-types", message)
+
+
+class _Identity:
+    """Hashes and compares by identity: a cache key for a pool's list of types (the cache
+    holds the list, so its id cannot be reused while the entry lives)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Sequence[TypeLike]) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Identity) and other.obj is self.obj
+
+
+@lru_cache(maxsize=1024)
+def _pod_side(types: _Identity, pool: Requirements, requirements: Requirements) -> str:
+    """The ``pod-excludes-nodepool-types`` message (cached: the solver asks again on every
+    failed attempt, and a pool may have a thousand types)."""
+    blocking = _excluding(types.obj, pool, requirements)
+    who = f"{_joined(blocking)} excludes" if blocking else "requirements together exclude"
+    message = f"the pod's {who} every instance type the NodePool admits ({_type_names(types.obj)})"
+    nowhere = [r for r in blocking if _matches_no_catalog_type(r)]
+    return message + (f"; no instance type has {_joined(nowhere)} at all" if nowhere else "")
+
+
+def _joined(requirements: Sequence[Requirement]) -> str:
+    return " and ".join(r.describe() for r in requirements)
+
+
+def _type_names(types: Sequence[TypeLike]) -> str:
+    names = [t.name for t in types[:_SHOWN_TYPES]]
+    more = len(types) - len(names)
+    return ", ".join(names) + (f" and {more} more" if more else "")
+
+
+def _excluding(
+    types: Sequence[TypeLike], base: Requirements, candidates: Iterable[Requirement]
+) -> list[Requirement]:
+    """The requirements of ``candidates`` that, each alone added to ``base``, leave no type."""
+    return [
+        r for r in candidates if not any(t.requirements.is_intersecting(base.add(r)) for t in types)
+    ]
+
+
+@cache
+def _catalog_requirements() -> dict[str, tuple[Requirements, ...]]:
+    """Per key, the distinct one-key requirements the catalog's types have on it."""
+    out: dict[str, dict[Requirement, None]] = {}
+    for instance_type in catalog_types():
+        for requirement in instance_type.requirements:
+            out.setdefault(requirement.key, {})[requirement] = None
+    return {key: tuple(Requirements([r]) for r in found) for key, found in out.items()}
+
+
+@lru_cache(maxsize=1024)
+def _matches_no_catalog_type(requirement: Requirement) -> bool:
+    """True when ``requirement`` alone intersects no catalog type (``is_intersecting`` on its
+    one key, against each distinct value the catalog has there; a key no type defines
+    matches every type)."""
+    options = _catalog_requirements().get(requirement.key)
+    alone = Requirements([requirement])
+    return options is not None and not any(o.is_intersecting(alone) for o in options)
+
+
+@lru_cache(maxsize=256)
+def _pool_side(requirements: Requirements) -> tuple[ReasonCode, str]:
+    """Why a pool with these requirements has no instance type (it has none at all)."""
+    admitted = admitted_types(requirements)
+    if admitted:
+        return "no-offering", (
+            f"the NodePool's requirements admit {len(admitted)} instance type(s) "
+            f"({_type_names(admitted)}), but none is offered in the zones and capacity types "
+            f"it allows ({requirements.get(LABEL_ZONE)}; {requirements.get(LABEL_CAPACITY_TYPE)})"
+        )
+    nowhere = [r for r in requirements if _matches_no_catalog_type(r)]
+    where = f": no instance type has {_joined(nowhere)}" if nowhere else ", taken together"
+    return "nodepool-admits-no-type", (
+        f"the NodePool's requirements admit no instance type at all{where}; no pod can get "
+        "a node from it"
+    )
 
 
 def is_pool_compatible(
@@ -215,7 +321,6 @@ def daemon_overheads(
 
 __all__ = [
     "NOTHING_MATCHES_MESSAGE",
-    "NO_TYPE_MESSAGE",
     "PoolLike",
     "TypeLike",
     "check_instance_types",
@@ -227,4 +332,5 @@ __all__ = [
     "daemon_overheads",
     "is_daemon_compatible",
     "is_pool_compatible",
+    "no_type_reason",
 ]

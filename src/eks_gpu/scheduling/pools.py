@@ -201,9 +201,15 @@ def build_pool(
 
 
 def order_pools(pools: Sequence[PoolModel]) -> list[PoolModel]:
-    """Weight descending, then name ascending (Karpenter breaks ties by reverse name order;
-    we use ascending names so the order reads naturally; stated in the assumptions)."""
-    return sorted(pools, key=lambda pool: (-pool.weight, pool.name))
+    """The order Karpenter tries NodePools in: weight descending, equal weights by name
+    descending (the name later in the alphabet first).
+
+    Karpenter v1.14.1 ``pkg/utils/nodepool/nodepool.go`` ``OrderByWeight``, called by
+    ``Provisioner.NewScheduler``; the scheduler takes the first pool that can hold the pod.
+    Names compare byte-wise in Go; NodePool names are lowercase ASCII, where Python's
+    ``str`` order is the same.
+    """
+    return sorted(pools, key=lambda pool: (pool.weight, pool.name), reverse=True)
 
 
 __all__ = [

@@ -26,13 +26,23 @@ ReasonCode = Literal[
     "label-undefined",
     "requirement-conflict",
     "affinity-matches-nothing",
+    "nodepool-admits-no-type",
+    "pod-excludes-nodepool-types",
     "no-instance-type-fits",
     "no-offering",
     "nodepool-limit-exceeded",
     "min-values-unsatisfied",
     "no-nodepool",
 ]
-"""Why a NodePool cannot take a pod, in the order the checks run (see ``placement``)."""
+"""Why a NodePool cannot take a pod, in the order the checks run (see ``placement``).
+
+When no instance type matches, the code says which side matched nothing:
+``nodepool-admits-no-type`` (the NodePool's own requirements admit no type, whatever the
+pod) or ``pod-excludes-nodepool-types`` (the pod's requirements exclude every type this
+NodePool admits; the message adds when one matches no instance type at all).
+``no-instance-type-fits`` is about resources: matching types exist, none has room for the
+requests. ``no-offering``: matching types exist, none is offered in the zones and capacity
+types allowed."""
 
 REASON_CODES: tuple[ReasonCode, ...] = get_args(ReasonCode)
 """Every :data:`ReasonCode`, for tests and documentation."""

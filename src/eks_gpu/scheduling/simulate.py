@@ -37,7 +37,11 @@ CAPACITY_KEYS = ("cpu", "memory", RESOURCE_NVIDIA_GPU)
 
 @dataclass(frozen=True)
 class Inputs:
-    """Everything a simulation reads."""
+    """Everything a simulation reads.
+
+    ``eks_admission``: pod templates go through EKS's ``ExtendedResourceToleration``
+    admission first (``admission.admit``); False for clusters without that plugin.
+    """
 
     nodepools: Sequence[Mapping[str, Any]]
     nodeclasses: Sequence[Mapping[str, Any]]
@@ -46,6 +50,7 @@ class Inputs:
     zones: Sequence[str] = ()
     nodes: Sequence[SnapshotNode] = ()
     pending: Sequence[SimPod] = ()
+    eks_admission: bool = True
     nodeoverlays: Sequence[Mapping[str, Any]] = ()  # karpenter.sh/v1alpha1 NodeOverlay
 
 
@@ -166,7 +171,7 @@ def assumptions(inputs: Inputs, unknown: tuple[int, float], notes: Sequence[str]
         "instance types: Karpenter v1.14's list plus p3.* (missing from that list, derived "
         "from EC2 facts); capacity and allocatable as Karpenter computes them under each "
         "EC2NodeClass (AL2023, 7.5% VM memory overhead, RAID0 or root-volume storage)",
-        "NodePools are tried by weight, then name ascending (Karpenter uses reverse name order)",
+        _admission_assumption(inputs.eks_admission),
         "DaemonSet overhead is counted per instance type, for the DaemonSets Karpenter would "
         "place there (pool taints, nodeSelector and required node affinity)",
         "topology spread and pod (anti-)affinity are not simulated",
@@ -178,6 +183,19 @@ def assumptions(inputs: Inputs, unknown: tuple[int, float], notes: Sequence[str]
             f"omits them; at on-demand rates they would add ${at_on_demand:.3f}/h"
         )
     return out + list(notes)
+
+
+def _admission_assumption(on: bool) -> str:
+    if on:
+        return (
+            f"EKS admission: a pod that requests an extended resource ({RESOURCE_NVIDIA_GPU}) gets "
+            "{key: <resource>, operator: Exists, effect: NoSchedule} (the "
+            "ExtendedResourceToleration plugin EKS enables; --no-eks-admission turns it off)"
+        )
+    return (
+        "no EKS admission (--no-eks-admission): pods keep only their own tolerations, as on "
+        "a cluster without the ExtendedResourceToleration plugin"
+    )
 
 
 @dataclass(frozen=True)
@@ -206,7 +224,7 @@ def _unschedulable(plan: Plan) -> list[dict[str, Any]]:
 
 def simulate(inputs: Inputs) -> Simulation:
     """Run the whole simulation, plus the isolation check on every GPU pool."""
-    pods, daemonsets, notes = expand_workloads(inputs.workloads)
+    pods, daemonsets, notes = expand_workloads(inputs.workloads, eks_admission=inputs.eks_admission)
     pools, overlay_notes = _build_pools(inputs, daemonsets)
     notes = [*notes, *overlay_notes]
     isolation = check_isolation(pools)

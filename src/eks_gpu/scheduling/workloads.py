@@ -7,6 +7,11 @@ are not pods to place but overhead on every node they would run on, the way Karp
 reserves room for them on a new node: they come back as their pod template's
 :class:`~eks_gpu.scheduling.pod_view.PodView` (``placement.daemon_overheads`` does the rest).
 
+Every template is read as the API server would store its pods: with EKS's admission
+(:mod:`eks_gpu.scheduling.admission`) unless the caller turns it off. That holds for
+DaemonSets too: Karpenter reads a running pod of the DaemonSet when there is one
+(``Provisioner.getDaemonSetPods`` → ``Cluster.GetDaemonSetPod``), and that pod was admitted.
+
 What the simulator does not model (topology spread, inter-pod affinity) is reported as "not
 simulated" on the pod and in a note, never guessed at.
 """
@@ -19,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from eks_gpu.manifests import Manifest, ManifestError
+from eks_gpu.scheduling.admission import admit, toleration_str
 from eks_gpu.scheduling.pod_view import PodView
 from eks_gpu.scheduling.requirement import RequirementError
 
@@ -183,6 +189,15 @@ def _pod_count(item: _Object) -> tuple[int, str | None]:
     return 1, None
 
 
+def _admission_notes(admitted: Mapping[str, list[str]]) -> list[str]:
+    """One note per set of added tolerations, naming the objects whose pods got it."""
+    return [
+        f"EKS admission (ExtendedResourceToleration) adds {tolerations} to the pods of "
+        f"{', '.join(labels)}"
+        for tolerations, labels in admitted.items()
+    ]
+
+
 def _view(item: _Object, spec: Mapping[str, Any]) -> PodView:
     """The pod template read once; ManifestError naming the object and field otherwise."""
     try:
@@ -199,9 +214,8 @@ def _span(refs: Sequence[str]) -> str:
     return f"pod {refs[0]}" if len(refs) == 1 else f"{len(refs)} pods {refs[0]}..{refs[-1]}"
 
 
-def _expand(item: _Object) -> tuple[list[SimPod], list[str]]:
-    """The pods of one workload object, and notes about it."""
-    spec = _template_spec(item)
+def _expand(item: _Object, spec: Mapping[str, Any]) -> tuple[list[SimPod], list[str]]:
+    """The pods of one workload object (``spec``: its pod template, admitted), and notes."""
     view = _view(item, spec)
     count, why = _pod_count(item)
     if item.kind == "Pod":
@@ -225,13 +239,15 @@ def _expand(item: _Object) -> tuple[list[SimPod], list[str]]:
 
 
 def expand_workloads(
-    objects: Iterable[Mapping[str, Any] | Manifest],
+    objects: Iterable[Mapping[str, Any] | Manifest], *, eks_admission: bool = True
 ) -> tuple[list[SimPod], list[PodView], list[str]]:
     """The pods to place, the DaemonSets' pods (overhead, not pods to place) and notes, in
     input order.
 
     An object whose controlling owner is also given (a ReplicaSet of a given Deployment) is
     skipped so its pods are counted once. Objects of other kinds are ignored with a note.
+    With ``eks_admission`` each pod template first goes through EKS's admission
+    (``admission.admit``); the notes end with the tolerations it added, and to what.
 
     Raises:
         ManifestError: an object without a name or pod template, a bad replica count, a
@@ -243,21 +259,37 @@ def expand_workloads(
     pods: list[SimPod] = []
     daemonsets: list[PodView] = []
     notes: list[str] = []
+    admitted: dict[str, list[str]] = {}  # added tolerations -> objects whose pods got them
     for item in items:
         if not item.name and item.kind in (*WORKLOAD_KINDS, "DaemonSet"):
             raise item.error("metadata.name is missing")
         owner = controller_of(item.obj, item.namespace)
         if owner in given:
             notes.append(f"{item.label}: owned by {owner}, also given; counted once")
-        elif item.kind == "DaemonSet":
-            daemonsets.append(_view(item, _template_spec(item)))
-        elif item.kind in WORKLOAD_KINDS:
-            more_pods, more_notes = _expand(item)
+            continue
+        if item.kind not in (*WORKLOAD_KINDS, "DaemonSet"):
+            notes.append(f"{item.label}: not a workload; ignored")
+            continue
+        spec = _template_spec(item)
+        added: tuple[Mapping[str, Any], ...] = ()
+        if eks_admission:
+            spec, added = _admitted(spec)
+        if item.kind == "DaemonSet":
+            daemonsets.append(_view(item, spec))
+        else:
+            more_pods, more_notes = _expand(item, spec)
             pods += more_pods
             notes += more_notes
-        else:
-            notes.append(f"{item.label}: not a workload; ignored")
-    return pods, daemonsets, notes
+            added = added if more_pods else ()
+        if added:
+            admitted.setdefault(", ".join(map(toleration_str, added)), []).append(item.label)
+    return pods, daemonsets, notes + _admission_notes(admitted)
+
+
+def _admitted(spec: Mapping[str, Any]) -> tuple[Mapping[str, Any], tuple[Mapping[str, Any], ...]]:
+    """The spec after EKS admission, and the tolerations it appended."""
+    result = admit(spec)
+    return result.spec, result.added
 
 
 __all__ = [

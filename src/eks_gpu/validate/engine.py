@@ -55,6 +55,7 @@ class Options:
     kubernetes_version: str
     karpenter_version: str | None
     live: LiveLookup | None = None
+    eks_admission: bool = True  # pods as EKS's ExtendedResourceToleration admission stores them
 
 
 def _transition_note(ref: str, skips: int, live: bool) -> str:
@@ -150,7 +151,7 @@ def validate_manifests(manifests: Sequence[Manifest], options: Options) -> Repor
         if manifest.kind == "CustomResourceDefinition":
             continue
         _one(manifest, options, report)
-    report.findings.extend(run_lint(ManifestSet(list(manifests))))
+    report.findings.extend(run_lint(ManifestSet(list(manifests), options.eks_admission)))
     report.findings = sort_findings(report.findings)
     return report
 

@@ -51,7 +51,7 @@ def _old_gpus(view: PodView, pools: list[Pool]) -> list[GpuInstanceType]:
 def _check(manifests: ManifestSet) -> Iterator[Finding]:
     pools = pools_of(manifests)
     for obj, pod_spec in manifests.workloads():
-        view = view_of(pod_spec)
+        view = view_of(pod_spec, manifests.eks_admission)
         if view is None or view.gpus <= 0:
             continue
         for path, container in containers(pod_spec):

@@ -58,7 +58,7 @@ def _check(manifests: ManifestSet) -> Iterator[Finding]:
     for plugin in plugin_daemonsets(manifests):
         if not fails_on_init_by_default(plugin.image) or fail_on_init_disabled(plugin.container):
             continue
-        view = view_of(plugin.pod_spec)
+        view = view_of(plugin.pod_spec, manifests.eks_admission)
         example = None if view is None else daemon_lands_on(view, _candidates(manifests))
         if example is None:
             continue

@@ -26,7 +26,7 @@ from eks_gpu.validate.rules.workloads import in_pod_spec
 def _check(manifests: ManifestSet) -> Iterator[Finding]:
     pools = [p for p in pools_of(manifests) if p.nvidia_types]
     for plugin in plugin_daemonsets(manifests):
-        view = view_of(plugin.pod_spec)
+        view = view_of(plugin.pod_spec, manifests.eks_admission)
         if view is None:
             continue
         for pool in pools:

@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from eks_gpu.names import LABEL_NODEPOOL, RESOURCE_NVIDIA_GPU
+from eks_gpu.scheduling.admission import admit
 from eks_gpu.scheduling.instance_model import CatalogType
 from eks_gpu.scheduling.placement import (
     check_pool,
@@ -45,11 +46,13 @@ OUTSIDE_KARPENTER = PoolSpec(
 ``karpenter.sh/nodepool`` label, no custom labels, no taints we know of."""
 
 
-def view_of(pod_spec: Mapping[str, Any]) -> PodView | None:
-    """The pod spec parsed once; None when it cannot be read (a bad selector, toleration or
-    quantity: the core schema check reports it, the placement rules skip the workload)."""
+def view_of(pod_spec: Mapping[str, Any], eks_admission: bool = True) -> PodView | None:
+    """The pod spec parsed once, after EKS's admission unless ``eks_admission`` is False
+    (``admission.admit``: the toleration for each extended resource it requests); None when
+    it cannot be read (a bad selector, toleration or quantity: the core schema check reports
+    it, the placement rules skip the workload)."""
     try:
-        return PodView.from_spec(pod_spec)
+        return PodView.from_spec(admit(pod_spec).spec if eks_admission else pod_spec)
     except (ValueError, TypeError):
         return None
 
@@ -79,8 +82,8 @@ def selector_reasons(view: PodView, pool: Pool) -> list[Reason]:
     (``check_pool`` on the untainted pool; empty when one does)."""
     untainted = _for_pod(view, pool, taints=False)
     if view.gpus > 0 and not untainted.types:
-        message = f"it launches no instance type with {RESOURCE_NVIDIA_GPU}"
-        return [Reason(pool.spec.name, "no-instance-type-fits", message)]
+        message = f"the NodePool launches no instance type with {RESOURCE_NVIDIA_GPU}"
+        return [Reason(pool.spec.name, "nodepool-admits-no-type", message)]
     return check_pool(view, untainted)
 
 

@@ -10,6 +10,11 @@ The verdict per pool is ``placement.check_pool``, the simulator's (taints, requi
 compatibility, an instance type intersecting pool and pod), on the pool's types that give
 ``nvidia.com/gpu`` for a GPU pod; the selector is judged on the pool as if untainted, so the
 finding can say which of the two is in the way.
+
+Pods are judged as EKS's ``ExtendedResourceToleration`` admission stores them (a GPU pod
+tolerates ``nvidia.com/gpu:NoSchedule``; ``scheduling.admission``) unless the set says
+otherwise (``--no-eks-admission``). Where that admission alone turns an error into a pass,
+an ``info`` finding says so, with the error a cluster without the plugin would give.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from typing import Any
 
 from eks_gpu.manifests import ManifestSet
 from eks_gpu.names import RESOURCE_NVIDIA_GPU
+from eks_gpu.scheduling.admission import admit, toleration_str
 from eks_gpu.scheduling.pod_view import PodView
 from eks_gpu.scheduling.taints import taint_str
-from eks_gpu.validate.findings import Finding
+from eks_gpu.validate.findings import Finding, object_ref
 from eks_gpu.validate.rules.placement import (
     blocking_taints,
     exists_toleration,
@@ -78,11 +84,11 @@ def _selector_finding(
     )
 
 
-def _workload_finding(
-    obj: dict[str, Any], pod_spec: dict[str, Any], pools: list[Pool]
+def _verdict(
+    obj: dict[str, Any], pod_spec: dict[str, Any], pools: list[Pool], eks_admission: bool
 ) -> Finding | None:
-    """The finding for one workload, or None when some pool can run it."""
-    view = view_of(pod_spec)
+    """The error for one workload, or None when some pool can run it."""
+    view = view_of(pod_spec, eks_admission)
     if view is None:
         return None
     gpu = view.gpus > 0
@@ -97,12 +103,37 @@ def _workload_finding(
     return _taint_finding(obj, view, matching)
 
 
+def _workload_finding(
+    obj: dict[str, Any], pod_spec: dict[str, Any], pools: list[Pool], eks_admission: bool
+) -> Finding | None:
+    """The error for one workload; or, when only EKS's admission lets it run, an ``info``
+    finding saying so; None otherwise."""
+    finding = _verdict(obj, pod_spec, pools, eks_admission)
+    if finding is not None or not eks_admission:
+        return finding
+    added = admit(pod_spec).added
+    without = _verdict(obj, pod_spec, pools, False) if added else None
+    if without is None:
+        return None
+    tolerations = ", ".join(toleration_str(t) for t in added)
+    return Finding(
+        RULE.id,
+        "info",
+        object_ref(obj),
+        in_pod_spec(obj, ".tolerations"),
+        f"runs only because EKS's ExtendedResourceToleration admission adds {tolerations}; "
+        f"on a cluster without that plugin (--no-eks-admission) it would stay Pending: it "
+        f"{without.message}",
+        f"nothing to do on EKS; elsewhere add {tolerations} to the pod template",
+    )
+
+
 def _check(manifests: ManifestSet) -> Iterator[Finding]:
     pools = pools_of(manifests)
     if not pools:
         return
     for obj, pod_spec in manifests.workloads():
-        finding = _workload_finding(obj, pod_spec, pools)
+        finding = _workload_finding(obj, pod_spec, pools, manifests.eks_admission)
         if finding is not None:
             yield finding
 
