@@ -45,7 +45,9 @@ pytestmark = pytest.mark.controlplane
 
 POOL_LABEL = "eks-gpu.test/pool"
 # A few of the benchmark's workloads, run at once as the benchmark does: packing, a
-# selector no allowed type meets, spot only, a tight GPU limit.
+# selector no allowed type meets, a pod without the GPU toleration (ExtendedResourceToleration
+# adds it), equal-weight pools (Karpenter tries the later name first), an on-demand-only pool,
+# a tight GPU limit.
 # A pod asking for an extended resource only a NodeOverlay adds, to the g6e types only.
 WIDGETS = Workload(
     "capacity overlay",
@@ -55,7 +57,19 @@ WIDGETS = Workload(
 )
 AGREEMENT_SAMPLE = (
     *(w for w in WORKLOADS if w.name in ("3 pods x 1 GPU", "1 GPU, H100 (not in the pool)")),
-    Workload("1 GPU + 8Gi, spot only", (Pod(memory="8Gi"),), (Pool(capacity_types=("spot",)),)),
+    Workload(
+        "no toleration, spot only", (Pod(tolerates=False),), (Pool(capacity_types=("spot",)),)
+    ),
+    Workload(
+        "equal weights: later name first",
+        (Pod(),),
+        (Pool("a", weight=10, families=("g5",)), Pool("b", weight=10, families=("g6",))),
+    ),
+    Workload(
+        "on-demand only: priced on demand",
+        (Pod(cpu="10", gpus=1),),
+        (Pool(capacity_types=("on-demand",)),),
+    ),
     Workload("3 x 2 GPUs, GPU limit 4", (Pod(gpus=2, count=3),), (Pool(gpu_limit=4),)),
 )
 
@@ -249,10 +263,10 @@ def test_simulate_agrees_with_karpenter_on_a_sample_run_at_once(
     nonce = uuid.uuid4().hex[:4]
     tags = {f"t{nonce}-{i}": w for i, w in enumerate((*AGREEMENT_SAMPLE, WIDGETS))}
     seen = agreement.karpenter_batch(kube, objects, tags, f"t{nonce}")
-    overlaid = seen.pop(f"t{nonce}-{len(AGREEMENT_SAMPLE)}").outcome
+    overlaid = seen[f"t{nonce}-{len(AGREEMENT_SAMPLE)}"].outcome
     assert overlaid.unschedulable == ()
     assert [launch.split("/")[1].split(".")[0] for launch in overlaid.launched] == ["g6e"]
-    for tag, workload in list(tags.items())[: len(AGREEMENT_SAMPLE)]:
+    for tag, workload in tags.items():
         real = seen[tag]
         if real.races:  # kube-scheduler filled a node with pods planned for another one
             continue

@@ -4,6 +4,7 @@ workloads run at once, the race detector, the price book and Karpenter's instanc
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 from eks_gpu.scheduling.resources import parse_quantity
@@ -125,3 +126,26 @@ def test_karpenter_gets_our_allocatable_plus_kwok_overhead() -> None:
             assert abs(left - sim.allocatable[key]) < Decimal("0.001"), (sim.name, key)
         offerings = types[sim.name]["offerings"]
         assert len(offerings) == 2 * len(ZONES)
+
+
+def test_an_on_demand_pool_ranks_types_by_on_demand_price() -> None:
+    """Karpenter prices a type by the cheapest offering the NodeClaim allows
+    (cloudprovider/types.go OrderByPrice: ``reqs.IsCompatible(of.Requirements, ...)``; the
+    kwok provider launches the cheapest Compatible offering, cloudprovider.go ``toNode``):
+    a type's cheap spot offering must not win an on-demand-only pool. Found by the benchmark
+    (g4dn.4xlarge against g5.4xlarge)."""
+    names = ("g4dn.4xlarge", "g5.4xlarge")
+    book = dataclasses.replace(
+        price_book(),
+        on_demand={"g4dn.4xlarge": 1.2, "g5.4xlarge": 1.6},
+        spot={"g4dn.4xlarge": dict.fromkeys(ZONES, 0.9), "g5.4xlarge": dict.fromkeys(ZONES, 0.2)},
+        zones=dict.fromkeys(names, ZONES),
+    )
+    pod = Pod(affinity=(("node.kubernetes.io/instance-type", "In", names),))
+    objects = agreement.rendered()
+    on_demand = Workload("od", (pod,), (Pool(capacity_types=("on-demand",)),))
+    either = Workload("both", (pod,), (Pool(),))
+    assert agreement.simulate(objects, "w", on_demand, book, ZONES).launched == (
+        "a/g4dn.4xlarge/on-demand",
+    )
+    assert agreement.simulate(objects, "w", either, book, ZONES).launched == ("a/g5.4xlarge/spot",)
