@@ -192,31 +192,34 @@ def _without_price_overlays(workload: Workload) -> Workload:
 FIXES = {
     "admission": "pods without the GPU toleration: EKS's ExtendedResourceToleration adds it "
     "(k8s.io/kubernetes v1.35.8 plugin/pkg/admission/extendedresourcetoleration/admission.go:60 "
-    "Admit, :92 TolerationOpExists); simulate does not model it yet",
+    "Admit, :92 TolerationOpExists); fixed in simulate (scheduling/admission.py)",
     "tie": "equal-weight pools: Karpenter tries the later name first "
-    "(pkg/utils/nodepool/nodepool.go:167 OrderByWeight: `return nps[a].Name > nps[b].Name`)",
+    "(pkg/utils/nodepool/nodepool.go:167 OrderByWeight: `return nps[a].Name > nps[b].Name`); "
+    "fixed in simulate",
     "price-overlay": "a NodeOverlay price: the kwok provider launches the cheapest offering at "
-    "its raw price (kwok/cloudprovider/cloudprovider.go:198 c.getInstanceType, :207), while "
-    "simulate, like the AWS provider, launches by the overlaid price (karpenter-provider-aws "
-    "pkg/providers/instance/instance.go:566 `Priority: offering.Price`, types.go:244 "
-    "FleetOnDemandAllocationStrategyPrioritized): a kwok limit, not a simulate error",
+    "its raw price (kwok/cloudprovider/cloudprovider.go:198-209 toNode, c.getInstanceType), "
+    "while simulate, like the AWS provider, launches by the overlaid price "
+    "(karpenter-provider-aws pkg/providers/instance/instance.go:566 `Priority: offering.Price`, "
+    "types.go:244 FleetOnDemandAllocationStrategyPrioritized; for spot, types.go:234 "
+    "capacity-optimized-prioritized, best effort): the kwok oracle cannot judge these",
     "capacity-rank": "an on-demand-only pool: Karpenter ranks types by their cheapest offering "
     "the NodeClaim allows (pkg/cloudprovider/types.go:343 OrderByPrice, "
     "`reqs.IsCompatible(of.Requirements, ...)`; kwok/cloudprovider/cloudprovider.go:207 toNode "
-    "launches the cheapest Compatible offering); simulate ranks by the cheapest offering of any "
-    "capacity type (instance_model.SimInstanceType.rank): OPEN, no pending fix",
+    "launches the cheapest Compatible offering); simulate ranked by the type's cheapest offering "
+    "of any capacity type: fixed here (scheduling/claims.py Claim.launch)",
 }
 LEGEND = {
     **FIXES,
     "limits": "NodePool limits: Karpenter checks them only when it opens a NodeClaim, against "
     "the largest candidate of each open one (pkg/controllers/provisioning/scheduling/"
     "scheduler.go:716 filterByRemainingResources, :786 subtractMax; :658 addToInflightNode "
-    "checks none), and again in later passes with the launched capacity (so the answer can "
-    "depend on when a NodeClaim launched): not emulated here, labelled by hand",
+    "checks none), and again in later passes with the launched capacity, so the answer can "
+    "depend on when a NodeClaim launched; simulate models the passes (solver.py)",
     "race": "kube-scheduler bound a pod to a node Karpenter planned for another pod "
-    "(agreement.races: NodeClaim spec.resources.requests, scheduling/nodeclaim.go:252); a later "
-    "pass then launched for the displaced pod, or limits kept it Pending: no offline model can "
-    "predict it",
+    "(agreement.races: a NodeClaim's spec.resources.requests is the sum of its planned pods, "
+    "pkg/controllers/provisioning/scheduling/nodeclaim.go:252); a later pass then launched for "
+    "the displaced pod, or limits kept it Pending: no offline model can predict it. "
+    "`race, X`: X differs too",
 }
 
 
@@ -236,6 +239,8 @@ def triage(path: Path) -> int:
         sim = simulate(objects, "w-000", workload, prices, ZONES)
         raced += bool(item["races"])
         label = "" if real == sim else _explain(objects, prices, workload, real)
+        if item["races"] and label:  # what else differs, if anything
+            label = "race" if label in ("unexplained", "limits?") else f"race, {label}"
         if item["races"] and real != sim:
             raced_differ += 1
         elif label == "price-overlay":  # the kwok provider's launch, not Karpenter's core
@@ -245,7 +250,6 @@ def triage(path: Path) -> int:
             agreed += real == sim
         if real == sim:
             continue
-        label = f"race, {label}" if item["races"] else label
         counts[label] = counts.get(label, 0) + 1
         races = f" ({len(item['races'])} raced)" if item["races"] else ""
         print(f"| {workload.name} | {real}{races} | {sim} | {label} |")
