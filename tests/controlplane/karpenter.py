@@ -179,7 +179,8 @@ def start_karpenter(
         "METRICS_PORT": "8080",
         "INSTANCE_TYPES_FILE_PATH": str(types_file),
         "BATCH_IDLE_DURATION": "1s",
-        "BATCH_MAX_DURATION": "3s",
+        # a batch of the agreement benchmark (hundreds of pods) must land in one pass
+        "BATCH_MAX_DURATION": "10s",
         "LOG_LEVEL": "debug",
         "FEATURE_GATES": FEATURE_GATES,
     }
