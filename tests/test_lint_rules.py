@@ -1022,3 +1022,20 @@ def test_node_overlays_note_the_feature_gate() -> None:
     [finding] = check("node-overlay-feature-gate", gpu_nodepool(), fractional_overlay())
     assert finding.severity == "info" and "NodeOverlay=true" in finding.fix
     assert check("node-overlay-feature-gate", gpu_nodepool()) == []
+
+
+def test_validate_takes_equal_weight_overlays_in_karpenters_order() -> None:
+    """NodeOverlayList.OrderByWeight (sigs.k8s.io/karpenter@v1.14.1 pkg/apis/v1alpha1):
+    equal weights go by name descending, so ``b-...`` beats ``a-...``; validate uses the
+    simulator's overlay model and agrees (it once sorted names ascending)."""
+
+    def overlay(name: str, gpus: str) -> dict[str, Any]:
+        body = fractional_overlay(gpus=gpus)
+        body["metadata"]["name"] = name
+        body["spec"]["requirements"][1] = expr("karpenter.k8s.aws/instance-gpu-count", "In", "8")
+        return body
+
+    pool = gpu_nodepool(families=("g5",), limits={"nvidia.com/gpu": "40"})
+    # b sets 32 (limit 40 < 64: warns), a sets 8 (limit 40 >= 16: passes)
+    [finding] = check("gpu-limit-first-pass", pool, overlay("a-eight", "8"), overlay("b-32", "32"))
+    assert "32 nvidia.com/gpu" in finding.message

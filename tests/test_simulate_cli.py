@@ -348,3 +348,16 @@ def test_plan_flags_a_prefer_no_schedule_pool(run_cli: RunCli, isolated: Path) -
     result = run_cli("plan", "-c", str(config), "--cluster-name", "demo")
     assert result.code == 1
     assert "isolation BROKEN" in result.out
+
+
+def test_text_cost_never_hides_unpriced_nodeclaims() -> None:
+    """Without spot prices the text says how many NodeClaims have no price instead of
+    leading with a bare ``$0.000/h``."""
+    from eks_gpu.cli.simulation_text import _cost_line
+
+    claim = {"price_per_hour": None}
+    doc = {"nodeclaims": [claim, {"price_per_hour": 1.5}], "cost_per_hour": 1.5}
+    assert "1 without a price" in _cost_line(doc)
+    assert _cost_line({"nodeclaims": [{"price_per_hour": 1.5}], "cost_per_hour": 1.5}) == (
+        "\nCost: $1.500/h for 1 NodeClaim(s)\n"
+    )

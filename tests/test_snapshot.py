@@ -199,3 +199,25 @@ def test_unreadable_snapshots(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="no Nodes and no Pods") as error:
         load_snapshot(str(empty))
     assert "kubectl get nodes,pods -A -o yaml" in (error.value.hint or "")
+
+
+def test_limits_count_a_nodes_capacity_not_its_allocatable(tmp_path: Path) -> None:
+    """Karpenter v1.14.1 ``scheduler.go`` ``updateRemainingResources`` subtracts
+    ``StateNode.Capacity()`` from a NodePool's limits, so a 4-vCPU node uses 4 CPUs of the
+    limit although only 3920m are allocatable."""
+    from builders import make_nodeclass, make_nodepool
+    from eks_gpu.loaders.price_cache import load_price_book
+    from eks_gpu.scheduling.simulate import Inputs, build_pools
+
+    status = {
+        "allocatable": {"cpu": "3920m", "memory": "14162Mi", "pods": "29", "nvidia.com/gpu": "1"},
+        "capacity": {"cpu": "4", "memory": "15896Mi", "pods": "29", "nvidia.com/gpu": "1"},
+    }
+    nodes, _ = load_snapshot(write_list(tmp_path, make_node("n", status=status)))
+    assert nodes[0].capacity["cpu"] == D(4)
+    pool = make_nodepool("gpu", limits={"cpu": "100"})
+    inputs = Inputs([pool], [make_nodeclass()], [], load_price_book(), nodes=nodes)
+    (model,) = build_pools(inputs, [])
+    assert model.used["cpu"] == D(4)
+    assert model.used["memory"] == D(15896 * 1024 * 1024)
+    assert model.used["nodes"] == D(1)

@@ -3,6 +3,7 @@ assumptions. Shared by ``simulate`` and ``plan``, which print the same section."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from eks_gpu.cli.table import format_table
@@ -51,9 +52,21 @@ def simulation_text(result: SimulationResult) -> str:
         ]
         out.append("\nUnschedulable:\n")
         out.append(format_table(("POD", "NODEPOOL", "CODE", "WHY"), rows))
-    out.append(f"\nCost: ${doc['cost_per_hour']:.3f}/h for the NodeClaims with a known price\n")
+    out.append(_cost_line(doc))
     out.append("Assumptions:\n" + "".join(f"  - {a}\n" for a in doc["assumptions"]))
     return "".join(out)
+
+
+def _cost_line(doc: Mapping[str, Any]) -> str:
+    """The cost, never a bare ``$0.000/h`` that hides NodeClaims whose price is unknown."""
+    claims = doc["nodeclaims"]
+    unpriced = sum(1 for c in claims if c["price_per_hour"] is None)
+    if not unpriced:
+        return f"\nCost: ${doc['cost_per_hour']:.3f}/h for {len(claims)} NodeClaim(s)\n"
+    return (
+        f"\nCost: ${doc['cost_per_hour']:.3f}/h for the {len(claims) - unpriced} NodeClaim(s) "
+        f"with a known price; {unpriced} without a price (spot unknown: see the assumptions)\n"
+    )
 
 
 __all__ = ["simulation_text"]

@@ -160,11 +160,7 @@ def _offerings(
     instance_type: SimInstanceType, context: Requirements, overlay: Overlay
 ) -> list[Offering]:
     """``getOverlaidOfferings``: the offerings ``overlay`` reaches, [] when none."""
-    for key, requirement in overlay.requirements.items():
-        defined = key in instance_type.requirements or key in context or key in OFFERING_KEYS
-        if not defined and not absent_ok(requirement):  # Compatible: no undefined keys
-            return []
-    if not instance_type.requirements.add(context).is_intersecting(overlay.requirements):
+    if not selects(overlay, instance_type.requirements, context):
         return []
     zones, capacity = (
         overlay.requirements.get(LABEL_ZONE),
@@ -173,6 +169,17 @@ def _offerings(
     return [
         o for o in instance_type.offerings if zones.has(o.zone) and capacity.has(o.capacity_type)
     ]
+
+
+def selects(overlay: Overlay, type_requirements: Requirements, context: Requirements) -> bool:
+    """The requirement half of ``getOverlaidOfferings``: the type's requirements plus the
+    pool's (``context``) are compatible with the overlay's, no undefined key allowed
+    (zone and capacity type are decided per offering)."""
+    for key, requirement in overlay.requirements.items():
+        defined = key in type_requirements or key in context or key in OFFERING_KEYS
+        if not defined and not absent_ok(requirement):  # Compatible: no undefined keys
+            return False
+    return type_requirements.add(context).is_intersecting(overlay.requirements)
 
 
 def _conflicts(update: _Update | None, overlay: Overlay, offerings: Sequence[Offering]) -> bool:
@@ -321,4 +328,5 @@ __all__ = [
     "order",
     "parse_overlay",
     "resolve",
+    "selects",
 ]

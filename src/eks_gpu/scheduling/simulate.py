@@ -126,7 +126,7 @@ def _build_pools(
         pool.overhead = daemon_overheads(daemonsets, pool)
         for node in inputs.nodes:
             if node.nodepool == pool.name:
-                used = {k: node.allocatable.get(k, Decimal(0)) for k in CAPACITY_KEYS}
+                used = {k: node.limit_usage.get(k, Decimal(0)) for k in CAPACITY_KEYS}
                 pool.used = add(pool.used, {**used, "nodes": Decimal(1)})
         pools.append(pool)
     return pools, notes
@@ -175,6 +175,12 @@ def assumptions(inputs: Inputs, unknown: tuple[int, float], notes: Sequence[str]
         "DaemonSet overhead is counted per instance type, for the DaemonSets Karpenter would "
         "place there (pool taints, nodeSelector and required node affinity)",
         "topology spread and pod (anti-)affinity are not simulated",
+        "NodePool limits are applied pass by pass as Karpenter does (a new NodeClaim is "
+        "charged its largest candidate; the nodes limit is checked at the start of a pass); "
+        "every NodeClaim of a pass is assumed to launch as its cheapest candidate before the "
+        "next pass",
+        "ties Karpenter breaks at random (which launched NodeClaim takes a pod first, the order "
+        "of equally-loaded planned NodeClaims) are broken by opening order",
     ]
     count, at_on_demand = unknown
     if count:

@@ -9,6 +9,7 @@ the pods to place. Everything else in the file is ignored with a note.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -32,7 +33,12 @@ SNAPSHOT_HINT = "capture one with: kubectl get nodes,pods -A -o yaml > snapshot.
 
 @dataclass(frozen=True)
 class SnapshotNode:
-    """One existing node: its labels, taints, allocatable, and the requests of its pods."""
+    """One existing node: its labels, taints, allocatable, and the requests of its pods.
+
+    ``capacity`` is ``status.capacity`` (empty when the object has none): NodePool limits
+    count a node's capacity, not its allocatable (Karpenter v1.14.1 ``scheduler.go``
+    ``updateRemainingResources`` subtracts ``StateNode.Capacity()``).
+    """
 
     name: str
     labels: Mapping[str, str] = field(hash=False)
@@ -42,6 +48,12 @@ class SnapshotNode:
     nodepool: str | None = None
     pods: tuple[str, ...] = ()
     unschedulable: bool = False
+    capacity: Mapping[str, Decimal] = field(default_factory=dict, hash=False)
+
+    @property
+    def limit_usage(self) -> Mapping[str, Decimal]:
+        """What the node counts against its NodePool's limits: capacity, else allocatable."""
+        return self.capacity or self.allocatable
 
     @property
     def free(self) -> dict[str, Decimal]:
@@ -67,6 +79,13 @@ def _where(manifest: Manifest) -> str:
     return f"{manifest.source}: {manifest.kind or 'object'} {manifest.name or '(no name)'}"
 
 
+def _resources(where: str, status: Mapping[str, Any], section: str) -> dict[str, Decimal]:
+    try:
+        return parse_resources(status.get(section))
+    except ValueError as error:
+        raise ManifestError(f"{where}: status.{section}.{error}") from None
+
+
 def _node(manifest: Manifest) -> SnapshotNode:
     obj, where = manifest.obj, _where(manifest)
     if not manifest.name:
@@ -83,10 +102,8 @@ def _node(manifest: Manifest) -> SnapshotNode:
             hint="the snapshot must hold nodes as the API returns them, status included; "
             + SNAPSHOT_HINT,
         )
-    try:
-        allocatable = parse_resources(status[section])
-    except ValueError as error:
-        raise ManifestError(f"{where}: status.{section}.{error}") from None
+    allocatable = _resources(where, status, section)
+    capacity = _resources(where, status, "capacity")
     return SnapshotNode(
         name=manifest.name,
         labels={str(k): str(v) for k, v in labels.items()},
@@ -95,6 +112,7 @@ def _node(manifest: Manifest) -> SnapshotNode:
         used={},
         nodepool=str(labels[LABEL_NODEPOOL]) if labels.get(LABEL_NODEPOOL) else None,
         unschedulable=spec.get("unschedulable") is True,
+        capacity=capacity,
     )
 
 
@@ -165,15 +183,10 @@ class _Builder:
         for name in sorted(self.nodes):
             node = self.nodes[name]
             nodes.append(
-                SnapshotNode(
-                    node.name,
-                    node.labels,
-                    node.taints,
-                    node.allocatable,
-                    self.used.get(name, {}),
-                    node.nodepool,
-                    tuple(sorted(self.bound.get(name, []))),
-                    node.unschedulable,
+                dataclasses.replace(
+                    node,
+                    used=self.used.get(name, {}),
+                    pods=tuple(sorted(self.bound.get(name, []))),
                 )
             )
         for name in sorted(set(self.bound) - set(self.nodes)):
