@@ -54,9 +54,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
             plane = up(args.dir, bins, crds)
             if args.karpenter:
-                from .karpenter import start_karpenter  # imports eks_gpu's catalog
+                from .agreement import rendered  # imports eks_gpu
+                from .karpenter import price_book, start_karpenter
 
-                start_karpenter(plane, bins)
+                nodeclass = next(o for o in rendered() if o["kind"] == "EC2NodeClass")
+                start_karpenter(plane, bins, nodeclass, price_book())
             print(f"up in {time.monotonic() - start:.1f}s", file=sys.stderr)
             sys.stdout.write(_env(plane))
     except (BuildError, PlaneError) as err:

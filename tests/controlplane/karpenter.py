@@ -1,22 +1,26 @@
 """Tier 3: real Karpenter (core + its kwok cloud provider) on the local control plane.
 
-Karpenter gets an instance-types file generated from **our** catalog, so its choices can be
+Karpenter gets an instance-types file generated from **our** model, so its choices can be
 compared with ours: each GPU instance type of ``eks_gpu.catalog`` with
 
-- ``resources`` = our modelled allocatable plus kwok's fixed overhead (100m CPU, 10Mi), so
-  Karpenter's allocatable for the type equals ours and only the scheduling logic differs;
-- one on-demand offering per zone at our on-demand price. The bundled catalog has no spot
-  prices, and inventing some would decide the outcome, so there is no spot offering;
+- ``resources`` = the allocatable ``eks-gpu simulate`` computes for the rendered EC2NodeClass
+  (kubelet settings, RAID0, root volume), plus kwok's fixed overhead (100m CPU, 10Mi:
+  kwok/cloudprovider/helpers.go ``newInstanceType``), so Karpenter's allocatable for the type
+  equals ours and only the scheduling logic differs;
+- per zone, an on-demand offering at the bundled on-demand price and a spot offering at a
+  made-up, deterministic price (:func:`price_book`; simulate gets the same book);
 - every ``karpenter.k8s.aws/*`` label of the type as an offering requirement: the kwok
   provider treats those keys as well known and stamps them on the node, so NodePools written
   for AWS (instance family, GPU manufacturer, ...) select the same types here.
 
 Karpenter runs in a private network namespace (see nsbridge.py): it binds its metrics and
-health ports on all interfaces, which must not reach the host.
+health ports on all interfaces, which must not reach the host. The NodeOverlay feature gate
+is on (options.go ``DefaultFeatureGates`` has it off).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from decimal import Decimal
@@ -24,77 +28,134 @@ from pathlib import Path
 from typing import Any
 
 from eks_gpu.catalog.instance_types import all_instance_types
+from eks_gpu.catalog.prices import PriceBook, bundled_price_book
+from eks_gpu.scheduling.simulate import Inputs, build_pools
 
 from .kube import Kube
 from .plane import Plane, free_port, install_crds, start_process, wait_ready, write_kubeconfig
 
 ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
-KWOK_OVERHEAD = {"cpu": Decimal("0.1"), "memory": Decimal(10)}  # cores, MiB
+KWOK_OVERHEAD = {"cpu": Decimal("0.1"), "memory": Decimal(10 * 2**20)}  # cores, bytes
 KARPENTER_CRDS = (
     "karpenter.kwok.sh_kwoknodeclasses.yaml",
     "karpenter.sh_nodeoverlays.yaml",
     "autoscaling.x-k8s.io_capacitybuffers.yaml",
 )
 INSIDE_API_PORT, INSIDE_HEALTH_PORT = 6443, 8081  # inside Karpenter's own network namespace
+FEATURE_GATES = "NodeOverlay=true"
+GPU_COUNT = "karpenter.k8s.aws/instance-gpu-count"
 
 
-def _plus_overhead(resources: dict[str, str]) -> dict[str, str]:
-    out = dict(resources)
-    cpu = resources["cpu"]
-    cores = Decimal(cpu[:-1]) / 1000 if cpu.endswith("m") else Decimal(cpu)
-    out["cpu"] = f"{int((cores + KWOK_OVERHEAD['cpu']) * 1000)}m"
-    memory = resources["memory"]
-    assert memory.endswith("Mi"), memory  # the catalog models memory in Mi
-    out["memory"] = f"{int(Decimal(memory[:-2]) + KWOK_OVERHEAD['memory'])}Mi"
-    return out
+def _fraction(*parts: str) -> float:
+    """A stable number in [0, 1) from ``parts`` (not Python's salted hash)."""
+    digest = hashlib.sha256("/".join(parts).encode()).hexdigest()
+    return int(digest[:8], 16) / 2**32
+
+
+def gpu_type_names() -> list[str]:
+    """The GPU types our catalog prices: what Karpenter is offered."""
+    return sorted(
+        name
+        for name, it in all_instance_types().items()
+        if GPU_COUNT in it.labels and it.price is not None
+    )
+
+
+def price_book() -> PriceBook:
+    """Bundled on-demand prices, and spot at 25-75% of on-demand per type and zone
+    (deterministic: the same book every run); only GPU types are offered. Every type has spot:
+    simulate offers spot wherever on-demand is (a PriceBook has no "not offered", only an
+    unknown price)."""
+    bundled = bundled_price_book()
+    names = gpu_type_names()
+    spot = {
+        name: {
+            zone: round(bundled.on_demand[name] * (0.25 + 0.5 * _fraction(name, zone)), 4)
+            for zone in ZONES
+        }
+        for name in names
+    }
+    return PriceBook(
+        region=bundled.region,
+        source="aws",
+        date="benchmark",
+        on_demand={name: bundled.on_demand[name] for name in names},
+        spot=spot,
+        zones={name: ZONES for name in names},
+    )
+
+
+def _quantity(key: str, value: Decimal) -> str:
+    value += KWOK_OVERHEAD.get(key, Decimal(0))
+    if key == "cpu":
+        return f"{int(value * 1000)}m"
+    return str(int(value))
 
 
 def _in(key: str, value: str) -> dict[str, Any]:
     return {"key": key, "operator": "In", "values": [value]}
 
 
-def gpu_instance_types() -> list[dict[str, Any]]:
-    """Karpenter-kwok's ``InstanceTypeOptions`` for every GPU type our catalog prices."""
+def gpu_instance_types(prices: PriceBook, nodeclass: dict[str, Any]) -> list[dict[str, Any]]:
+    """Karpenter-kwok's ``InstanceTypeOptions`` for every type of ``prices``, with the
+    allocatable simulate gives it in a pool on ``nodeclass`` (its own ``build_pools``)."""
+    everything = {
+        "apiVersion": "karpenter.sh/v1",
+        "kind": "NodePool",
+        "metadata": {"name": "all"},
+        "spec": {"template": {"spec": {"nodeClassRef": {"name": nodeclass["metadata"]["name"]}}}},
+    }
+    inputs = Inputs(
+        nodepools=[everything], nodeclasses=[nodeclass], workloads=[], prices=prices, zones=ZONES
+    )
+    model = build_pools(inputs, [])[0].types
+    catalog = all_instance_types()
     types = []
-    for name, it in sorted(all_instance_types().items()):
-        if "karpenter.k8s.aws/instance-gpu-count" not in it.labels or it.price is None:
-            continue
-        aws = [
-            _in(k, v) for k, v in sorted(it.labels.items()) if k.startswith("karpenter.k8s.aws/")
-        ]
+    for sim in sorted(model, key=lambda t: t.name):
+        labels = catalog[sim.name].labels
+        aws = [_in(k, v) for k, v in sorted(labels.items()) if k.startswith("karpenter.k8s.aws/")]
         offerings = [
             {
-                "Price": it.price,
+                "Price": price,
                 "Available": True,
                 "Requirements": [
-                    {
-                        "key": "karpenter.sh/capacity-type",
-                        "operator": "In",
-                        "values": ["on-demand"],
-                    },
-                    {"key": "topology.kubernetes.io/zone", "operator": "In", "values": [zone]},
+                    _in("karpenter.sh/capacity-type", capacity_type),
+                    _in("topology.kubernetes.io/zone", zone),
                     *aws,
                 ],
             }
             for zone in ZONES
+            for capacity_type, price in (
+                ("on-demand", prices.on_demand[sim.name]),
+                ("spot", prices.spot.get(sim.name, {}).get(zone)),
+            )
+            if price is not None
         ]
         types.append(
             {
-                "name": name,
-                "architecture": it.labels["kubernetes.io/arch"],
+                "name": sim.name,
+                "architecture": labels["kubernetes.io/arch"],
                 "operatingSystems": ["linux"],
-                "resources": _plus_overhead(dict(it.resources)),
+                "resources": {k: _quantity(k, v) for k, v in sorted(sim.allocatable.items())},
                 "offerings": offerings,
             }
         )
     return types
 
 
-def start_karpenter(plane: Plane, bins: dict[str, Path], *, tie_to_parent: bool = False) -> None:
-    """Install its kwok CRDs, write the instance types, start Karpenter, wait for /readyz."""
+def start_karpenter(
+    plane: Plane,
+    bins: dict[str, Path],
+    nodeclass: dict[str, Any],
+    prices: PriceBook,
+    *,
+    tie_to_parent: bool = False,
+) -> None:
+    """Install its kwok CRDs, write the instance types (``prices``, allocatable under
+    ``nodeclass``), start Karpenter with NodeOverlay on, wait for /readyz."""
     install_crds(plane, [bins[name] for name in KARPENTER_CRDS])
     types_file = plane.dir / "instance-types.json"
-    types_file.write_text(json.dumps(gpu_instance_types(), indent=1))
+    types_file.write_text(json.dumps(gpu_instance_types(prices, nodeclass), indent=1))
     upstream = plane.server.removeprefix("https://")
     kubeconfig = plane.dir / "karpenter.kubeconfig"
     write_kubeconfig(
@@ -118,8 +179,10 @@ def start_karpenter(plane: Plane, bins: dict[str, Path], *, tie_to_parent: bool 
         "METRICS_PORT": "8080",
         "INSTANCE_TYPES_FILE_PATH": str(types_file),
         "BATCH_IDLE_DURATION": "1s",
-        "BATCH_MAX_DURATION": "3s",
+        # a batch of the agreement benchmark (hundreds of pods) must land in one pass
+        "BATCH_MAX_DURATION": "10s",
         "LOG_LEVEL": "debug",
+        "FEATURE_GATES": FEATURE_GATES,
     }
     start_process(plane, "karpenter", argv, tie_to_parent, **env)
     wait_ready(plane, "karpenter", f"http://127.0.0.1:{health}/readyz", None, 60)

@@ -36,6 +36,9 @@ AUDIT_POLICY = {
 # No kube-controller-manager runs: nothing creates default ServiceAccounts, and nothing would
 # remove the not-ready taint TaintNodesByCondition puts on every new Node.
 DISABLED_ADMISSION = "ServiceAccount,TaintNodesByCondition"
+# EKS runs ExtendedResourceToleration: a pod asking for nvidia.com/gpu gets a toleration for a
+# taint of that key, so Karpenter sees it tolerating a GPU pool's taint without writing one.
+ENABLED_ADMISSION = "ExtendedResourceToleration"
 REFERENCE = Path(os.environ.get("EKS_GPU_REFERENCE", REPO.parent / "shared" / "reference"))
 KARPENTER_CRDS = (
     "karpenter.sh_nodepools.yaml",
@@ -241,6 +244,7 @@ def _start_apiserver(plane: Plane, bins: dict[str, Path], etcd: str, tie: bool) 
         f"--audit-policy-file={d / 'audit-policy.yaml'}",
         f"--audit-log-path={plane.audit_log}",
         f"--disable-admission-plugins={DISABLED_ADMISSION}",
+        f"--enable-admission-plugins={ENABLED_ADMISSION}",
         "--allow-privileged=true",
         "--kubelet-preferred-address-types=InternalIP",
         "--profiling=false",

@@ -134,3 +134,24 @@ def test_audit_log_records_who_did_what(restricted: Kube, plane: Plane) -> None:
     assert event["verb"] == "get"
     assert event["responseStatus"]["code"] == 403
     assert "requestObject" not in event  # Metadata level: no bodies
+
+
+def test_extended_resource_toleration_admits_gpu_pods_as_eks_does(kube: Kube) -> None:
+    """EKS runs the ExtendedResourceToleration admission plugin (plane.py enables it): a pod
+    asking for nvidia.com/gpu gets ``nvidia.com/gpu Exists NoSchedule`` without writing it
+    (kubernetes plugin/pkg/admission/extendedresourcetoleration ``Admit``); a CPU pod does not."""
+    tolerations = {}
+    for name, limits in (("gpu", {"nvidia.com/gpu": "1"}), ("cpu", {"cpu": "1"})):
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": f"ert-{name}-{uuid.uuid4().hex[:6]}", "namespace": "default"},
+            "spec": {
+                "containers": [{"name": "c", "image": "busybox", "resources": {"limits": limits}}]
+            },
+        }
+        admitted = kube.apply(pod, "eks-gpu-test", dry_run=True)
+        tolerations[name] = admitted["spec"].get("tolerations", [])
+    expected = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    assert expected in tolerations["gpu"]
+    assert not any(t.get("key") == "nvidia.com/gpu" for t in tolerations["cpu"])

@@ -96,7 +96,9 @@ def test_tolerating_gpu_pod_is_scheduled_and_runs(kube: Kube, gpu_node: str) -> 
 def test_pod_without_toleration_stays_pending_with_the_scheduler_reason(
     kube: Kube, gpu_node: str
 ) -> None:
-    plain = pod(gpu_node, tolerate=False)
+    """A CPU pod: a GPU pod gets the toleration from EKS's ExtendedResourceToleration
+    admission, which the local API server runs too (plane.py)."""
+    plain = pod(gpu_node, gpus=0, tolerate=False)
     kube.create(plain)
     try:
         message = _unschedulable_reason(kube, plain)

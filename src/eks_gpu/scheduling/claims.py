@@ -14,6 +14,7 @@ resource, an upper bound that decides in O(resources) that a pod cannot fit.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -128,11 +129,19 @@ class Claim:
         if self.launched is not None:
             return self.launched
         fitting = self.options.fitting(self.requests, self.start)
+        # priced by the offerings the claim allows (cloudprovider/types.go OrderByPrice), not
+        # the type's cheapest: an on-demand-only claim must not rank a type by its spot price
+        fitting = sorted(fitting, key=lambda t: _rank_under(t, self.requirements))
         chosen = fitting[0] if self.min_values else pick(fitting)
         offering = chosen.offering_for(self.requirements)
         if offering is None:  # candidates are filtered on offerings, so this cannot happen
             raise AssertionError(f"{chosen.name} has no offering under its claim")
         return chosen, offering
+
+
+def _rank_under(instance_type: SimInstanceType, requirements: Requirements) -> float:
+    offering = instance_type.offering_for(requirements)
+    return math.inf if offering is None else offering.rank
 
 
 def pick(candidates: Sequence[SimInstanceType]) -> SimInstanceType:
