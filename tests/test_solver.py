@@ -658,3 +658,40 @@ def test_pod_input_order_does_not_change_the_result() -> None:
     forward, backward = run(pods), run(list(reversed(pods)))
     assert forward == backward
     assert forward["nodeclaims"] and forward["unschedulable"]
+
+
+@pytest.mark.parametrize(
+    ("capacity_types", "launched"),
+    [
+        (["on-demand"], ("g4dn.4xlarge", "on-demand")),
+        (["spot", "on-demand"], ("g5.4xlarge", "spot")),
+    ],
+)
+def test_a_type_is_priced_by_the_offerings_its_nodeclaim_allows(
+    capacity_types: list[str], launched: tuple[str, str]
+) -> None:
+    """Karpenter ranks a NodeClaim's types by the cheapest offering the claim's requirements
+    allow (sigs.k8s.io/karpenter@v1.14.1 pkg/cloudprovider/types.go ``OrderByPrice``), so
+    g5.4xlarge's cheap spot price must not win an on-demand-only pool (found by the agreement
+    benchmark)."""
+    import dataclasses
+
+    from builders import make_nodeclass, make_nodepool
+
+    names, zones = ("g4dn.4xlarge", "g5.4xlarge"), ("us-east-1a",)
+    book = dataclasses.replace(
+        load_price_book(),
+        on_demand={"g4dn.4xlarge": 1.2, "g5.4xlarge": 1.6},
+        spot={"g4dn.4xlarge": {"us-east-1a": 0.9}, "g5.4xlarge": {"us-east-1a": 0.2}},
+        zones=dict.fromkeys(names, zones),
+    )
+    pool = make_nodepool(
+        requirements=[
+            expr("node.kubernetes.io/instance-type", "In", *names),
+            expr("karpenter.sh/capacity-type", "In", *capacity_types),
+        ]
+    )
+    pod = make_pod("p", gpus=1)
+    result = simulate(Inputs([pool], [make_nodeclass()], [pod], book, zones=zones)).document
+    [claim] = result["nodeclaims"]
+    assert (claim["instance_type"], claim["capacity_type"]) == launched
