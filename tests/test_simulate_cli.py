@@ -358,6 +358,7 @@ def test_text_cost_never_hides_unpriced_nodeclaims() -> None:
     claim = {"price_per_hour": None}
     doc = {"nodeclaims": [claim, {"price_per_hour": 1.5}], "cost_per_hour": 1.5}
     assert "1 without a price" in _cost_line(doc)
+    assert "Cost: unknown" in _cost_line({"nodeclaims": [claim], "cost_per_hour": 0.0})
     assert _cost_line({"nodeclaims": [{"price_per_hour": 1.5}], "cost_per_hour": 1.5}) == (
         "\nCost: $1.500/h for 1 NodeClaim(s)\n"
     )

@@ -63,6 +63,10 @@ def _cost_line(doc: Mapping[str, Any]) -> str:
     unpriced = sum(1 for c in claims if c["price_per_hour"] is None)
     if not unpriced:
         return f"\nCost: ${doc['cost_per_hour']:.3f}/h for {len(claims)} NodeClaim(s)\n"
+    if unpriced == len(claims):
+        return (
+            f"\nCost: unknown: no NodeClaim has a known price ({unpriced} spot without a price)\n"
+        )
     return (
         f"\nCost: ${doc['cost_per_hour']:.3f}/h for the {len(claims) - unpriced} NodeClaim(s) "
         f"with a known price; {unpriced} without a price (spot unknown: see the assumptions)\n"
