@@ -393,3 +393,23 @@ def test_exec_plugin_not_installed_shows_the_install_hint(server: tuple[str, Scr
         client(url, exec=exec_config).get("/version")
     assert "'no-such-aws-binary' of user 'me' is not installed" in caught.value.message
     assert caught.value.hint == "install the AWS CLI v2"
+
+
+def test_exec_plugin_v1_says_use_v1beta1(server: tuple[str, Script]) -> None:
+    url, _ = server
+    exec_config = {"apiVersion": "client.authentication.k8s.io/v1", "command": "aws"}
+    with pytest.raises(ClusterAccessError) as caught:
+        client(url, exec=exec_config).get("/version")
+    assert "asks for client.authentication.k8s.io/v1," in caught.value.message
+    assert "client.authentication.k8s.io/v1beta1" in (caught.value.hint or "")
+
+
+def test_a_context_without_a_user_sends_no_credentials(server: tuple[str, Script]) -> None:
+    from lightkube.config.kubeconfig import KubeConfig
+
+    url, script = server
+    script.replies["/version"] = [ok({"major": "1"})]
+    config = KubeConfig.from_server(url).get()
+    assert config is not None and config.user is None
+    assert Client(config).get("/version") == {"major": "1"}
+    assert script.seen == [("/version", {}, "")]

@@ -26,7 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from eks_gpu.cluster.config import load_config
 from eks_gpu.errors import ClusterAccessError, NotFoundError
-from eks_gpu.names import KARPENTER_GROUPS
+from eks_gpu.names import (
+    API_VERSION_EXEC_CREDENTIAL,
+    API_VERSION_EXEC_CREDENTIAL_V1BETA1,
+    KARPENTER_GROUPS,
+)
 
 if TYPE_CHECKING:
     import httpx2 as httpx
@@ -333,8 +337,11 @@ def _http_client(config: SingleConfig, target: Target, timeout: float) -> httpx.
     """lightkube's httpx client for ``config`` (auth, TLS, proxy); its errors made ours."""
     import httpx2 as httpx
     from lightkube.config import client_adapter
+    from lightkube.config.models import User
     from lightkube.core.exceptions import ConfigError
 
+    if config.user is None:  # a context without a user: no credentials (lightkube needs one)
+        config = config._replace(user=User())
     params = client_adapter.ConnectionParams(timeout=httpx.Timeout(timeout))
     try:
         http = client_adapter.Client(config, params)
@@ -354,6 +361,13 @@ def _credential_error(error: Exception, config: SingleConfig, target: Target) ->
     if plugin is None:
         return ClusterAccessError(f"context {target.context!r}: {error}")
     install = plugin.installHint or f"install {plugin.command!r} and put it on PATH"
+    if plugin.apiVersion == API_VERSION_EXEC_CREDENTIAL:
+        return ClusterAccessError(
+            f"the exec credential plugin of user {target.user!r} asks for {plugin.apiVersion}, "
+            "which lightkube does not speak",
+            hint=f"set its apiVersion to {API_VERSION_EXEC_CREDENTIAL_V1BETA1} (what `aws eks "
+            "update-kubeconfig` writes; aws eks get-token answers in the version asked for)",
+        )
     if isinstance(error, FileNotFoundError):
         return ClusterAccessError(
             f"the exec credential plugin {plugin.command!r} of user {target.user!r} is not "
