@@ -135,7 +135,7 @@ def test_kubeconfig_env_merges_files_first_wins(
 def test_default_path_and_its_absence(tmp_path: Path) -> None:
     with pytest.raises(ClusterAccessError) as caught:
         load_config()
-    assert caught.value.message.startswith("cannot read kubeconfig ")
+    assert caught.value.message.startswith("no kubeconfig: $KUBECONFIG is not set and ")
     assert "--kubeconfig" in (caught.value.hint or "")
     write(tmp_path / "home" / ".kube" / "config", config())
     assert load_config().cluster.server == SERVER

@@ -111,6 +111,10 @@ def load_config(kubeconfig: str | Path | None = None, context: str | None = None
         in_cluster = _in_cluster()
         if in_cluster is not None:
             return in_cluster
+        raise ClusterAccessError(
+            f"no kubeconfig: ${ENV} is not set and {paths[0]} does not exist",
+            hint=f"pass --kubeconfig PATH or set ${ENV}; {UPDATE_HINT}",
+        )
     data, first = merged(paths)
     source = ", ".join(map(str, paths))
     name = context or data.get("current-context")
