@@ -20,9 +20,7 @@ from typing import Any
 
 import pytest
 
-from eks_gpu.cluster.client import Client, resource_of
-from eks_gpu.cluster.exec_plugin import clear_cache
-from eks_gpu.cluster.kubeconfig import ExecConfig, KubeContext
+from eks_gpu.cluster.client import Client, Failure, Target, rbac_rule, resource_of, translate
 from eks_gpu.cluster.reader import installed_crds, live_lookup, live_object
 from eks_gpu.errors import ClusterAccessError, NotFoundError
 
@@ -93,16 +91,20 @@ def server() -> Iterator[tuple[str, Script]]:
     httpd.server_close()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_exec_cache() -> Iterator[None]:
-    clear_cache()
-    yield
-    clear_cache()
+def client(url: str, sleeps: list[float] | None = None, **user: Any) -> Client:
+    """A client through lightkube's kubeconfig model: context "test", user "me" (``user``'s
+    fields as kubeconfig spells them: ``token``, ``tokenFile``, ``exec``)."""
+    from lightkube.config.kubeconfig import KubeConfig
 
-
-def client(url: str, sleeps: list[float] | None = None, **context: Any) -> Client:
-    ctx = KubeContext(source="test.kubeconfig", context="test", user="me", server=url, **context)
-    return Client(ctx, sleep=(sleeps if sleeps is not None else []).append)
+    config = KubeConfig.from_dict(
+        {
+            "clusters": [{"name": "c", "cluster": {"server": url}}],
+            "users": [{"name": "me", "user": user}],
+            "contexts": [{"name": "test", "context": {"cluster": "c", "user": "me"}}],
+        }
+    ).get("test")
+    assert config is not None
+    return Client(config, sleep=(sleeps if sleeps is not None else []).append)
 
 
 def ok(body: Any, **headers: str) -> Reply:
@@ -116,16 +118,22 @@ def test_get_sends_the_token(server: tuple[str, Script]) -> None:
     assert script.seen == [("/version", {}, "Bearer s3cret")]
 
 
-def test_token_file_is_read_at_each_request(server: tuple[str, Script], tmp_path: Path) -> None:
+def test_token_file_is_read_again_after_a_401(server: tuple[str, Script], tmp_path: Path) -> None:
+    """A rotated token file (service-account tokens) is picked up when the old token is refused."""
     url, script = server
-    script.replies["/version"] = [ok({})]
+    expired: Reply = (401, status(401, "Unauthorized", "expired"), {})
+    script.replies["/version"] = [ok({}), expired, ok({})]
     token = tmp_path / "token"
     token.write_text("first\n")
-    api = client(url, token_file=token)
+    api = client(url, tokenFile=str(token))
     api.get("/version")
     token.write_text("rotated")
     api.get("/version")
-    assert [auth for _, _, auth in script.seen] == ["Bearer first", "Bearer rotated"]
+    assert [auth for _, _, auth in script.seen] == [
+        "Bearer first",
+        "Bearer first",
+        "Bearer rotated",
+    ]
 
 
 def test_list_follows_continue_and_fills_in_kind(server: tuple[str, Script]) -> None:
@@ -168,7 +176,7 @@ def test_server_errors_and_drops_are_retried_with_backoff(
     server: tuple[str, Script], code: int
 ) -> None:
     url, script = server
-    failing = (code, status(code, "InternalError", "oops"), {})
+    failing: Reply = (code, status(code, "InternalError", "oops"), {})
     script.replies["/version"] = [failing, "drop", ok({"major": "1"})]
     sleeps: list[float] = []
     assert client(url, sleeps).get("/version") == {"major": "1"}
@@ -224,6 +232,48 @@ def test_403_names_the_resource_and_what_is_needed(server: tuple[str, Script]) -
         f"forbidden: {denied['message']}; your user needs get/list on nodepools.karpenter.sh"
     )
     assert caught.value.reason == "Forbidden"
+    rule = '{apiGroups: ["karpenter.sh"], resources: ["nodepools"], verbs: ["get", "list"]}'
+    assert rule in (caught.value.hint or "")
+
+
+def test_rbac_rule_of_a_core_resource() -> None:
+    assert rbac_rule("pods", "patch") == '{apiGroups: [""], resources: ["pods"], verbs: ["patch"]}'
+
+
+def test_404_on_an_unserved_karpenter_kind_says_the_crds_are_missing(
+    server: tuple[str, Script],
+) -> None:
+    url, script = server
+    path = "/apis/karpenter.sh/v1/nodepools"
+    script.replies[path] = [(404, "404 page not found", {"Content-Type": "text/plain"})]
+    with pytest.raises(NotFoundError) as caught:
+        client(url).list(path)
+    assert caught.value.message == (
+        "the cluster does not serve nodepools.karpenter.sh: the Karpenter v1 CRDs are not installed"
+    )
+
+
+def test_409_names_the_other_field_manager() -> None:
+    conflict = status(
+        409,
+        "Conflict",
+        'Apply failed with 1 conflict: conflict with "kubectl-edit" using karpenter.sh/v1: '
+        ".spec.limits.nvidia.com/gpu",
+        causes=[{"reason": "FieldManagerConflict", "message": 'conflict with "kubectl-edit"'}],
+    )
+    failure = Failure("/apis/karpenter.sh/v1/nodepools/gpu", 409, conflict, method="PATCH")
+    error = translate(failure, Target("test", "me", "https://k"))
+    assert error.message.startswith(
+        'conflict on nodepools.karpenter.sh: fields are owned by "kubectl-edit"'
+    )
+    assert error.code == 409 and '"kubectl-edit"' in (error.hint or "")
+
+
+def test_403_on_a_write_names_that_verb() -> None:
+    denied = status(403, "Forbidden", "no")
+    failure = Failure("/apis/karpenter.sh/v1/nodepools/gpu", 403, denied, method="PATCH")
+    error = translate(failure, Target("test", "me", "https://k"))
+    assert error.message == "forbidden: no; your user needs patch on nodepools.karpenter.sh"
 
 
 @pytest.mark.parametrize(
@@ -268,21 +318,27 @@ def test_not_json_is_a_clear_error(server: tuple[str, Script]) -> None:
         client(url).get("/version")
 
 
-def test_exec_plugin_is_rerun_once_after_a_401(server: tuple[str, Script], tmp_path: Path) -> None:
+def test_exec_plugin_is_rerun_when_its_token_expires(
+    server: tuple[str, Script], tmp_path: Path
+) -> None:
     url, script = server
     counter = tmp_path / "n"
     plugin = tmp_path / "plugin"
     plugin.write_text(
         f"#!{sys.executable}\nimport json, pathlib\np = pathlib.Path({str(counter)!r})\n"
         "n = int(p.read_text()) + 1 if p.exists() else 1\np.write_text(str(n))\n"
-        "print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1', "
+        "print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1beta1', "
         "'kind': 'ExecCredential', 'status': {'token': f'token-{n}'}}))\n"
     )
     plugin.chmod(0o755)
-    script.replies["/version"] = [(401, status(401, "Unauthorized", "expired"), {}), ok({})]
-    exec_config = ExecConfig("client.authentication.k8s.io/v1", str(plugin))
-    client(url, exec=exec_config).get("/version")
-    assert [auth for _, _, auth in script.seen] == ["Bearer token-1", "Bearer token-2"]
+    expired: Reply = (401, status(401, "Unauthorized", "expired"), {})
+    script.replies["/version"] = [ok({}), expired, ok({})]
+    exec_config = {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin)}
+    api = client(url, exec=exec_config)
+    api.get("/version")
+    api.get("/version")  # the token expired: lightkube re-runs the plugin once
+    seen = [auth for _, _, auth in script.seen]
+    assert seen == ["Bearer token-1", "Bearer token-1", "Bearer token-2"]
 
 
 def test_installed_crds_and_live_lookup(server: tuple[str, Script]) -> None:
@@ -312,3 +368,48 @@ def test_installed_crds_and_live_lookup(server: tuple[str, Script]) -> None:
     assert lookup({"apiVersion": "karpenter.sh/v1", "kind": "NodePool"}) is None  # no name
     discovery = [p for p, _, _ in script.seen if p == "/apis/karpenter.sh/v1"]
     assert len(discovery) == 1  # discovery once per apiVersion
+
+
+def test_exec_plugin_failure_shows_its_stderr(server: tuple[str, Script], tmp_path: Path) -> None:
+    url, _ = server
+    plugin = tmp_path / "plugin"
+    plugin.write_text(f"#!{sys.executable}\nimport sys\nsys.exit('no SSO session')\n")
+    plugin.chmod(0o755)
+    exec_config = {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin)}
+    with pytest.raises(ClusterAccessError) as caught:
+        client(url, exec=exec_config).get("/version")
+    assert "exec credential plugin" in caught.value.message
+    assert "no SSO session" in caught.value.message
+
+
+def test_exec_plugin_not_installed_shows_the_install_hint(server: tuple[str, Script]) -> None:
+    url, _ = server
+    exec_config = {
+        "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "command": "no-such-aws-binary",
+        "installHint": "install the AWS CLI v2",
+    }
+    with pytest.raises(ClusterAccessError) as caught:
+        client(url, exec=exec_config).get("/version")
+    assert "'no-such-aws-binary' of user 'me' is not installed" in caught.value.message
+    assert caught.value.hint == "install the AWS CLI v2"
+
+
+def test_exec_plugin_v1_says_use_v1beta1(server: tuple[str, Script]) -> None:
+    url, _ = server
+    exec_config = {"apiVersion": "client.authentication.k8s.io/v1", "command": "aws"}
+    with pytest.raises(ClusterAccessError) as caught:
+        client(url, exec=exec_config).get("/version")
+    assert "asks for client.authentication.k8s.io/v1," in caught.value.message
+    assert "client.authentication.k8s.io/v1beta1" in (caught.value.hint or "")
+
+
+def test_a_context_without_a_user_sends_no_credentials(server: tuple[str, Script]) -> None:
+    from lightkube.config.kubeconfig import KubeConfig
+
+    url, script = server
+    script.replies["/version"] = [ok({"major": "1"})]
+    config = KubeConfig.from_server(url).get()
+    assert config is not None and config.user is None
+    assert Client(config).get("/version") == {"major": "1"}
+    assert script.seen == [("/version", {}, "")]

@@ -5,7 +5,16 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("pydantic", "yaml", "rich", "eks_gpu.config.gpu_config", "eks_gpu.render.bundle")
+HEAVY = (
+    "pydantic",
+    "yaml",
+    "rich",
+    "eks_gpu.config.gpu_config",
+    "eks_gpu.render.bundle",
+    "lightkube",
+    "httpx2",
+    "httpx",
+)
 
 
 def _modules_after(code: str) -> set[str]:

@@ -1,15 +1,14 @@
-"""A small synchronous Kubernetes API client (stdlib ``urllib`` + ``ssl``): GET and paginated LIST.
+"""GET and paginated LIST against one kubeconfig context, on lightkube's HTTP client.
 
-Objects are plain dicts as the API server returns them. Every failure goes through one point,
-:func:`translate`, and comes out as a :class:`ClusterAccessError` that keeps the server's
-``Status`` (HTTP code, ``reason``, ``message``) and says what to do: 401 "credentials
-rejected", 403 "forbidden ... your user needs get/list on <resource>", 404
-:class:`NotFoundError`, no answer "cannot reach <server>".
-
-Retries, bounded (``attempts``, 4 by default): 429 (waiting for ``Retry-After`` or the Status'
-``retryAfterSeconds``), 500/502/503/504 and dropped connections, with exponential backoff in
-between. A refused connection, a timeout or a bad certificate is not retried: it will not get
-better in a second. A 401 with an exec plugin re-runs the plugin once (the token expired).
+lightkube (httpx) does the kubeconfig, TLS and exec credential plugins (``aws eks get-token``,
+re-run on a 401); lightkube is imported here only, so ``eks-gpu --help`` never loads it.
+What is ours: objects stay plain dicts as the server sent them (no typed model per object, for
+speed on 100,000 pods), every failure goes through one point, :func:`translate`, into a
+:class:`ClusterAccessError` that keeps the server's ``Status`` and says what to do, and the
+retry policy, bounded (``attempts``, 4 by default): 429 (waiting for ``Retry-After`` or the
+Status' ``retryAfterSeconds``), 500/502/503/504 and dropped connections, with exponential
+backoff and jitter in between. A refused connection, a timeout or a bad certificate is not
+retried: it will not get better in a second.
 """
 
 from __future__ import annotations
@@ -17,21 +16,25 @@ from __future__ import annotations
 import http.client
 import json
 import random
-import socket
 import ssl
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eks_gpu.cluster.exec_plugin import exec_credential
-from eks_gpu.cluster.kubeconfig import KubeContext, load_kubeconfig
-from eks_gpu.cluster.tls import ssl_context
+from eks_gpu.cluster.config import load_config
 from eks_gpu.errors import ClusterAccessError, NotFoundError
+from eks_gpu.names import (
+    API_VERSION_EXEC_CREDENTIAL,
+    API_VERSION_EXEC_CREDENTIAL_V1BETA1,
+    KARPENTER_GROUPS,
+)
+
+if TYPE_CHECKING:
+    import httpx2 as httpx
+    from lightkube.config.kubeconfig import SingleConfig
 
 Obj = dict[str, Any]
 Objects = list[Obj]
@@ -42,35 +45,38 @@ BACKOFF_S = 0.5
 MAX_WAIT_S = 30.0
 PAGE_SIZE = 500
 RETRY_CODES = frozenset({429, 500, 502, 503, 504})
-DROPPED = (
-    http.client.RemoteDisconnected,
-    http.client.IncompleteRead,
-    ConnectionResetError,
-    ConnectionAbortedError,
-    BrokenPipeError,
-    ssl.SSLEOFError,
-    ssl.SSLZeroReturnError,
-)
 USER_AGENT = "eks-gpu"
+VERBS = {"GET": "get/list", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
 @dataclass(frozen=True)
 class Failure:
-    """One failed attempt, before translation: an HTTP answer, or an answer that never came."""
+    """One failed attempt, before translation: an HTTP answer, or an answer that never came.
+
+    ``dropped``: the server closed the connection without an answer (worth a retry).
+    """
 
     path: str
     code: int | None = None
     status: Obj | None = None
     retry_after: float | None = None
     cause: BaseException | None = None
-
-    @property
-    def dropped(self) -> bool:
-        return self.code is None and isinstance(self.cause, DROPPED)
+    dropped: bool = False
+    method: str = "GET"
 
     @property
     def retryable(self) -> bool:
         return self.code in RETRY_CODES or self.dropped
+
+
+@dataclass(frozen=True)
+class Target:
+    """Who is asked, for the messages: the context, its user, its server, its kubeconfig."""
+
+    context: str
+    user: str
+    server: str
+    source: str = "kubeconfig"
 
 
 def _status_body(raw: bytes) -> Obj:
@@ -83,8 +89,7 @@ def _status_body(raw: bytes) -> Obj:
     return {"message": raw.decode("utf-8", "replace").strip()[:300]}
 
 
-def _retry_after(headers: Any, status: Obj) -> float | None:
-    header = headers.get("Retry-After") if headers is not None else None
+def _retry_after(header: str | None, status: Obj) -> float | None:
     try:
         if header is not None:
             return float(header)
@@ -94,6 +99,15 @@ def _retry_after(headers: Any, status: Obj) -> float | None:
     return float(seconds) if isinstance(seconds, (int, float)) else None
 
 
+def _group_plural(path: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(path).path.strip("/").split("/")
+    group = "" if parts[:1] == ["api"] else (parts[1] if len(parts) > 1 else "")
+    rest = parts[2:] if parts[:1] == ["api"] else parts[3:]
+    if rest[:1] == ["namespaces"] and len(rest) > 2:
+        rest = rest[2:]
+    return group, (rest[0] if rest else path)
+
+
 def resource_of(path: str, status: Obj | None = None) -> str:
     """``customresourcedefinitions.apiextensions.k8s.io``, ``nodepools.karpenter.sh``, ``pods``:
     the resource a request was about, from the Status details or else from the path."""
@@ -101,77 +115,123 @@ def resource_of(path: str, status: Obj | None = None) -> str:
     if details.get("kind"):
         group = details.get("group")
         return f"{details['kind']}.{group}" if group else str(details["kind"])
-    parts = urllib.parse.urlsplit(path).path.strip("/").split("/")
-    group = "" if parts[:1] == ["api"] else (parts[1] if len(parts) > 1 else "")
-    rest = parts[2:] if parts[:1] == ["api"] else parts[3:]
-    if rest[:1] == ["namespaces"] and len(rest) > 2:
-        rest = rest[2:]
-    plural = rest[0] if rest else path
+    group, plural = _group_plural(path)
     return f"{plural}.{group}" if group else plural
 
 
-def translate(failure: Failure, context: KubeContext, attempts: int = 1) -> ClusterAccessError:
+def rbac_rule(resource: str, verbs: str) -> str:
+    """The ClusterRole rule that grants ``verbs`` on ``resource``, as YAML flow style."""
+    plural, _, group = resource.partition(".")
+    listed = ", ".join(f'"{v}"' for v in verbs.split("/"))
+    return f'{{apiGroups: ["{group}"], resources: ["{plural}"], verbs: [{listed}]}}'
+
+
+def _conflict_managers(status: Obj) -> list[str]:
+    """The other field managers of a 409 apply conflict (``conflict with "kubectl" ...``)."""
+    causes = (status.get("details") or {}).get("causes") or []
+    texts = [str(c.get("message") or "") for c in causes] + [str(status.get("message") or "")]
+    found = []
+    for text in texts:
+        for chunk in text.split('conflict with "')[1:]:
+            manager = chunk.split('"', 1)[0]
+            if manager and manager not in found:
+                found.append(manager)
+    return found
+
+
+def translate(failure: Failure, target: Target, attempts: int = 1) -> ClusterAccessError:
     """The one place an API failure becomes a user-facing error (Status kept on it)."""
-    server, code, status = context.server, failure.code, failure.status or {}
+    server, code, status = target.server, failure.code, failure.status or {}
     message = str(status.get("message") or "").strip()
     after = f" after {attempts} attempts" if attempts > 1 else ""
     if code is None:
-        return _unreachable(failure, context, after)
+        return _unreachable(failure, target, after)
     if code == 401:
         return ClusterAccessError(
-            f"credentials rejected by {server} (401 Unauthorized) for context {context.context!r}",
+            f"credentials rejected by {server} (401 Unauthorized) for context {target.context!r}",
             hint=f"the token, client certificate or exec plugin of kubeconfig user "
-            f"{context.user!r} is wrong or expired; for EKS, check `aws sts get-caller-identity` "
+            f"{target.user!r} is wrong or expired; for EKS, check `aws sts get-caller-identity` "
             "and `aws eks update-kubeconfig --name CLUSTER`",
             code=code,
             status=status,
         )
     resource = resource_of(failure.path, status)
     if code == 403:
+        verbs = VERBS.get(failure.method, failure.method.lower())
         return ClusterAccessError(
-            f"forbidden: {message or 'access denied'}; your user needs get/list on {resource}",
-            hint=f"ask a cluster admin for a (Cluster)Role with get and list on {resource} bound "
-            f"to user {context.user!r} (check: `kubectl auth can-i list {resource}`), "
-            "or pass --context with a user that has it",
+            f"forbidden: {message or 'access denied'}; your user needs {verbs} on {resource}",
+            hint=f"ask a cluster admin for a (Cluster)Role with the rule "
+            f"{rbac_rule(resource, verbs)} bound to user {target.user!r} (check: `kubectl auth "
+            f"can-i {verbs.split('/')[-1]} {resource}`), or pass --context with a user that has it",
             code=code,
             status=status,
         )
     if code == 404:
-        return NotFoundError(
-            f"not found: {message or failure.path}",
-            hint="check the name, namespace and apiVersion",
+        return _not_found(failure, status, message)
+    if code == 409:
+        managers = _conflict_managers(status)
+        owners = ", ".join(f'"{m}"' for m in managers) or "another field manager"
+        return ClusterAccessError(
+            f"conflict on {resource}: fields are owned by {owners}: {message}",
+            hint=f"change them with the tool that owns them ({owners}), or take them over "
+            "with --force-conflicts",
             code=code,
             status=status,
         )
     reason = status.get("reason") or http.client.responses.get(code, "")
-    hint = (
-        "the API server is overloaded or failing; try again in a minute"
-        if failure.retryable
-        else None
-    )
+    hint = "the API server is overloaded or failing; try again in a minute"
     text = f"{server} answered {code} {reason}{after}: {message or failure.path}"
-    return ClusterAccessError(text, hint=hint, code=code, status=status)
+    hint_if = hint if failure.retryable else None
+    return ClusterAccessError(text, hint=hint_if, code=code, status=status)
 
 
-def _unreachable(failure: Failure, context: KubeContext, after: str) -> ClusterAccessError:
-    cause, server = failure.cause, context.server
-    if isinstance(cause, ssl.SSLCertVerificationError):
+def _not_found(failure: Failure, status: Obj, message: str) -> NotFoundError:
+    """A missing object, or a resource type the server does not serve (a Karpenter CRD)."""
+    group, plural = _group_plural(failure.path)
+    named = bool((status.get("details") or {}).get("name"))
+    if group in KARPENTER_GROUPS and not named:
+        return NotFoundError(
+            f"the cluster does not serve {plural}.{group}: the Karpenter v1 CRDs are not installed",
+            hint="install Karpenter v1 (its Helm chart, or the karpenter-crd chart) first",
+            code=404,
+            status=status,
+        )
+    return NotFoundError(
+        f"not found: {message or failure.path}",
+        hint="check the name, namespace and apiVersion",
+        code=404,
+        status=status,
+    )
+
+
+def _unreachable(failure: Failure, target: Target, after: str) -> ClusterAccessError:
+    cause, server = failure.cause, target.server
+    verify = _cert_error(cause)
+    if verify is not None:
         return ClusterAccessError(
-            f"cannot verify the TLS certificate of {server}: {cause.verify_message or cause}",
-            hint=f"check certificate-authority(-data) of context {context.context!r} in "
-            f"{context.source}",
+            f"cannot verify the TLS certificate of {server}: {verify.verify_message or verify}",
+            hint=f"check certificate-authority(-data) of context {target.context!r} in "
+            f"{target.source}",
         )
     if failure.dropped:
         what = f"{server} closed the connection without an answer{after}"
-    elif isinstance(cause, (TimeoutError, socket.timeout)):
+    elif type(cause).__name__.endswith("Timeout"):
         what = f"cannot reach {server}: timed out"
     else:
         what = f"cannot reach {server}: {cause}"
     return ClusterAccessError(
         what,
-        hint=f"check that the cluster of context {context.context!r} is up and reachable "
+        hint=f"check that the cluster of context {target.context!r} is up and reachable "
         "from here (VPN, endpoint access, proxy), or pick another with --context",
     )
+
+
+def _cert_error(cause: BaseException | None) -> ssl.SSLCertVerificationError | None:
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 class Client:
@@ -179,19 +239,28 @@ class Client:
 
     def __init__(
         self,
-        context: KubeContext,
+        config: SingleConfig,
         *,
         attempts: int = ATTEMPTS,
         timeout: float = TIMEOUT_S,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.context = context
-        self.server = context.server
-        self.namespace = context.namespace
+        self.config = config
+        self.server = config.cluster.server.rstrip("/")
+        self.namespace = config.namespace
+        self.target = Target(
+            config.context_name,
+            str(config.context.user or ""),
+            self.server,
+            str(config.fname or "in-cluster config"),
+        )
         self.attempts = max(1, attempts)
-        self.timeout = timeout
         self._sleep = sleep
-        self._openers: dict[tuple[str | None, str | None], urllib.request.OpenerDirector] = {}
+        self._http = _http_client(config, self.target, timeout)
+
+    @property
+    def context(self) -> str:
+        return self.target.context
 
     def get(self, path: str, **query: str) -> Obj:
         """GET ``path`` (``/api/v1/namespaces/default``); raises :class:`NotFoundError` on 404."""
@@ -216,93 +285,115 @@ class Client:
             if not token:
                 return items
 
+    def close(self) -> None:
+        self._http.close()
+
     def _request(self, path: str, query: dict[str, str]) -> Obj:
-        url = self.server + path + ("?" + urllib.parse.urlencode(query) if query else "")
-        refresh = refreshed = False
         attempt = 0
         while True:
             attempt += 1
-            outcome = self._once(url, path, refresh=refresh)
-            refresh = False
+            outcome = self._once(path, query)
             if not isinstance(outcome, Failure):
                 return outcome
-            if outcome.code == 401 and self.context.exec is not None and not refreshed:
-                refresh = refreshed = True  # the plugin's token may have expired: rerun it once
-                continue
             if not outcome.retryable or attempt >= self.attempts:
-                raise translate(outcome, self.context, attempt)
-            self._sleep(self._wait(outcome, attempt))
+                raise translate(outcome, self.target, attempt)
+            self._sleep(wait_s(outcome, attempt))
 
-    def _wait(self, failure: Failure, attempt: int) -> float:
-        if failure.retry_after is not None:
-            return min(max(failure.retry_after, 0.0), MAX_WAIT_S)
-        backoff: float = BACKOFF_S * 2.0 ** (attempt - 1) * random.uniform(0.8, 1.2)
-        return min(backoff, MAX_WAIT_S)
+    def _once(self, path: str, query: dict[str, str]) -> Obj | Failure:
+        import httpx2 as httpx
+        from lightkube.core.exceptions import ConfigError
 
-    def _once(self, url: str, path: str, *, refresh: bool) -> Obj | Failure:
-        headers, cert = self._credentials(refresh)
-        request = urllib.request.Request(url, headers=headers, method="GET")
         try:
-            with self._opener(cert).open(request, timeout=self.timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as error:
-            status = _status_body(error.read())
-            return Failure(path, error.code, status, _retry_after(error.headers, status))
-        except urllib.error.URLError as error:
-            reason = error.reason
-            return Failure(path, cause=reason if isinstance(reason, BaseException) else error)
-        except (OSError, http.client.HTTPException) as error:
+            response = self._http.get(path, params=query)
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
+            return Failure(path, cause=error, dropped=True)
+        except httpx.TransportError as error:
             return Failure(path, cause=error)
+        except (ConfigError, OSError) as error:  # the exec plugin failed or is not installed
+            raise _credential_error(error, self.config, self.target) from None
+        if response.status_code >= 400:
+            status = _status_body(response.content)
+            after = _retry_after(response.headers.get("Retry-After"), status)
+            return Failure(path, response.status_code, status, after)
         try:
-            body = json.loads(raw)
+            body = json.loads(response.content)
         except ValueError:
             raise ClusterAccessError(
                 f"{self.server}{path} did not answer with JSON; is this a Kubernetes API server?",
-                hint=f"check the server URL of context {self.context.context!r}",
+                hint=f"check the server URL of context {self.target.context!r}",
             ) from None
         return body if isinstance(body, dict) else {"value": body}
 
-    def _credentials(self, refresh: bool) -> tuple[dict[str, str], tuple[str | None, str | None]]:
-        context = self.context
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        token = context.token
-        cert = (context.client_cert_pem, context.client_key_pem)
-        if context.exec is not None:
-            credential = exec_credential(context, refresh=refresh)
-            token = credential.token
-            if credential.client_cert_pem:
-                cert = (credential.client_cert_pem, credential.client_key_pem)
-        elif context.token_file is not None:
-            token = _read_token(context, context.token_file)
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return headers, cert
 
-    def _opener(self, cert: tuple[str | None, str | None]) -> urllib.request.OpenerDirector:
-        if cert not in self._openers:
-            handlers: list[urllib.request.BaseHandler] = [
-                urllib.request.HTTPSHandler(context=ssl_context(self.context, *cert))
-            ]
-            if self.context.proxy_url:
-                proxy = self.context.proxy_url
-                handlers.append(urllib.request.ProxyHandler({"https": proxy, "http": proxy}))
-            self._openers[cert] = urllib.request.build_opener(*handlers)
-        return self._openers[cert]
+def wait_s(failure: Failure, attempt: int) -> float:
+    """How long to wait before the next attempt: ``Retry-After``, else backoff with jitter."""
+    if failure.retry_after is not None:
+        return min(max(failure.retry_after, 0.0), MAX_WAIT_S)
+    backoff: float = BACKOFF_S * 2.0 ** (attempt - 1) * random.uniform(0.8, 1.2)
+    return min(backoff, MAX_WAIT_S)
 
 
-def _read_token(context: KubeContext, path: Path) -> str:
+def _http_client(config: SingleConfig, target: Target, timeout: float) -> httpx.Client:
+    """lightkube's httpx client for ``config`` (auth, TLS, proxy); its errors made ours."""
+    import httpx2 as httpx
+    from lightkube.config import client_adapter
+    from lightkube.config.models import User
+    from lightkube.core.exceptions import ConfigError
+
+    if config.user is None:  # a context without a user: no credentials (lightkube needs one)
+        config = config._replace(user=User())
+    params = client_adapter.ConnectionParams(timeout=httpx.Timeout(timeout))
     try:
-        return path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as error:
+        http = client_adapter.Client(config, params)
+    except (ConfigError, ssl.SSLError, OSError, ValueError) as error:
         raise ClusterAccessError(
-            f"{context.field('tokenFile')}: cannot read {path}: {error}",
-            hint="fix tokenFile, or the file's permissions",
+            f"{target.source}: context {target.context!r}: cannot set up TLS or credentials: "
+            f"{error}",
+            hint="check certificate-authority, client-certificate and client-key of the "
+            "context; for EKS, `aws eks update-kubeconfig --name CLUSTER` writes a working entry",
         ) from None
+    http.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+    return http
+
+
+def _credential_error(error: Exception, config: SingleConfig, target: Target) -> ClusterAccessError:
+    plugin = config.user.exec if config.user is not None else None
+    if plugin is None:
+        return ClusterAccessError(f"context {target.context!r}: {error}")
+    install = plugin.installHint or f"install {plugin.command!r} and put it on PATH"
+    if plugin.apiVersion == API_VERSION_EXEC_CREDENTIAL:
+        return ClusterAccessError(
+            f"the exec credential plugin of user {target.user!r} asks for {plugin.apiVersion}, "
+            "which lightkube does not speak",
+            hint=f"set its apiVersion to {API_VERSION_EXEC_CREDENTIAL_V1BETA1} (what `aws eks "
+            "update-kubeconfig` writes; aws eks get-token answers in the version asked for)",
+        )
+    if isinstance(error, FileNotFoundError):
+        return ClusterAccessError(
+            f"the exec credential plugin {plugin.command!r} of user {target.user!r} is not "
+            "installed",
+            hint=install,
+        )
+    return ClusterAccessError(
+        f"the exec credential plugin {plugin.command!r} of user {target.user!r} failed: "
+        f"{str(error).strip()}",
+        hint=f"run it by hand to see why; {install}",
+    )
 
 
 def connect(kubeconfig: str | Path | None = None, context: str | None = None) -> Client:
     """A client for ``context`` of ``kubeconfig`` (kubectl's defaults for both)."""
-    return Client(load_kubeconfig(kubeconfig, context))
+    return Client(load_config(kubeconfig, context))
 
 
-__all__ = ["ATTEMPTS", "Client", "Failure", "connect", "resource_of", "translate"]
+__all__ = [
+    "ATTEMPTS",
+    "Client",
+    "Failure",
+    "Target",
+    "connect",
+    "rbac_rule",
+    "resource_of",
+    "translate",
+    "wait_s",
+]

@@ -42,7 +42,7 @@ def cluster_crds(cluster: Client) -> tuple[CrdSet, str | None]:
     from eks_gpu.names import KARPENTER_GROUPS
     from eks_gpu.validate.crds import crds_from_cluster
 
-    origin = f"the cluster {cluster.server} (context {cluster.context.context})"
+    origin = f"the cluster {cluster.server} (context {cluster.context})"
     found = crds_from_cluster(installed_crds(cluster, groups=None), origin)
     absent = [group for group in KARPENTER_GROUPS if not found.knows_group(group)]
     missing = f"{origin} has no CRD of {', '.join(absent)}; is Karpenter installed?"
