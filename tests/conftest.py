@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -28,6 +33,25 @@ def reference() -> Path:
             "set EKS_GPU_REFERENCE to the shared/reference folder"
         )
     return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def karpenter_listing(reference: Path) -> dict[str, Any]:
+    """Karpenter v1.14's generated listing: instance type -> {"labels", "resources"}."""
+    listing: dict[str, Any] = json.loads(
+        (reference / "karpenter" / "instance-types-v1.14.json").read_text()
+    )
+    return listing
+
+
+@pytest.fixture(scope="session")
+def generator() -> ModuleType:
+    """``scripts/gen_catalog.py`` (catalog generation and the EC2 facts), as a module."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        return importlib.import_module("gen_catalog")
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -20,7 +20,6 @@ binary the tests skip loudly; with ``EKS_GPU_REQUIRE_CONTROLPLANE=1`` (CI) they 
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
@@ -103,16 +102,6 @@ def oracle() -> Path:
         _unavailable("hack/allocatable-oracle is not built for its current go.mod")
     assert binary is not None
     return binary
-
-
-@pytest.fixture(scope="module")
-def generator() -> ModuleType:
-    """``scripts/gen_catalog.py`` (the EC2 facts and the fact extraction), as a module."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        return importlib.import_module("gen_catalog")
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
 
 
 @pytest.fixture(scope="module")

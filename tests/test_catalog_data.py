@@ -8,9 +8,6 @@ checked as data, so a regeneration that drops one fails here.
 from __future__ import annotations
 
 import csv
-import importlib
-import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -44,12 +41,8 @@ def _ids(spec: GpuInstanceType) -> str:
 
 
 @pytest.fixture(scope="module")
-def karpenter(reference: Path) -> dict[str, Any]:
-    """Karpenter v1.14's listing: instance type -> {"labels": ..., "resources": ...}."""
-    listing: dict[str, Any] = json.loads(
-        (reference / "karpenter" / "instance-types-v1.14.json").read_text()
-    )
-    return listing
+def karpenter(karpenter_listing: dict[str, Any]) -> dict[str, Any]:
+    return karpenter_listing
 
 
 @pytest.fixture(scope="module")
@@ -67,16 +60,6 @@ def no_user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 # --- the generator -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def generator() -> ModuleType:
-    """``scripts/gen_catalog.py``, imported as a module."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        return importlib.import_module("gen_catalog")
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
 
 
 @pytest.mark.parametrize("name", ["gpu_instance_types.json", "instance_types.json"])
