@@ -19,7 +19,7 @@ import random
 import ssl
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -264,65 +264,167 @@ class Client:
 
     def get(self, path: str, **query: str) -> Obj:
         """GET ``path`` (``/api/v1/namespaces/default``); raises :class:`NotFoundError` on 404."""
-        return self._request(path, query)
+        return self.request("GET", path, query)
 
-    def list(self, path: str, *, page_size: int = PAGE_SIZE, **query: str) -> Objects:
+    def list(
+        self, path: str, query: dict[str, str] | None = None, *, page_size: int = PAGE_SIZE
+    ) -> Objects:
         """Every item of the collection at ``path``, following ``continue`` across pages.
 
         Items get the ``apiVersion`` and ``kind`` a LIST leaves out, so they read as objects.
         """
+        return self.collection(path, query, page_size=page_size).items
+
+    def collection(
+        self, path: str, query: dict[str, str] | None = None, *, page_size: int = PAGE_SIZE
+    ) -> Collection:
+        """:meth:`list`, with the collection's ``resourceVersion`` to watch from."""
         items: Objects = []
         token = ""
         while True:
-            page_query = {**query, "limit": str(page_size)}
+            page_query = {**(query or {}), "limit": str(page_size)}
             if token:
                 page_query["continue"] = token
-            page = self._request(path, page_query)
+            page = self.request("GET", path, page_query)
             kind = str(page.get("kind") or "").removesuffix("List")
+            api_version = page.get("apiVersion")
             for item in page.get("items") or []:
-                items.append({"apiVersion": page.get("apiVersion"), "kind": kind, **item})
-            token = str((page.get("metadata") or {}).get("continue") or "")
+                items.append({"apiVersion": api_version, "kind": kind, **item})
+            metadata = page.get("metadata") or {}
+            token = str(metadata.get("continue") or "")
             if not token:
-                return items
+                return Collection(items, str(metadata.get("resourceVersion") or ""))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str] | None = None,
+        *,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> Obj:
+        """One API call (``PATCH`` with an apply body, ``DELETE``, ...), retried as the policy
+        says, its JSON answer returned; every failure a :class:`ClusterAccessError`."""
+        raw = self._send(method, path, query or {}, body, content_type)
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            raise ClusterAccessError(
+                f"{self.server}{path} did not answer with JSON; is this a Kubernetes API server?",
+                hint=f"check the server URL of context {self.target.context!r}",
+            ) from None
+        return answer if isinstance(answer, dict) else {"value": answer}
+
+    def text(self, path: str, **query: str) -> str:
+        """GET a plain-text answer (a pod's log), retried as :meth:`request` is."""
+        return self._send("GET", path, query, None, None).decode("utf-8", "replace")
+
+    def watch(
+        self, path: str, resource_version: str, *, timeout_s: int = 300
+    ) -> Iterator[tuple[str, Obj]]:
+        """``(type, object)`` events of the collection at ``path`` after ``resource_version``
+        (``ADDED``, ``MODIFIED``, ``DELETED``, ``BOOKMARK``, ``ERROR``), until the server ends
+        the watch (after ``timeout_s``); opening it is retried as :meth:`request` is."""
+        import httpx2 as httpx
+
+        query = {
+            "watch": "1",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(timeout_s),
+        }
+        attempt = 0
+        while True:
+            attempt += 1
+            request = self._http.build_request("GET", path, params=query)
+            try:
+                response = self._http.send(request, stream=True)
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
+                failure: Failure | None = Failure(path, cause=error, dropped=True)
+            except httpx.TransportError as error:
+                failure = Failure(path, cause=error)
+            else:
+                failure = (
+                    None if response.status_code < 400 else self._failure(path, "GET", response)
+                )
+            if failure is None:
+                break
+            if not failure.retryable or attempt >= self.attempts:
+                raise translate(failure, self.target, attempt)
+            self._sleep(wait_s(failure, attempt))
+        try:
+            for line in response.iter_lines():
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                yield str(event.get("type") or ""), event.get("object") or {}
+        except (httpx.RemoteProtocolError, httpx.ReadError) as error:
+            raise translate(Failure(path, cause=error, dropped=True), self.target) from None
+        finally:
+            response.close()
 
     def close(self) -> None:
         self._http.close()
 
-    def _request(self, path: str, query: dict[str, str]) -> Obj:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        body: bytes | None,
+        content_type: str | None,
+    ) -> bytes:
         attempt = 0
         while True:
             attempt += 1
-            outcome = self._once(path, query)
+            outcome = self._once(method, path, query, body, content_type)
             if not isinstance(outcome, Failure):
                 return outcome
             if not outcome.retryable or attempt >= self.attempts:
                 raise translate(outcome, self.target, attempt)
             self._sleep(wait_s(outcome, attempt))
 
-    def _once(self, path: str, query: dict[str, str]) -> Obj | Failure:
+    def _once(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        body: bytes | None,
+        content_type: str | None,
+    ) -> bytes | Failure:
         import httpx2 as httpx
         from lightkube.core.exceptions import ConfigError
 
+        headers = {"Content-Type": content_type} if body is not None and content_type else {}
+        if content_type is None:
+            headers["Accept"] = "*/*"
         try:
-            response = self._http.get(path, params=query)
+            response = self._http.request(method, path, params=query, content=body, headers=headers)
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
-            return Failure(path, cause=error, dropped=True)
+            return Failure(path, cause=error, dropped=True, method=method)
         except httpx.TransportError as error:
-            return Failure(path, cause=error)
+            return Failure(path, cause=error, method=method)
         except (ConfigError, OSError) as error:  # the exec plugin failed or is not installed
             raise _credential_error(error, self.config, self.target) from None
         if response.status_code >= 400:
-            status = _status_body(response.content)
-            after = _retry_after(response.headers.get("Retry-After"), status)
-            return Failure(path, response.status_code, status, after)
-        try:
-            body = json.loads(response.content)
-        except ValueError:
-            raise ClusterAccessError(
-                f"{self.server}{path} did not answer with JSON; is this a Kubernetes API server?",
-                hint=f"check the server URL of context {self.target.context!r}",
-            ) from None
-        return body if isinstance(body, dict) else {"value": body}
+            return self._failure(path, method, response)
+        return response.content
+
+    @staticmethod
+    def _failure(path: str, method: str, response: httpx.Response) -> Failure:
+        response.read()
+        status = _status_body(response.content)
+        after = _retry_after(response.headers.get("Retry-After"), status)
+        return Failure(path, response.status_code, status, after, method=method)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """The items of one LIST (all pages) and the ``resourceVersion`` to watch from."""
+
+    items: Objects
+    resource_version: str
 
 
 def wait_s(failure: Failure, attempt: int) -> float:
@@ -389,6 +491,7 @@ def connect(kubeconfig: str | Path | None = None, context: str | None = None) ->
 __all__ = [
     "ATTEMPTS",
     "Client",
+    "Collection",
     "Failure",
     "Target",
     "connect",

@@ -1,0 +1,70 @@
+"""``--from FILE|DIR``: a cluster's state from an ``eks-gpu dump`` or from plain
+``kubectl get ... -o yaml|json`` output, instead of a live cluster.
+
+JSON is read with :func:`json.loads` and nothing else (no YAML parser, no object per item):
+``status --from`` on a 100,000-pod dump has to stay within twice the time of ``json.load``.
+YAML (one document, many, or a ``kind: List``) goes through the manifest parser.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from eks_gpu.loaders.manifest_files import read_text, yaml_files
+from eks_gpu.manifests import ManifestError, parse_documents
+from eks_gpu.manifests.cluster_state import ClusterState, state_from_objects
+from eks_gpu.manifests.document import flatten
+
+Obj = dict[str, Any]
+DUMP_HINT = "capture one with `eks-gpu dump -o dump.json`, or `kubectl get nodes,pods -A -o yaml`"
+
+
+def _json_objects(text: str, source: str) -> list[Obj] | None:
+    """The objects of a JSON document; None when the text is not JSON (so: YAML)."""
+    if not text.lstrip().startswith(("{", "[")):
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None  # YAML flow style also starts with "{"; let the YAML parser judge
+    documents = document if isinstance(document, list) else [document]
+    out: list[Obj] = []
+    for index, item in enumerate(documents):
+        if not isinstance(item, dict):
+            raise ManifestError(
+                f"{source}: item {index + 1} is a {type(item).__name__}, not an object",
+                hint=DUMP_HINT,
+            )
+        out.extend(flatten(item))
+    return out
+
+
+def objects_in(text: str, source: str) -> list[Obj]:
+    """Every object in one file's text, JSON or YAML."""
+    found = _json_objects(text, source)
+    if found is not None:
+        return found
+    return [manifest.obj for manifest in parse_documents(text, source)]
+
+
+def read_state_file(path: str) -> ClusterState:
+    """The state in ``path`` (a file, a folder of them, or ``-`` for stdin).
+
+    Raises:
+        ManifestError: the input cannot be read or parsed, or holds no objects at all.
+    """
+    objects: list[Obj] = []
+    if path == "-":
+        objects = objects_in(sys.stdin.read(), "-")
+    else:
+        for file in yaml_files(Path(path)):
+            objects.extend(objects_in(read_text(file), str(file)))
+    if not objects:
+        raise ManifestError(f"{path}: holds no Kubernetes objects", hint=DUMP_HINT)
+    return state_from_objects(objects, source=path)
+
+
+__all__ = ["DUMP_HINT", "objects_in", "read_state_file"]
