@@ -50,4 +50,42 @@ def eks_admission_option(func: F) -> F:
     )(func)
 
 
-__all__ = ["PROFILE_NAMES", "comma_list", "eks_admission_option", "render_source_options"]
+def cluster_options(*, namespace: str | None = None) -> Callable[[F], F]:
+    """kubectl's ``--kubeconfig`` and ``--context`` (passed as ``kubeconfig`` and
+    ``kube_context``), and ``-n/--namespace`` when ``namespace`` says what it selects."""
+
+    def decorate(func: F) -> F:
+        if namespace is not None:
+            func = click.option("-n", "--namespace", "namespace", help=namespace)(func)
+        func = click.option(
+            "--context", "kube_context", help="kubeconfig context (default: the current one)."
+        )(func)
+        return click.option(
+            "--kubeconfig",
+            type=click.Path(dir_okay=False),
+            help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config, else in-cluster).",
+        )(func)
+
+    return decorate
+
+
+def from_option(func: F) -> F:
+    """``--from FILE|DIR``: read a dump (or ``kubectl get ... -o yaml|json``) instead of a
+    live cluster; passed as ``from_path``."""
+    return click.option(
+        "--from",
+        "from_path",
+        metavar="FILE|DIR",
+        help="Read `eks-gpu dump` output (or `kubectl get ... -o yaml|json`; - for stdin) "
+        "instead of the live cluster.",
+    )(func)
+
+
+__all__ = [
+    "PROFILE_NAMES",
+    "cluster_options",
+    "comma_list",
+    "eks_admission_option",
+    "from_option",
+    "render_source_options",
+]
