@@ -89,7 +89,9 @@ def test_device_plugin_missing_with_only_a_pending_gpu_pod() -> None:
         del find(objs, "Pod", "llm-serve-6d9f8-abcde")["spec"]["nodeName"]
         find(objs, "Pod", "llm-serve-6d9f8-abcde")["status"] = {"phase": "Pending"}
 
-    assert ids(planted(fault)) == ["device-plugin-missing"]
+    report = planted(fault)
+    assert ids(report) == ["device-plugin-missing", "pending-gpu-pod"]
+    assert report.diagnoses[1].severity == "info"  # it fits: Karpenter would launch for it
 
 
 def test_bottlerocket_gpu_nodes_need_no_plugin_daemonset() -> None:
@@ -354,6 +356,84 @@ def test_a_young_gpu_node_is_not_idle_yet() -> None:
     drop(objs, "Pod", "llm-serve-6d9f8-abcde")
     report = run(objs, idle_after=datetime.timedelta(hours=3))
     assert ids(report) == []
+
+
+# --- pending-gpu-pod ---------------------------------------------------------------------------
+def make_pending(objs: list[Obj], name: str = "train-0", **spec: Any) -> Obj:
+    pod = copy.deepcopy(find(objs, "Pod", "llm-serve-6d9f8-abcde"))
+    pod["metadata"]["name"] = name
+    del pod["spec"]["nodeName"]
+    pod["spec"].update(spec)
+    pod["status"] = {"phase": "Pending"}
+    objs.append(pod)
+    return pod
+
+
+def test_a_pending_gpu_pod_with_a_selector_no_pool_sets() -> None:
+    def fault(objs: list[Obj]) -> None:
+        make_pending(objs, nodeSelector={"team": "research"})
+        objs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {"name": "train-0.1", "namespace": "ml"},
+                "involvedObject": {"kind": "Pod", "name": "train-0", "namespace": "ml"},
+                "reason": "FailedScheduling",
+                "message": "0/2 nodes are available: 2 node(s) didn't match Pod's node "
+                "affinity/selector.",
+            }
+        )
+
+    report = planted(fault)
+    assert ids(report) == ["pending-gpu-pod"]
+    diagnosis = report.diagnoses[0]
+    assert diagnosis.severity == "error" and diagnosis.subject == "Pod/ml/train-0"
+    assert any(e.startswith("gpu: label-undefined") for e in diagnosis.evidence)
+    assert any("FailedScheduling" in e for e in diagnosis.evidence)
+
+
+# --- nodepool-gpu-limit-reached --------------------------------------------------------------
+def test_the_gpu_limit_holds_a_pending_pod_back() -> None:
+    def fault(objs: list[Obj]) -> None:
+        find(objs, "NodePool", "gpu")["spec"]["limits"] = {"nvidia.com/gpu": "1"}
+        make_pending(objs)
+
+    report = planted(fault)
+    assert sorted(ids(report)) == ["nodepool-gpu-limit-reached", "pending-gpu-pod"]
+    limit = next(d for d in report.diagnoses if d.id == "nodepool-gpu-limit-reached")
+    assert limit.subject == "NodePool/gpu" and any("#8068" in e for e in limit.evidence)
+
+
+def test_a_limit_with_room_for_the_largest_candidate_is_not_reached() -> None:
+    def fault(objs: list[Obj]) -> None:
+        find(objs, "NodePool", "gpu")["spec"]["limits"] = {"nvidia.com/gpu": "64"}
+        make_pending(objs)
+
+    assert ids(planted(fault)) == ["pending-gpu-pod"]  # info: it fits on a new node
+
+
+# --- startup-taint-undeclared ----------------------------------------------------------------
+def test_an_agent_taint_not_in_startup_taints() -> None:
+    def fault(objs: list[Obj]) -> None:
+        node = find(objs, "Node", GPU_NODE)
+        node["spec"]["taints"].append(
+            {"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NoSchedule"}
+        )
+        make_pending(objs)
+
+    report = planted(fault)
+    assert "startup-taint-undeclared" in ids(report)
+
+
+def test_a_declared_startup_taint_is_fine() -> None:
+    def fault(objs: list[Obj]) -> None:
+        taint = {"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NoSchedule"}
+        find(objs, "Node", GPU_NODE)["spec"]["taints"].append(taint)
+        pool = find(objs, "NodePool", "gpu")["spec"]["template"]["spec"]
+        pool["startupTaints"] = [taint]
+        make_pending(objs)
+
+    assert "startup-taint-undeclared" not in ids(planted(fault))
 
 
 # --- cuda-not-ready --------------------------------------------------------------------------

@@ -24,6 +24,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "catalog",
         "Refresh prices and zone offerings from AWS; show the price source.",
     ),
+    "doctor": (
+        "eks_gpu.cli.doctor_cmd",
+        "doctor",
+        "Diagnose GPU problems (device plugin, nodes, NodeClaims, pending pods), live or --from.",
+    ),
     "init": ("eks_gpu.cli.init_cmd", "init", "Write a commented eks-gpu.yaml from a profile."),
     "instances": (
         "eks_gpu.cli.instances_cmd",

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 
 from eks_gpu.diagnose.context import Context
 from eks_gpu.diagnose.finding import Diagnosis, RuleId, sort_diagnoses
-from eks_gpu.diagnose.rules import device_plugin, gpu_nodes, karpenter, logs, usage
+from eks_gpu.diagnose.rules import (
+    device_plugin,
+    gpu_nodes,
+    karpenter,
+    logs,
+    pending,
+    startup_taints,
+    usage,
+)
 from eks_gpu.diagnose.view import ClusterView, name_of, ref, view_of
 from eks_gpu.manifests.cluster_state import ClusterState
 
@@ -21,12 +29,14 @@ Check = Callable[[ClusterView, Context], list[Diagnosis]]
 
 @dataclass(frozen=True)
 class Rule:
-    """One rule: its id, the kinds it reads, and the check."""
+    """One rule: its id, the kinds it reads, and the check; ``also`` are further ids the
+    same check emits (one simulator run explains pending pods and the limits behind them)."""
 
     id: RuleId
     needs: tuple[str, ...]
     check: Check
     needs_plugin_logs: bool = False
+    also: tuple[RuleId, ...] = ()
 
 
 RULES: tuple[Rule, ...] = (
@@ -53,6 +63,17 @@ RULES: tuple[Rule, ...] = (
     Rule("nodeclass-not-ready", ("EC2NodeClass",), karpenter.nodeclass_not_ready),
     Rule("isolation-violated", ("Node", "Pod"), usage.isolation_violated),
     Rule("idle-gpus", ("Node", "Pod"), usage.idle_gpus),
+    Rule(
+        "pending-gpu-pod",
+        ("Node", "Pod", "DaemonSet", "NodePool", "EC2NodeClass"),
+        pending.pending_gpu_pods,
+        also=("nodepool-gpu-limit-reached",),
+    ),
+    Rule(
+        "startup-taint-undeclared",
+        ("Node", "Pod", "NodePool"),
+        startup_taints.startup_taint_undeclared,
+    ),
     Rule("cuda-not-ready", (), logs.cuda_not_ready),
 )
 
@@ -94,10 +115,13 @@ def diagnose(state: ClusterState, ctx: Context, rules: Sequence[Rule] = RULES) -
     not_run: list[tuple[RuleId, str]] = []
     for rule in rules:
         why = _why_not(rule, state, no_logs)
-        if why is not None:
-            not_run.append((rule.id, why))
-            continue
-        found.extend(rule.check(view, ctx))
+        if why is None:
+            try:
+                found.extend(rule.check(view, ctx))
+                continue
+            except pending.NotRun as error:
+                why = error.message
+        not_run.extend((rule_id, why) for rule_id in (rule.id, *rule.also))
     checked = {
         "nodes": len(view.nodes),
         "pods": len(state.of("Pod")),
