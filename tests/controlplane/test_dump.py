@@ -178,7 +178,9 @@ def test_dump_holds_what_the_analysers_read_in_one_list_per_kind(
     env = running["spec"]["containers"][0]["env"]
     assert env[0] == {"name": "DB_PASSWORD", "value": "REDACTED"}
     assert env[1]["valueFrom"]["secretKeyRef"]["name"] == "db"
-    assert all("managedFields" not in o["metadata"] for objs in state.objects.values() for o in objs)
+    assert all(
+        "managedFields" not in o["metadata"] for objs in state.objects.values() for o in objs
+    )
 
     assert state.karpenter_version == "1.14.1"
     assert state.read_kinds is not None and {"Node", "Pod", "NodePool"} <= state.read_kinds
@@ -199,14 +201,20 @@ def test_dump_holds_what_the_analysers_read_in_one_list_per_kind(
     calls = calls_since(start)
     lists = lists_per_resource(calls)
     assert lists and max(lists.values()) == 1, lists
-    assert {"nodes", "pods", "daemonsets.apps", "deployments.apps", "nodepools.karpenter.sh"} <= set(lists)
+    assert {
+        "nodes",
+        "pods",
+        "daemonsets.apps",
+        "deployments.apps",
+        "nodepools.karpenter.sh",
+    } <= set(lists)
     assert not [c for c in calls if "secrets" in c.resource]
     others = [c for c in calls if c.verb != "list" and c.resource != "pods/log"]
     assert not others, [(c.verb, c.uri) for c in others]
     log_reads = {c.uri.split("?")[0] for c in calls if c.resource == "pods/log"}
-    assert log_reads == {
-        f"/api/v1/namespaces/kube-system/pods/{cluster['plugin_pod']}/log"
-    }, log_reads
+    assert log_reads == {f"/api/v1/namespaces/kube-system/pods/{cluster['plugin_pod']}/log"}, (
+        log_reads
+    )
     print(f"\ndump: {len(calls)} calls, {dict(lists)}; plugin log: "
           f"{'served' if served else state.missing.get(plugin_key)}")  # fmt: skip
 
