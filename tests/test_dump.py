@@ -28,7 +28,7 @@ from eks_gpu.cluster.logs import (
     read_logs,
     selector_matches,
 )
-from eks_gpu.commands.dump import dump_text, format_for, summary, write_atomic
+from eks_gpu.commands.dump import dump_text, format_for, summary, write_atomic, yaml_text
 from eks_gpu.errors import ClusterAccessError, UsageError
 from eks_gpu.loaders.state_file import read_state_file
 from eks_gpu.manifests.cluster_state import ClusterState, PodLog, image_tag, karpenter_version
@@ -309,6 +309,17 @@ def test_dump_text_reads_back_the_same_state(fmt: str, tmp_path: Path) -> None:
     )
     document = json.loads(path.read_text()) if fmt == "json" else yaml.safe_load(path.read_text())
     assert not list(validator("List").iter_errors(document))  # a kind: List as kubectl prints
+
+
+def test_yaml_is_what_render_prints_for_logs_and_odd_strings() -> None:
+    """The libyaml emitter the dump uses prints byte for byte what render's YAML does."""
+    from eks_gpu.render.serialize import to_yaml
+
+    state = _state()
+    odd = PodLog("ns", "p", "c", "tab\there \ntrailing space \nünïcode: 'q' \"d\" # x\n\n")
+    document = ClusterState(state.objects, (*state.logs, odd)).to_list()
+    document["items"].append({"kind": "X", "metadata": {"name": "yes"}, "v": ["on", "1.0", ""]})
+    assert yaml_text(document) == to_yaml(document)
 
 
 def test_write_atomic_replaces_a_file_and_leaves_no_temporary(tmp_path: Path) -> None:
