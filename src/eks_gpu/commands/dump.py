@@ -84,7 +84,9 @@ def summary(state: ClusterState, written: Path | None) -> str:
     listed = ", ".join(f"{n} {kind}" for kind, n in counts(state).items()) or "no objects"
     line = f"dump: {listed}"
     if state.missing:
-        line += "; not read: " + "; ".join(f"{k} ({why})" for k, why in state.missing.items())
+        line += "; not read: " + "; ".join(
+            f"{k} ({why})" for k, why in sorted(state.missing.items())
+        )
     return line + (f"; wrote {written}" if written else "")
 
 
@@ -99,7 +101,7 @@ def format_for(output: Path | None, fmt: str | None) -> str:
 
 def dump_text(document: dict[str, Any], fmt: str) -> str:
     """The document as YAML, or as compact JSON (one line: ``json``'s C encoder only runs
-    without ``indent``, ten times faster on 100,000 pods)."""
+    without ``indent``: about 4x faster than ``indent=2`` on 20,000 pods)."""
     if fmt == "json":
         return json.dumps(document, ensure_ascii=False) + "\n"
     return yaml_text(document)
@@ -219,9 +221,9 @@ def dump(
         raise UsageError(
             f"cannot write {output}: folder {output.parent} does not exist", hint="create it first"
         )
-    if say is not None:
-        say("reading the cluster (one LIST per kind):")
     client = connect(source)
+    if say is not None:
+        say(f"reading context {client.context} ({client.server}), one LIST per kind:")
     try:
         state = collect(client, tail_lines=tail_lines, logs=logs, say=say)
     finally:
