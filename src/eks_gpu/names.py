@@ -106,6 +106,11 @@ TAINT_NETWORK_UNAVAILABLE = f"{TAINT_PREFIX_NODE}network-unavailable"
 TAINT_PREFIX_READINESS = "readiness.k8s.io/"
 """Keys under this prefix are node-readiness gates, also removed once the node is ready."""
 
+# --- kubectl's and the recommended app labels ------------------------------------------------
+ANNOTATION_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+"""What ``kubectl apply`` keeps of the last applied object (env values included)."""
+LABEL_APP_NAME = "app.kubernetes.io/name"
+
 # --- eks-gpu's own keys ----------------------------------------------------------------------
 PREFIX_EKS_GPU = "eks-gpu.io/"
 LABEL_TEST = f"{PREFIX_EKS_GPU}test"

@@ -29,6 +29,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "doctor",
         "Diagnose GPU problems (device plugin, nodes, NodeClaims, pending pods), live or --from.",
     ),
+    "dump": (
+        "eks_gpu.cli.dump_cmd",
+        "dump",
+        "Dump the cluster (one LIST per kind) and the GPU logs into one file for --from.",
+    ),
     "init": ("eks_gpu.cli.init_cmd", "init", "Write a commented eks-gpu.yaml from a profile."),
     "instances": (
         "eks_gpu.cli.instances_cmd",
