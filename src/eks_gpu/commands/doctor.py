@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from eks_gpu.commands.cluster_source import ClusterSource, read_cluster
+from eks_gpu.commands.cluster_source import ClusterSource, connect, read_cluster
 from eks_gpu.commands.price_source import price_book
 from eks_gpu.commands.result import envelope
 from eks_gpu.errors import EXIT_FINDINGS, EXIT_OK, UsageError
@@ -19,6 +19,7 @@ from eks_gpu.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 if TYPE_CHECKING:
     from eks_gpu.diagnose.engine import Report
     from eks_gpu.diagnose.finding import Diagnosis
+    from eks_gpu.manifests.cluster_state import ClusterState
 
 KIND = "DoctorReport"
 SEVERITIES = ("error", "warning", "info")
@@ -71,6 +72,33 @@ def _clock(captured_at: str) -> datetime.datetime:
     return parse_time(captured_at) or datetime.datetime.now(datetime.timezone.utc)
 
 
+def read_live(source: ClusterSource, tail_lines: int) -> ClusterState:
+    """The live cluster: one LIST per kind, then the log tails of the device plugin pods on
+    GPU nodes only (one GET each), the logs the rules read; unreadable ones go to
+    ``missing`` and make the log rules "not checked"."""
+    import dataclasses
+
+    from eks_gpu.cluster.logs import log_targets, read_logs
+    from eks_gpu.cluster.snapshot import read_state
+    from eks_gpu.diagnose.view import name_of, view_of
+
+    client = connect(source)
+    try:
+        state = read_state(client)
+        view = view_of(state)
+        gpu_nodes = {name_of(node) for node in view.gpu_nodes}
+        plugin_pods = {
+            (str(pod["metadata"].get("namespace")), name_of(pod))
+            for node in gpu_nodes
+            for pod in view.plugin_pods_on(node)
+        }
+        targets = [t for t in log_targets(state) if (t.namespace, t.pod) in plugin_pods]
+        logs, unread = read_logs(client, targets, tail_lines)
+    finally:
+        client.close()
+    return dataclasses.replace(state, logs=logs, missing={**state.missing, **unread})
+
+
 def doctor(
     source: ClusterSource,
     *,
@@ -78,6 +106,7 @@ def doctor(
     skip: Sequence[str] = (),
     region: str | None = None,
     idle_after: datetime.timedelta | None = None,
+    tail_lines: int = 200,
 ) -> DoctorResult:
     """Diagnose the cluster of ``source``; ``skip`` names rules whose absence is accepted."""
     from eks_gpu.diagnose.context import DEFAULT_IDLE_AFTER, Context
@@ -92,7 +121,8 @@ def doctor(
         )
     if severity not in SEVERITIES:
         raise UsageError(f"--severity must be one of {', '.join(SEVERITIES)}")
-    state = read_cluster(source)
+    source.check()
+    state = read_cluster(source) if source.from_path else read_live(source, tail_lines)
     context = Context(
         prices=price_book(region),
         now=_clock(state.captured_at),

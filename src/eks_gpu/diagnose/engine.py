@@ -21,8 +21,8 @@ from eks_gpu.diagnose.rules import (
     startup_taints,
     usage,
 )
-from eks_gpu.diagnose.view import ClusterView, name_of, ref, view_of
-from eks_gpu.manifests.cluster_state import ClusterState
+from eks_gpu.diagnose.view import ClusterView, meta, name_of, ref, view_of
+from eks_gpu.manifests.cluster_state import KIND_POD_LOG, ClusterState
 
 Check = Callable[[ClusterView, Context], list[Diagnosis]]
 
@@ -88,13 +88,17 @@ class Report:
 
 
 def _missing_plugin_logs(view: ClusterView) -> list[str]:
-    """Plugin pods on GPU nodes whose log tail is not in the input."""
-    return [
-        ref(pod)
-        for node in view.gpu_nodes
-        for pod in view.plugin_pods_on(name_of(node))
-        if not view.logs_of(pod)
-    ]
+    """Plugin pods on GPU nodes whose log tail is not in the input, with why when known
+    (a dump records unreadable logs under ``missing`` as ``PodLog/NAMESPACE/POD``)."""
+    out = []
+    for node in view.gpu_nodes:
+        for pod in view.plugin_pods_on(name_of(node)):
+            if view.logs_of(pod):
+                continue
+            key = f"{KIND_POD_LOG}/{meta(pod).get('namespace')}/{name_of(pod)}"
+            why = view.state.missing.get(key)
+            out.append(f"{ref(pod)} ({why})" if why else ref(pod))
+    return out
 
 
 def _why_not(rule: Rule, state: ClusterState, no_logs: Sequence[str]) -> str | None:

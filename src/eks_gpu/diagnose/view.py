@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from eks_gpu.catalog.instance_types import all_instance_types
-from eks_gpu.manifests.cluster_state import ClusterState, PodLog
+from eks_gpu.manifests.cluster_state import ClusterState, PodLog, is_device_plugin
 from eks_gpu.names import (
     LABEL_GPU_COUNT,
     LABEL_GPU_MANUFACTURER,
@@ -26,7 +26,6 @@ from eks_gpu.names import (
 from eks_gpu.scheduling.resources import parse_quantity
 
 Obj = dict[str, Any]
-PLUGIN_IMAGE_MARKS = ("k8s-device-plugin", "nvidia-device-plugin")
 MIG_PREFIX = f"{PREFIX_NVIDIA}mig-"
 BOTTLEROCKET_OS = "Bottlerocket OS"
 
@@ -122,16 +121,6 @@ def conditions(obj: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return out
 
 
-def is_plugin_daemonset(ds: Mapping[str, Any]) -> bool:
-    """A DaemonSet that runs NVIDIA's device plugin (static manifest, Helm chart, operator)."""
-    template = _map(_map(ds.get("spec")).get("template"))
-    for container in _list(_map(template.get("spec")).get("containers")):
-        image = str(_map(container).get("image") or "")
-        if any(mark in image for mark in PLUGIN_IMAGE_MARKS):
-            return True
-    return "nvidia-device-plugin" in name_of(ds)
-
-
 @dataclass(frozen=True)
 class ClusterView:
     """Derived facts over one state; build with :func:`view_of`."""
@@ -144,7 +133,7 @@ class ClusterView:
 
     @cached_property
     def plugin_daemonsets(self) -> tuple[Obj, ...]:
-        return tuple(ds for ds in self.state.of("DaemonSet") if is_plugin_daemonset(ds))
+        return tuple(ds for ds in self.state.of("DaemonSet") if is_device_plugin(ds))
 
     @cached_property
     def _plugin_keys(self) -> frozenset[tuple[str, str]]:
@@ -238,7 +227,6 @@ __all__ = [
     "instance_type",
     "is_bottlerocket",
     "is_gpu_resource",
-    "is_plugin_daemonset",
     "labels_of",
     "meta",
     "name_of",
