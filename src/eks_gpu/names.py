@@ -46,6 +46,9 @@ DOMAIN_KUBERNETES = "kubernetes.io"
 DOMAIN_K8S = "k8s.io"
 """Label keys under these domains (and their subdomains) are reserved to Kubernetes."""
 
+LABEL_APP_NAME = "app.kubernetes.io/name"
+"""The recommended app label; Karpenter's Helm chart sets it to ``karpenter`` on its Deployment."""
+
 # --- label keys: EKS -------------------------------------------------------------------------
 LABEL_EKS_COMPUTE_TYPE = "eks.amazonaws.com/compute-type"
 
