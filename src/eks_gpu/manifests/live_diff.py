@@ -66,10 +66,19 @@ def strip_server_fields(obj: Obj) -> Obj:
     return out
 
 
+class _Dumper(yaml.SafeDumper):
+    """No anchors: a value rendered twice (shared discovery tags) prints twice, as live."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def _lines(obj: Obj | None) -> list[str]:
     if obj is None:
         return []
-    text: str = yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, width=1000)
+    text: str = yaml.dump(
+        obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000
+    )
     return text.splitlines(keepends=True)
 
 
