@@ -11,8 +11,8 @@ kube-controller-manager: no DaemonSet status, no garbage-collector cascade.
 from __future__ import annotations
 
 import copy
-import re
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -362,10 +362,8 @@ def test_restricted_user_gets_the_rbac_rule(
     assert (code, out) == (3, "")
     assert "error: forbidden: " in err
     assert "your user needs get/list on customresourcedefinitions.apiextensions.k8s.io" in err
-    assert (
-        'hint: ask a cluster admin for a (Cluster)Role with the rule {apiGroups: ["apiextensions.k8s.io"]'
-        in err
-    )
+    rule = '{apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"]'
+    assert f"hint: ask a cluster admin for a (Cluster)Role with the rule {rule}" in err
 
 
 def gpu_node_and_pod(pool: str) -> tuple[Obj, Obj]:
