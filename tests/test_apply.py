@@ -209,7 +209,18 @@ def meta(rv: str) -> Obj:
 def test_action_from_resource_versions() -> None:
     assert _action(None, meta("2"), "none") == "created"
     assert _action(meta("1"), meta("1"), "none") == "unchanged"
-    assert _action(meta("1"), meta("2"), "none") == "configured"
+    changed = meta("2")
+    changed["spec"]["a"] = 2
+    assert _action(meta("1"), changed, "none") == "configured"
+
+
+def test_a_status_write_in_between_is_not_a_change() -> None:
+    live, answer = meta("1"), meta("2")
+    answer["status"] = {"numberReady": 1}
+    answer["metadata"]["managedFields"].append({"manager": "kcm", "subresource": "status"})
+    assert _action(live, answer, "none") == "unchanged"
+    answer["metadata"]["labels"] = {"new": "label"}
+    assert _action(live, answer, "none") == "configured"
 
 
 def test_dry_run_server_compares_content_not_resource_version() -> None:

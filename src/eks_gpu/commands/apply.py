@@ -114,29 +114,31 @@ class ApplyResult:
         )
 
 
-def _same(live: Obj, answer: Obj) -> bool:
-    """A dry-run answer equals the live object, but for managedFields' timestamps."""
-
-    def key(obj: Obj) -> Obj:
-        meta = dict(obj.get("metadata") or {})
-        meta["managedFields"] = [
-            {k: v for k, v in entry.items() if k != "time"}
-            for entry in meta.get("managedFields") or []
-        ]
-        meta.pop("resourceVersion", None)
-        return {**obj, "metadata": meta}
-
-    return key(live) == key(answer)
+def _content(obj: Obj) -> Obj:
+    """``obj`` without what changes when nobody applied anything: ``status``, the
+    ``resourceVersion``, managedFields' timestamps and status-subresource entries (a
+    controller such as the DaemonSet controller writes status on its own schedule)."""
+    meta = dict(obj.get("metadata") or {})
+    meta["managedFields"] = [
+        {k: v for k, v in entry.items() if k != "time"}
+        for entry in meta.get("managedFields") or []
+        if entry.get("subresource") != "status"
+    ]
+    meta.pop("resourceVersion", None)
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
 
 
 def _action(live: Obj | None, answer: Obj, dry_run: DryRun) -> Action:
+    """Unchanged when the server kept the ``resourceVersion`` (a real apply of identical
+    fields writes nothing); a dry run keeps it anyway, and a controller may have written
+    status in between, so then the content decides."""
     if live is None:
         return "created"
-    if dry_run == "server":
-        return "unchanged" if _same(live, answer) else "configured"
     before = (live.get("metadata") or {}).get("resourceVersion")
     after = (answer.get("metadata") or {}).get("resourceVersion")
-    return "unchanged" if before == after else "configured"
+    if before == after and dry_run == "none":
+        return "unchanged"
+    return "unchanged" if _content(live) == _content(answer) else "configured"
 
 
 def _client_action(name: str, live: Obj | None, obj: Obj) -> Action:
