@@ -26,8 +26,9 @@ from eks_gpu.commands.preflight import apply_set
 from test_json_output import validator
 
 from .audit import Call, calls_since, mark
+from .faultproxy import FaultProxy, Rates
 from .kube import ApiError, Kube, Obj
-from .plane import REFERENCE, Plane, install_crds
+from .plane import REFERENCE, Plane, install_crds, write_kubeconfig
 
 pytestmark = pytest.mark.controlplane
 
@@ -441,3 +442,24 @@ def test_delete_dry_run_server_deletes_nothing(
     deletes = [c for c in writes(calls_since(start)) if c.verb == "delete"]
     assert len(deletes) == len(objs)
     assert all(live(kube, o) is not None for o in objs)
+
+
+def test_apply_and_delete_through_a_flaky_api_server(
+    run_cli: RunCli, plane: Plane, kube: Kube, config: Path, tmp_path: Path
+) -> None:
+    """20% of requests answered 429 or 500 by the fault proxy: retried, and the result is
+    the same as without faults (server-side apply is idempotent, so a retried PATCH is safe)."""
+    objs = rendered(config)
+    rates = Rates(too_many_requests=0.1, server_error=0.1, retry_after=1, seed=11)
+    with FaultProxy(plane.server, plane.dir / "certs", rates) as proxy:
+        flaky = tmp_path / "flaky-kubeconfig"
+        write_kubeconfig(plane, flaky, ["admin"], server=proxy.url)
+        code, report, err = apply(run_cli, flaky, config, "--yes")
+        assert code == 0, (report, err)
+        assert actions(report) == dict.fromkeys(names(objs), "created")
+        code, report, err = apply(run_cli, flaky, config, "--yes")
+        assert (code, report["summary"]) == (0, "no changes"), err
+        code, report, err = cli(run_cli, flaky, "delete", "-c", str(config), "--yes", "-o", "json")
+        assert code == 0, (report, err)
+        assert set(actions(report).values()) == {"deleted"}
+    assert proxy.outcomes["429"] + proxy.outcomes["500"] > 0, proxy.outcomes

@@ -170,6 +170,8 @@ def _run(
         try:
             if dry_run != "client":
                 delete_object(client, target.path, dry_run=dry_run == "server")
+        except NotFoundError:
+            pass  # gone meanwhile (or a retried DELETE whose first try went through)
         except ClusterAccessError as error:
             outcomes.append(Outcome(target.name, "failed", "\n".join(error.lines())))
             outcomes += [_not_deleted(t) for t in targets[index + 1 :]]
