@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from eks_gpu.config.profiles import profile_config
-from eks_gpu.manifests.live_diff import diff_object, prune, strip_server_fields
+from eks_gpu.manifests.live_diff import diff_object, owned_fields, prune, strip_server_fields
 from eks_gpu.render.apply_order import apply_objects
 from eks_gpu.render.bundle import render_all
 
@@ -109,3 +109,44 @@ def test_strip_server_fields() -> None:
     stripped = strip_server_fields(live)
     assert "status" not in stripped
     assert set(stripped["metadata"]) == {"name", "labels", "annotations"}
+
+
+def owning(live: Obj, manager: str, fields: Obj, operation: str = "Apply") -> Obj:
+    live["metadata"]["managedFields"] = [
+        {"manager": manager, "operation": operation, "fieldsV1": fields}
+    ]
+    return live
+
+
+def test_a_field_we_owned_and_no_longer_render_shows_as_removed() -> None:
+    pool = next(o for o in rendered() if o["kind"] == "NodePool")
+    live = as_served(pool)
+    live["spec"]["limits"]["memory"] = "1000Gi"
+    live["metadata"]["labels"]["team"] = "ml"
+    fields = {
+        "f:metadata": {"f:labels": {"f:team": {}}},
+        "f:spec": {"f:limits": {"f:memory": {}}, "f:weight": {}},
+    }
+    live["spec"]["weight"] = 10
+    text = diff_object("p", owning(live, "eks-gpu", fields), pool).text
+    removed = [line for line in text.splitlines() if line.startswith("-") and "---" not in line]
+    assert removed == ["-    team: ml", "-    memory: 1000Gi", "-  weight: 10"]
+
+
+def test_fields_another_manager_owns_are_not_ours_to_show() -> None:
+    pool = next(o for o in rendered() if o["kind"] == "NodePool")
+    live = as_served(pool)
+    live["spec"]["weight"] = 10
+    assert diff_object("p", owning(live, "kubectl", {"f:spec": {"f:weight": {}}}), pool).text == ""
+    update = owning(as_served(pool), "eks-gpu", {"f:spec": {"f:weight": {}}}, "Update")
+    update["spec"]["weight"] = 10
+    assert diff_object("p", update, pool).text == ""  # only what eks-gpu applied counts
+
+
+def test_an_owned_field_dropped_whole_shows_whole() -> None:
+    ours = {"spec": {"a": 1}}
+    live = {"metadata": {}, "spec": {"a": 1, "taints": [{"key": "k"}], "m": {"x": 1}}}
+    fields = {"f:spec": {"f:a": {}, "f:taints": {}, "f:m": {}}}
+    assert prune(live, ours, fields) == {"spec": live["spec"]}
+    assert owned_fields(owning(live, "eks-gpu", fields), "eks-gpu") == fields
+    assert owned_fields(live, "helm") == {}

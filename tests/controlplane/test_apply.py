@@ -207,6 +207,21 @@ def test_diff_shows_what_apply_would_change(
     assert "-    consolidateAfter: 5m\n+    consolidateAfter: 30s\n" in out
     assert out.count("--- live/") == 1
 
+    # A limit dropped from the config: we owned it, so the diff shows it going, and apply
+    # (server-side apply removes fields its manager no longer sets) takes it away.
+    assert apply(run_cli, kubeconfig, config, "--yes")[0] == 0
+    data = yaml.safe_load(config.read_text())
+    data["nodePools"][0]["limits"] = {"cpu": "1000"}
+    config.write_text(yaml.safe_dump(data))
+    code, out, _ = cli(run_cli, kubeconfig, "diff", "-c", str(config))
+    assert code == 1
+    assert [line for line in out.splitlines() if line.startswith(("-  ", "+  "))] == [
+        "-    nvidia.com/gpu: '16'"
+    ]
+    assert apply(run_cli, kubeconfig, config, "--yes")[0] == 0
+    assert cli(run_cli, kubeconfig, "diff", "-c", str(config))[:2] == (0, "")
+    assert "nvidia.com/gpu" not in live(kube, pool)["spec"]["limits"]  # type: ignore[index]
+
 
 def test_dry_run_server_writes_nothing(
     run_cli: RunCli, kubeconfig: Path, plane: Plane, kube: Kube, config: Path

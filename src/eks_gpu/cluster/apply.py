@@ -17,10 +17,10 @@ from typing import Any
 from eks_gpu.cluster.client import Client
 from eks_gpu.cluster.reader import api_resources, object_path
 from eks_gpu.errors import NotFoundError
+from eks_gpu.manifests.live_diff import FIELD_MANAGER
 from eks_gpu.names import API_VERSION_APPS, LABEL_APP_NAME, LABEL_NODEPOOL
 
 Obj = dict[str, Any]
-FIELD_MANAGER = "eks-gpu"
 APPLY_PATCH = "application/apply-patch+yaml"
 NON_TERMINAL = "status.phase!=Succeeded,status.phase!=Failed"
 KARPENTER = "karpenter"

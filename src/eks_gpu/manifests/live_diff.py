@@ -1,19 +1,20 @@
-"""Live object against rendered object: only the fields we set, as a unified diff.
+"""Live object against rendered object: only the fields we manage, as a unified diff.
 
-What is compared: the live object **pruned to the field paths of the rendered object**. The
-other candidate, the ``managedFields`` entry of manager ``eks-gpu``, was not chosen because it
-only exists after a first apply by us: an object created by ``kubectl apply -f`` of
-``render``'s output (the guide's way), or by an older tool, would show as all-new although
-its fields already match. Pruning works whoever wrote the object and needs no parsing of
-``fieldsV1``. Everything the server adds and we do not set falls away with it: ``status``,
-``metadata.uid``/``resourceVersion``/``generation``/``creationTimestamp``/``managedFields``,
-annotations kubectl or controllers add, defaults such as a container's
-``terminationMessagePath``. What pruning cannot show is a field we set in an earlier apply
-and no longer render: server-side apply removes it (we own it), the diff does not list it.
+What is compared: the live object **pruned to the field paths of the rendered object**, plus
+the paths that field manager ``eks-gpu`` owns in its ``managedFields`` (server-side apply's
+own record of what we set last time). The render alone works whoever wrote the object (an
+object created by ``kubectl apply -f`` of ``render``'s output, the guide's way, has no
+``eks-gpu`` entry, and would otherwise show as all new); the ownership record adds what the
+render alone cannot show: a field we set before and no longer render (a limit dropped from
+the config), which apply will remove, shows as a removed line. Everything the server or
+another tool adds falls away: ``status``, ``metadata.uid``/``resourceVersion``/``generation``/
+``creationTimestamp``/``managedFields``, annotations kubectl or controllers add, defaults such
+as a container's ``terminationMessagePath``.
 
 Lists: items with a ``name`` (containers, volumes, env) are matched by name, as the API's
-list-map merge keys match them; other lists of the same length item by item; lists of another
-length are compared whole.
+list-map merge keys match them; other lists of the same length item by item; lists of
+another length are compared whole (so a dropped taint shows). Inside lists the ownership
+record is not consulted: a named item dropped from the render (a container) does not show.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, Literal
 import yaml
 
 Obj = dict[str, Any]
+FIELD_MANAGER = "eks-gpu"
 State = Literal["create", "change", "same"]
 SERVER_METADATA = (
     "managedFields",
@@ -49,13 +51,35 @@ def _prune_list(live: list[Any], ours: list[Any]) -> list[Any]:
     return live
 
 
-def prune(live: Any, ours: Any) -> Any:
-    """``live`` reduced to the paths present in ``ours`` (keys in ``ours``' order)."""
-    if isinstance(live, dict) and isinstance(ours, dict):
-        return {key: prune(live[key], value) for key, value in ours.items() if key in live}
+def prune(live: Any, ours: Any, owned: Any = None) -> Any:
+    """``live`` reduced to the paths present in ``ours`` (keys in ``ours``' order), and to
+    the map fields of ``owned`` (a ``managedFields`` ``fieldsV1``: ``{"f:spec": {...}}``)."""
+    if isinstance(live, dict):
+        mine = ours if isinstance(ours, dict) else {}
+        fields = owned if isinstance(owned, dict) else {}
+        if ours is None and not any(key.startswith("f:") for key in fields):
+            return live  # owned as a whole, no longer rendered
+        keys = [key for key in mine if key in live]
+        keys += [
+            k[2:] for k in fields if k.startswith("f:") and k[2:] in live and k[2:] not in mine
+        ]
+        return {key: prune(live[key], mine.get(key), fields.get(f"f:{key}")) for key in keys}
     if isinstance(live, list) and isinstance(ours, list):
         return _prune_list(live, ours)
     return live
+
+
+def owned_fields(live: Obj, manager: str) -> Obj:
+    """The ``fieldsV1`` that ``manager`` owns by apply in ``live`` (empty when none)."""
+    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+        if (
+            entry.get("manager") == manager
+            and entry.get("operation") == "Apply"
+            and not entry.get("subresource")
+        ):
+            fields = entry.get("fieldsV1")
+            return fields if isinstance(fields, dict) else {}
+    return {}
 
 
 def strip_server_fields(obj: Obj) -> Obj:
@@ -91,10 +115,15 @@ class ObjectDiff:
     text: str
 
 
-def diff_object(name: str, live: Obj | None, rendered: Obj) -> ObjectDiff:
-    """The unified diff from ``live`` (pruned to our fields) to ``rendered``; a missing live
-    object diffs from nothing, so every line shows as added."""
-    before = None if live is None else prune(strip_server_fields(live), rendered)
+def diff_object(
+    name: str, live: Obj | None, rendered: Obj, manager: str = FIELD_MANAGER
+) -> ObjectDiff:
+    """The unified diff from ``live`` (pruned to our fields: rendered, or owned by
+    ``manager``) to ``rendered``; a missing live object diffs from nothing, so every line
+    shows as added."""
+    before = None
+    if live is not None:
+        before = prune(strip_server_fields(live), rendered, owned_fields(live, manager))
     old, new = _lines(before), _lines(rendered)
     source = "/dev/null" if live is None else f"live/{name}"
     text = "".join(difflib.unified_diff(old, new, source, f"rendered/{name}"))
@@ -102,4 +131,12 @@ def diff_object(name: str, live: Obj | None, rendered: Obj) -> ObjectDiff:
     return ObjectDiff(name, state, text)
 
 
-__all__ = ["ObjectDiff", "State", "diff_object", "prune", "strip_server_fields"]
+__all__ = [
+    "FIELD_MANAGER",
+    "ObjectDiff",
+    "State",
+    "diff_object",
+    "owned_fields",
+    "prune",
+    "strip_server_fields",
+]
