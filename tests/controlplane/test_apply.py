@@ -303,6 +303,7 @@ def test_partial_failure_is_reported_then_converges(
         **dict.fromkeys(overlays, "not-applied"),
     }
     failed = next(o for o in report["objects"] if o["action"] == "failed")
+    assert f"error: {names(objs)[3]}: forbidden: " in err
     assert "your user needs patch on daemonsets.apps" in failed["error"]
     assert '{apiGroups: ["apps"], resources: ["daemonsets"], verbs: ["patch"]}' in failed["error"]
     assert live(kube, objs[3]) is None and live(kube, objs[4]) is None
@@ -342,8 +343,9 @@ def test_cluster_name_mismatch_refuses_before_writing(
     run_cli: RunCli, kubeconfig: Path, plane: Plane, config: Path
 ) -> None:
     start = mark(plane.audit_log)
-    code, report, _ = apply(run_cli, kubeconfig, config, "--yes", "--cluster-name", "other")
+    code, report, err = apply(run_cli, kubeconfig, config, "--yes", "--cluster-name", "other")
     assert code == 1
+    assert "error: preflight cluster-name: the config is for cluster 'other'" in err
     check = next(c for c in report["preflight"] if c["name"] == "cluster-name")
     assert check["status"] == "fail"
     assert "'other'" in check["detail"] and f"'{CLUSTER}'" in check["detail"]

@@ -209,6 +209,22 @@ def _validate(
     )
 
 
+def _notes(preflight: Preflight, outcomes: Sequence[Outcome]) -> tuple[str, ...]:
+    """stderr lines: the Karpenter version, and why nothing (or not everything) was applied."""
+    notes = [f"Karpenter version: {preflight.karpenter_version or 'unknown'}"]
+    notes += [
+        f"error: preflight {c.name}: {c.detail}"
+        for c in preflight.checks
+        if c.status not in ("pass", "skipped")
+    ]
+    notes += [
+        f"error: {o.object}: {(o.error or '').splitlines()[0]}"
+        for o in outcomes
+        if o.action == "failed" and o.error
+    ]
+    return tuple(notes)
+
+
 def apply(
     source: RenderSource = DEFAULT_SOURCE,
     *,
@@ -237,22 +253,19 @@ def apply(
             validation=validation_check(checked.findings, checked.skipped),
             skip_name_check=skip_cluster_name_check,
         )
-        version = preflight.karpenter_version or "unknown"
-        notes = (f"Karpenter version: {version}",)
         if not preflight.ok:
             outcomes = tuple(Outcome(describe(o), "not-applied") for o in chosen.objects)
-            return ApplyResult(
-                client.context, chosen.cluster_name, mode, preflight, outcomes, notes
+        else:
+            question = (
+                f"apply {len(chosen.objects)} objects for cluster {chosen.cluster_name} "
+                f"to context {client.context}?"
             )
-        question = (
-            f"apply {len(chosen.objects)} objects for cluster {chosen.cluster_name} "
-            f"to context {client.context}?"
-        )
-        if mode == "none" and confirm is not None and not confirm(question):
-            raise UsageError("apply cancelled: nothing written")
-        outcomes = apply_objects(
-            client, chosen.objects, dry_run=mode, force=force_conflicts, progress=progress
-        )
+            if mode == "none" and confirm is not None and not confirm(question):
+                raise UsageError("apply cancelled: nothing written")
+            outcomes = apply_objects(
+                client, chosen.objects, dry_run=mode, force=force_conflicts, progress=progress
+            )
+        notes = _notes(preflight, outcomes)
         return ApplyResult(client.context, chosen.cluster_name, mode, preflight, outcomes, notes)
     finally:
         client.close()
