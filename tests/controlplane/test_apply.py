@@ -14,6 +14,7 @@ import copy
 import json
 import re
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -183,12 +184,23 @@ def test_table_output_says_no_changes(run_cli: RunCli, kubeconfig: Path, config:
     assert out.rstrip().endswith("no changes")
 
 
+def api_path(api_version: str) -> str:
+    return f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+
+
 def test_diff_shows_what_apply_would_change(
-    run_cli: RunCli, kubeconfig: Path, kube: Kube, config: Path
+    run_cli: RunCli, kubeconfig: Path, plane: Plane, kube: Kube, config: Path
 ) -> None:
     objs = rendered(config)
+    start = mark(plane.audit_log)
     code, out, err = cli(run_cli, kubeconfig, "diff", "-c", str(config))
     assert code == 1, err
+    # Discovery once per apiVersion, then one GET per object; nothing written.
+    calls = calls_since(start)
+    discovery = Counter(c.uri for c in calls if not c.resource)
+    assert discovery == dict.fromkeys({api_path(o["apiVersion"]) for o in objs}, 1)
+    assert len([c for c in calls if c.resource and c.verb == "get"]) == len(objs)
+    assert writes(calls) == []
     assert out.count("--- /dev/null") == len(objs)  # all new: every line added
     assert f"{len(objs)} of {len(objs)} objects differ" in err
 
