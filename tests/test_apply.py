@@ -325,3 +325,19 @@ def test_apply_diff_delete_on_an_unreachable_cluster_exit_3(
         assert result.code == 3, (argv, result.err)
         assert "error: cannot reach https://127.0.0.1:9" in result.err
         assert "Traceback" not in result.err
+
+
+def test_table_shows_checks_outcomes_errors_and_summary() -> None:
+    from eks_gpu.cli.apply_cmd import table
+
+    outcomes = (
+        Outcome("NodePool/gpu", "created"),
+        Outcome("DaemonSet/kube-system/plugin", "failed", "forbidden: no\nhint: ask"),
+        Outcome("NodeOverlay/gpu-1", "not-applied"),
+    )
+    checks = (Check("cluster-name", "pass", "demo (kubeconfig context)"),)
+    text = table(ApplyResult("ctx", "demo", "none", Preflight(checks, None), outcomes))
+    assert "cluster-name  PASS    demo (kubeconfig context)" in text
+    assert "DaemonSet/kube-system/plugin  failed" in text
+    assert "\nDaemonSet/kube-system/plugin: forbidden: no\nhint: ask\n" in text
+    assert text.endswith("\n1 created, 1 failed, 1 not-applied\n")

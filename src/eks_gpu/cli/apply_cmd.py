@@ -11,6 +11,8 @@ import click
 from eks_gpu.cli.params import cluster_options, render_source_options
 from eks_gpu.errors import UsageError
 
+CLUSTER_HELP = "EKS cluster name (overrides clusterName in the config; one is required)."
+
 if TYPE_CHECKING:
     from eks_gpu.commands.apply import ApplyResult, Confirm
 
@@ -45,7 +47,7 @@ def confirmer(yes: bool, dry_run: str) -> Confirm | None:
 
 
 @click.command()
-@render_source_options("Apply the objects")
+@render_source_options("Apply the objects", CLUSTER_HELP)
 @cluster_options()
 @click.option(
     "--dry-run",

@@ -10,6 +10,8 @@ import click
 
 from eks_gpu.cli.params import cluster_options, render_source_options
 
+CLUSTER_HELP = "EKS cluster name (overrides clusterName in the config; one is required)."
+
 if TYPE_CHECKING:
     from eks_gpu.commands.delete import Confirm, DeleteResult
 
@@ -42,7 +44,7 @@ def confirmer(yes: bool) -> Confirm | None:
 
 
 @click.command()
-@render_source_options("Delete the objects")
+@render_source_options("Delete the objects", CLUSTER_HELP)
 @cluster_options()
 @click.option(
     "--dry-run",

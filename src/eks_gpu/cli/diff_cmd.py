@@ -9,6 +9,8 @@ import click
 
 from eks_gpu.cli.params import cluster_options, render_source_options
 
+CLUSTER_HELP = "EKS cluster name (overrides clusterName in the config; one is required)."
+
 if TYPE_CHECKING:
     from eks_gpu.commands.diff import DiffResult
 
@@ -19,7 +21,7 @@ def text(result: DiffResult) -> str:
 
 
 @click.command()
-@render_source_options("Diff the objects")
+@render_source_options("Diff the objects", CLUSTER_HELP)
 @cluster_options()
 def diff(
     config_path: Path | None,
