@@ -472,6 +472,13 @@ def test_delete_dry_run_server_deletes_nothing(
     assert len(deletes) == len(objs)
     assert all(live(kube, o) is not None for o in objs)
 
+    start = mark(plane.audit_log)
+    code, report, _ = cli(
+        run_cli, kubeconfig, "delete", "-c", str(config), "--dry-run=client", "-o", "json"
+    )
+    assert (code, set(actions(report).values())) == (0, {"deleted"})
+    assert writes(calls_since(start)) == []
+
 
 def test_apply_and_delete_through_a_flaky_api_server(
     run_cli: RunCli, plane: Plane, kube: Kube, config: Path, tmp_path: Path
