@@ -23,7 +23,7 @@ from .plane import Plane, down, karpenter_crds, up
 
 HOW_TO_ENABLE = (
     "to enable: install Go >= 1.26 and openssl, then run `scripts/controlplane.sh build` "
-    "(about 7 min on 2 cores the first time, cached afterwards; README: Local control plane)"
+    "(about 8 min on 2 cores the first time, cached afterwards; README: Local control plane)"
 )
 
 
