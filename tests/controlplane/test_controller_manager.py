@@ -22,7 +22,7 @@ from eks_gpu.errors import ClusterAccessError
 
 from .accounts import ServiceAccountKubeconfig, account_objects
 from .kube import ApiError, Kube, Obj, condition
-from .plane import Plane
+from .plane import NODE_LEASE_SECONDS, Plane
 
 pytestmark = pytest.mark.controlplane
 
@@ -68,13 +68,15 @@ def nodes(kube: Kube, controller_manager: None) -> Iterator[dict[str, str]]:
     """Three Ready kwok nodes: ``plain`` and ``tainted`` (GPU taint) in group ``gpu``,
     ``other`` in another group. Deleted afterwards; their pods and Leases go with them."""
     tag = uuid.uuid4().hex[:6]
+    created_taints.clear()
     made = {
         "plain": _node(f"kcm-{tag}-plain", f"gpu-{tag}", []),
         "tainted": _node(f"kcm-{tag}-tainted", f"gpu-{tag}", [GPU_TAINT]),
         "other": _node(f"kcm-{tag}-other", f"cpu-{tag}", []),
     }
-    for node in made.values():
-        kube.create(node)
+    for role, node in made.items():
+        created = kube.create(node)
+        created_taints[role] = created["spec"].get("taints", [])
     for node in made.values():
         kube.wait_for(
             kube.object_path(node), lambda n: condition(n, "Ready").get("status") == "True"
@@ -87,6 +89,36 @@ def nodes(kube: Kube, controller_manager: None) -> Iterator[dict[str, str]]:
         _gone(kube, f"/api/v1/nodes/{name}")
         # kwok's Lease is owned by its Node: the garbage collector removes it.
         _gone(kube, f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{name}")
+
+
+# The taints each node of ``nodes`` had right after its create (admission's work).
+created_taints: dict[str, list[Obj]] = {}
+NOT_READY = "node.kubernetes.io/not-ready"
+LEASES = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
+
+
+def test_node_lifecycle_controller_keeps_kwok_nodes_schedulable(
+    kube: Kube, nodes: dict[str, str]
+) -> None:
+    """TaintNodesByCondition puts the not-ready taint on every new Node; the node-lifecycle
+    controller lifts it once kwok reports Ready, and leaves the nodes alone while kwok renews
+    their Leases (no unreachable taint, nothing evicted)."""
+    assert {t["key"] for t in created_taints["plain"]} == {NOT_READY}
+    name = nodes["plain"]
+    node = kube.wait_for(f"/api/v1/nodes/{name}", lambda n: not n["spec"].get("taints"))
+    assert condition(node, "Ready")["status"] == "True"
+    first = kube.get(f"{LEASES}/{name}")
+    assert first["spec"]["leaseDurationSeconds"] == NODE_LEASE_SECONDS
+    # kwok renews every --node-lease-duration-seconds / 4 (10 s), well inside the
+    # controller's 50 s grace period.
+    renewed = kube.wait_for(
+        f"{LEASES}/{name}",
+        lambda lease: lease["spec"]["renewTime"] != first["spec"]["renewTime"],
+        timeout=30,
+    )
+    assert renewed["metadata"]["ownerReferences"][0]["uid"] == node["metadata"]["uid"]
+    tainted = kube.get(f"/api/v1/nodes/{nodes['tainted']}")
+    assert tainted["spec"]["taints"] == [GPU_TAINT]
 
 
 @pytest.fixture
