@@ -24,6 +24,7 @@ def _env(plane: Plane) -> str:
         f"export KUBECONFIG={plane.kubeconfig}\n"
         f"# audit log: {plane.audit_log}; logs: {plane.dir}/*.log\n"
         f"# users (kubectl --context): admin (system:masters), restricted (no bindings)\n"
+        f"# running: {', '.join(plane.pids)}\n"
     )
 
 

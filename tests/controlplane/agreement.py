@@ -489,8 +489,8 @@ def _requests(bound: list[Obj]) -> dict[str, Decimal]:
 
 
 def _cleanup(kube: Kube, state: _Batch) -> None:
-    # No controller-manager means no garbage collector to cascade from the NodePool: delete
-    # the pods and NodeClaims; Karpenter drains and deletes the nodes, then its finalizer.
+    # Delete the pods and NodeClaims explicitly and wait (not a cascade from the NodePool, so
+    # the next batch starts from no nodes); Karpenter drains and deletes the nodes.
     path = f"/api/v1/namespaces/{state.namespace}/pods"
     kube.request("DELETE", path, labelSelector=f"{BATCH_LABEL}={state.name}")
     names = state.pool_names

@@ -48,6 +48,7 @@ MODULES = (
         {
             "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
             "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
+            "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
         },
         stamp_kubernetes_version=True,
     ),
@@ -56,6 +57,7 @@ MODULES = (
         {"kwok": "sigs.k8s.io/kwok/cmd/kwok"},
         data=(
             "kustomize/stage/node/fast/node-initialize.yaml",
+            "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
             "kustomize/stage/pod/fast/pod-ready.yaml",
             "kustomize/stage/pod/fast/pod-delete.yaml",
         ),
@@ -134,31 +136,61 @@ def _ldflags(module: Module) -> str:
     return " ".join(flags)
 
 
-def _copy_data(module: Module, dest: Path) -> None:
+def _copy_data(module: Module, dest: Path, only: list[str] | None = None) -> None:
     package = next(iter(module.binaries.values()))
     src = Path(_go(["list", "-f", "{{.Module.Dir}}", package], module.dir))
     for rel in module.data:
-        shutil.copyfile(src / rel, dest / Path(rel).name)
+        if only is None or Path(rel).name in only:
+            shutil.copyfile(src / rel, dest / Path(rel).name)
+
+
+def _missing(module: Module, dest: Path) -> list[str]:
+    """Binaries and data files of ``module`` not yet in ``dest`` (a folder built before they
+    were added to ``module`` while its go.mod stayed the same)."""
+    names = [*module.binaries, *(Path(rel).name for rel in module.data)]
+    return [name for name in names if not (dest / name).exists()]
+
+
+def _build(module: Module, names: list[str], into: Path, log) -> None:  # type: ignore[no-untyped-def]
+    ldflags = _ldflags(module)
+    for binary in names:
+        package = module.binaries[binary]
+        start = time.monotonic()
+        log(f"{module.name}: go build {package} -> {binary}")
+        _go(
+            ["build", *BUILD_FLAGS, f"-ldflags={ldflags}", "-o", str(into / binary), package],
+            module.dir,
+        )
+        log(f"{module.name}: {binary} built in {time.monotonic() - start:.0f}s")
 
 
 def build_module(module: Module, log=print) -> Path:  # type: ignore[no-untyped-def]
-    """Build ``module`` into its cache folder unless it is there already; returns the folder."""
+    """Build ``module`` into its cache folder unless it is there already; returns the folder.
+
+    A complete folder that lacks a binary added to ``module`` later (same go.mod) gets just
+    that binary (or data file), made aside and renamed in, so a reader never sees half a file.
+    """
     dest = module_dir(module)
     if (dest / ".complete").exists():
-        log(f"{module.name}: cached in {dest}")
+        missing = _missing(module, dest)
+        if not missing:
+            log(f"{module.name}: cached in {dest}")
+            return dest
+        log(f"{module.name}: cached in {dest} but for {', '.join(missing)}")
+        aside = dest / f".tmp-{os.getpid()}"
+        shutil.rmtree(aside, ignore_errors=True)
+        aside.mkdir()
+        _build(module, [name for name in missing if name in module.binaries], aside, log)
+        if any(name not in module.binaries for name in missing):
+            _copy_data(module, aside, missing)
+        for name in missing:
+            (aside / name).rename(dest / name)
+        aside.rmdir()
         return dest
     tmp = dest.with_name(dest.name + f".tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    ldflags = _ldflags(module)
-    for binary, package in module.binaries.items():
-        start = time.monotonic()
-        log(f"{module.name}: go build {package} -> {binary}")
-        _go(
-            ["build", *BUILD_FLAGS, f"-ldflags={ldflags}", "-o", str(tmp / binary), package],
-            module.dir,
-        )
-        log(f"{module.name}: {binary} built in {time.monotonic() - start:.0f}s")
+    _build(module, list(module.binaries), tmp, log)
     if module.data:
         _copy_data(module, tmp)
     (tmp / ".complete").write_text("")
@@ -173,7 +205,7 @@ def binaries(modules: tuple[Module, ...] = MODULES) -> dict[str, Path] | None:
     found: dict[str, Path] = {}
     for module in modules:
         folder = module_dir(module, version)
-        if not (folder / ".complete").exists():
+        if not (folder / ".complete").exists() or _missing(module, folder):
             return None
         found.update({p.name: p for p in folder.iterdir() if not p.name.startswith(".")})
     return found

@@ -12,16 +12,18 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from . import accounts
 from .build import BuildError, binaries
 from .kube import Kube
 from .plane import Plane, down, karpenter_crds, up
 
 HOW_TO_ENABLE = (
     "to enable: install Go >= 1.26 and openssl, then run `scripts/controlplane.sh build` "
-    "(about 7 min on 2 cores the first time, cached afterwards; README: Local control plane)"
+    "(about 8 min on 2 cores the first time, cached afterwards; README: Local control plane)"
 )
 
 
@@ -50,7 +52,8 @@ def bins() -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def plane(bins: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
-    """etcd + kube-apiserver + kube-scheduler + kwok, Karpenter's CRDs installed."""
+    """etcd + kube-apiserver + kube-scheduler + kube-controller-manager + kwok, Karpenter's
+    CRDs installed."""
     start = time.monotonic()
     running = up(
         tmp_path_factory.mktemp("controlplane"), bins, karpenter_crds(), tie_to_parent=True
@@ -77,3 +80,29 @@ def kube(kubeconfig: Path) -> Kube:
 def restricted(kubeconfig: Path) -> Kube:
     """A user with no RBAC bindings at all."""
     return Kube.from_kubeconfig(kubeconfig, "restricted")
+
+
+@pytest.fixture
+def service_account_kubeconfig(
+    kube: Kube, plane: Plane, tmp_path: Path
+) -> Iterator[accounts.ServiceAccountKubeconfig]:
+    """``(namespace, name, rules) -> kubeconfig``: run eks-gpu as a real ServiceAccount held
+    to ``rules`` (a ClusterRole), with a TokenRequest token (accounts.py). Calling it again
+    for the same account rewrites its rules. Accounts, roles, and the namespaces it had to
+    create go away after the test."""
+    made: list[tuple[str, str]] = []
+    namespaces: list[str] = []
+
+    def make(namespace: str, name: str, rules: list[dict[str, Any]]) -> Path:
+        if accounts.ensure_namespace(kube, namespace):
+            namespaces.append(namespace)
+        if (namespace, name) not in made:
+            made.append((namespace, name))
+        path = tmp_path / f"{namespace}-{name}.kubeconfig"
+        return accounts.service_account_kubeconfig(kube, plane, namespace, name, rules, path)
+
+    yield make
+    for namespace, name in made:
+        accounts.remove_service_account(kube, namespace, name)
+    for namespace in namespaces:
+        kube.delete({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})

@@ -1,4 +1,5 @@
-"""Run a local control plane as plain processes: etcd, kube-apiserver, kube-scheduler, kwok.
+"""Run a local control plane as plain processes: etcd, kube-apiserver, kube-scheduler,
+kube-controller-manager, kwok.
 
 Everything binds to 127.0.0.1 on free ports and lives in one state folder: certificates and
 keys, static tokens, the audit policy and log, a kubeconfig with two users (``admin`` in
@@ -25,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from .build import REPO
-from .kube import Kube, condition, tls_context
+from .kube import ApiError, Kube, condition, tls_context
 
 AUDIT_POLICY = {
     "apiVersion": "audit.k8s.io/v1",
@@ -33,9 +34,11 @@ AUDIT_POLICY = {
     "omitStages": ["RequestReceived"],
     "rules": [{"level": "Metadata"}],
 }
-# No kube-controller-manager runs: nothing creates default ServiceAccounts, and nothing would
-# remove the not-ready taint TaintNodesByCondition puts on every new Node.
-DISABLED_ADMISSION = "ServiceAccount,TaintNodesByCondition"
+# kube-controller-manager runs, so the ServiceAccount plugin stays on (its serviceaccount
+# controller makes each namespace's "default" ServiceAccount, pods get a projected token as on
+# EKS) and so does TaintNodesByCondition (its node-lifecycle controller lifts the not-ready taint
+# once kwok reports a node Ready). Nothing is disabled.
+DISABLED_ADMISSION = ""
 # EKS runs ExtendedResourceToleration: a pod asking for nvidia.com/gpu gets a toleration for a
 # taint of that key, so Karpenter sees it tolerating a GPU pool's taint without writing one.
 ENABLED_ADMISSION = "ExtendedResourceToleration"
@@ -54,6 +57,7 @@ def karpenter_crds() -> list[Path]:
 
 
 KWOK_NODE_SELECTOR = "kwok.x-k8s.io/node=fake"  # the annotation Karpenter's kwok nodes carry
+NODE_LEASE_SECONDS = 40  # kubelet's default; kwok renews the Lease at a quarter of it
 
 
 class PlaneError(RuntimeError):
@@ -163,7 +167,14 @@ def _write_files(plane: Plane) -> None:
     (plane.dir / "certs").mkdir()
     plane.tokens = {
         user: secrets.token_hex(16)
-        for user in ("admin", "restricted", "system:kube-scheduler", "kwok", "karpenter")
+        for user in (
+            "admin",
+            "restricted",
+            "system:kube-scheduler",
+            "system:kube-controller-manager",
+            "kwok",
+            "karpenter",
+        )
     }
     groups = {user: "system:masters" for user in ("admin", "kwok", "karpenter")}
     lines = [
@@ -243,7 +254,7 @@ def _start_apiserver(plane: Plane, bins: dict[str, Path], etcd: str, tie: bool) 
         f"--token-auth-file={d / 'tokens.csv'}",
         f"--audit-policy-file={d / 'audit-policy.yaml'}",
         f"--audit-log-path={plane.audit_log}",
-        f"--disable-admission-plugins={DISABLED_ADMISSION}",
+        *([f"--disable-admission-plugins={DISABLED_ADMISSION}"] if DISABLED_ADMISSION else []),
         f"--enable-admission-plugins={ENABLED_ADMISSION}",
         "--allow-privileged=true",
         "--kubelet-preferred-address-types=InternalIP",
@@ -268,10 +279,67 @@ def _start_scheduler(plane: Plane, bins: dict[str, Path], tie: bool) -> None:
     wait_ready(plane, "kube-scheduler", f"https://127.0.0.1:{port}/healthz", None, 30)
 
 
+def start_controller_manager(plane: Plane, bins: dict[str, Path], tie: bool) -> None:
+    """kube-controller-manager with every default controller, as kubeadm runs it: its own
+    identity (bound by the bootstrap RBAC role ``system:kube-controller-manager``) and, with
+    ``--use-service-account-credentials``, one ServiceAccount token per controller, so each
+    controller is held to its own ``system:controller:*`` role. Ready once /healthz answers and
+    the serviceaccount controller has made ``default/default`` (its controllers are running).
+    """
+    kubeconfig = plane.dir / "controller-manager.kubeconfig"
+    write_kubeconfig(plane, kubeconfig, ["system:kube-controller-manager"])
+    port = free_port()
+    argv = [
+        str(bins["kube-controller-manager"]),
+        f"--kubeconfig={kubeconfig}",
+        "--leader-elect=false",
+        "--bind-address=127.0.0.1",
+        f"--secure-port={port}",
+        "--controllers=*",  # the default set (bootstrapsigner, tokencleaner stay off)
+        "--use-service-account-credentials=true",
+        f"--service-account-private-key-file={plane.dir / 'sa.key'}",
+        f"--root-ca-file={plane.ca_file}",
+        # its default, /usr/libexec/kubernetes/..., would be created on the host
+        f"--flex-volume-plugin-dir={plane.dir / 'flexvolume'}",
+        "--profiling=false",
+    ]
+    start_process(plane, "kube-controller-manager", argv, tie)
+    wait_ready(plane, "kube-controller-manager", f"https://127.0.0.1:{port}/healthz", None, 60)
+    _wait_default_service_account(plane, 60)
+
+
+def _wait_default_service_account(plane: Plane, timeout: float) -> None:
+    kube = Kube.from_kubeconfig(plane.kubeconfig, "admin")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            kube.get("/api/v1/namespaces/default/serviceaccounts/default")
+            return
+        except ApiError as err:
+            if err.status != 404 or time.monotonic() > deadline:
+                raise PlaneError(
+                    f"kube-controller-manager made no default ServiceAccount in {timeout:.0f}s "
+                    f"({err}){_log_tail(plane, 'kube-controller-manager')}"
+                ) from None
+        if not _alive(plane.pids["kube-controller-manager"]):
+            raise PlaneError(
+                f"kube-controller-manager exited{_log_tail(plane, 'kube-controller-manager')}"
+            )
+        time.sleep(0.2)
+
+
 def _start_kwok(plane: Plane, bins: dict[str, Path], tie: bool) -> None:
     kubeconfig = plane.dir / "kwok.kubeconfig"
     write_kubeconfig(plane, kubeconfig, ["kwok"])
-    stages = ("node-initialize.yaml", "pod-ready.yaml", "pod-delete.yaml")
+    # The heartbeat stage refreshes node conditions now and then, as kwokctl does next to the
+    # Lease kwok renews every --node-lease-duration-seconds / 4: what the controller manager's
+    # node-lifecycle controller reads, so it never marks a kwok node unreachable.
+    stages = (
+        "node-initialize.yaml",
+        "node-heartbeat-with-lease.yaml",
+        "pod-ready.yaml",
+        "pod-delete.yaml",
+    )
     # Only Stages: a KwokConfiguration document would switch off kwok's defaults for all options.
     config = [yaml.safe_load(bins[name].read_text()) for name in stages]
     (plane.dir / "kwok.yaml").write_text(yaml.safe_dump_all(config))
@@ -283,6 +351,7 @@ def _start_kwok(plane: Plane, bins: dict[str, Path], tie: bool) -> None:
         f"--manage-nodes-with-annotation-selector={KWOK_NODE_SELECTOR}",
         "--node-ip=127.0.0.1",
         f"--node-port={port}",
+        f"--node-lease-duration-seconds={NODE_LEASE_SECONDS}",
         f"--server-address=127.0.0.1:{port}",
         "--cidr=10.0.1.0/24",
     ]
@@ -322,6 +391,8 @@ def up(
         install_crds(plane, list(crds))
         if "kube-scheduler" in bins:
             _start_scheduler(plane, bins, tie_to_parent)
+        if "kube-controller-manager" in bins:
+            start_controller_manager(plane, bins, tie_to_parent)
         if "kwok" in bins:
             _start_kwok(plane, bins, tie_to_parent)
     except BaseException:

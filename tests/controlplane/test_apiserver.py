@@ -55,8 +55,8 @@ def test_rendered_manifests_are_accepted_by_server_side_apply(
     run_cli,  # type: ignore[no-untyped-def]
 ) -> None:
     """Every object `eks-gpu render` prints passes the real server's schema, CEL and admission
-    (Pod Security "restricted" on the test namespace included). Nothing reconciles them: no
-    controller-manager, so the DaemonSet makes no pods; this is admission and validation."""
+    (Pod Security "restricted" on the test namespace included). This is admission and
+    validation; the objects are deleted again before the controllers act on them."""
     items = _rendered(run_cli)
     kinds = {item["kind"] for item in items}
     assert {"EC2NodeClass", "NodePool", "DaemonSet", "Namespace", "Pod"} <= kinds
@@ -75,8 +75,8 @@ def test_rendered_manifests_are_accepted_by_server_side_apply(
         before = kube.get(kube.object_path(item))
         after = kube.apply(item, "eks-gpu")
         assert after["metadata"].get("generation") == before["metadata"].get("generation")
-    # Leave no pending GPU pods behind for the scheduling tests. Namespaces stay: without a
-    # controller-manager their deletion would hang in Terminating.
+    # Leave no pending GPU pods behind for the scheduling tests. Namespaces stay: other
+    # modules apply the same rendered namespace.
     for item in reversed(items):
         if item["kind"] != "Namespace":
             kube.delete(item)

@@ -117,9 +117,9 @@ def pool(kube: Kube, karpenter: None, rendered: list[Obj]) -> Iterator[Obj]:
         kube.object_path(nodepool), lambda p: condition(p, "Ready").get("status") == "True"
     )
     yield nodepool
-    # Leave no nodes for later tests. Without a controller-manager there is no garbage
-    # collector to cascade from the NodePool, so delete its NodeClaims: Karpenter drains
-    # and deletes their nodes (kwok deletes the pods), then drops its finalizer.
+    # Leave no nodes for later tests: delete the pods and the NodeClaims explicitly (not by
+    # cascading from the NodePool) and wait, so the next test starts from no nodes; Karpenter
+    # drains and deletes their nodes (kwok deletes the pods), then drops its finalizer.
     for pod in kube.get("/api/v1/pods", labelSelector=f"{POOL_LABEL}={name}")["items"]:
         kube.delete({"apiVersion": "v1", "kind": "Pod", "metadata": pod["metadata"]})
     claims = "/apis/karpenter.sh/v1/nodeclaims"
