@@ -58,8 +58,11 @@ PRICES = PriceBook(
         ("a", {"a": ""}, True),
         ("!a", {"a": "1"}, False),
         ("!a", {}, True),
-        ("karpenter.sh/nodepool=gpu,!taint,zone in (a,b)", {LABEL_NODEPOOL: "gpu", "zone": "b"},
-         True),  # fmt: skip
+        (
+            "karpenter.sh/nodepool=gpu,!taint,zone in (a,b)",
+            {LABEL_NODEPOOL: "gpu", "zone": "b"},
+            True,
+        ),
         ("karpenter.sh/nodepool=gpu,zone in (a,b)", {LABEL_NODEPOOL: "gpu", "zone": "c"}, False),
         ("", {"a": "b"}, True),
     ],
@@ -205,8 +208,16 @@ def test_hourly_price(capacity: str | None, zone: str | None, price: float | Non
 # --- the inventory -------------------------------------------------------------------------
 
 
-def gpu_node(name: str, itype: str, gpus: int, *, allocatable: int | None = None,
-             labels: dict[str, str] | None = None, pool: str = "gpu", **kw: Any) -> Obj:  # fmt: skip
+def gpu_node(
+    name: str,
+    itype: str,
+    gpus: int,
+    *,
+    allocatable: int | None = None,
+    labels: dict[str, str] | None = None,
+    pool: str = "gpu",
+    **kw: Any,
+) -> Obj:
     node = make_node(name, nodepool=pool, instance_type=itype, gpus=gpus, labels=labels, **kw)
     if allocatable is not None:
         node["status"]["allocatable"] = {**node["status"]["allocatable"], GPU: str(allocatable)}
@@ -214,8 +225,11 @@ def gpu_node(name: str, itype: str, gpus: int, *, allocatable: int | None = None
     return node
 
 
-def state(*objects: Obj, read: tuple[str, ...] = ("Node", "Pod", "NodePool", "NodeClaim"),
-          missing: dict[str, str] | None = None) -> ClusterState:  # fmt: skip
+def state(
+    *objects: Obj,
+    read: tuple[str, ...] = ("Node", "Pod", "NodePool", "NodeClaim"),
+    missing: dict[str, str] | None = None,
+) -> ClusterState:
     found = state_from_objects(objects)
     return ClusterState(found.objects, (), frozenset(read), missing or {})
 
@@ -248,15 +262,22 @@ def test_gpu_nodes_only_tainted_and_cordoned_included() -> None:
 
 
 def test_gpu_model_precedence() -> None:
-    karpenter = gpu_node("k", "g5.xlarge", 1, labels={LABEL_GPU_NAME: "a10g-k",
-                                                      LABEL_NVIDIA_GPU_PRODUCT: "NVIDIA-A10G"})  # fmt: skip
+    karpenter = gpu_node(
+        "k",
+        "g5.xlarge",
+        1,
+        labels={LABEL_GPU_NAME: "a10g-k", LABEL_NVIDIA_GPU_PRODUCT: "NVIDIA-A10G"},
+    )
     gfd = gpu_node("g", "g5.xlarge", 1, labels={LABEL_NVIDIA_GPU_PRODUCT: "NVIDIA-A10G"})
     catalog = gpu_node("c", "p4d.24xlarge", 8)
     unknown = gpu_node("u", "x9.weird", 1)
     found = inventory(state(karpenter, gfd, catalog, unknown), PRICES)
     assert {n.name: n.gpu_name for n in found.nodes} == {
-        "k": "a10g-k", "g": "NVIDIA-A10G", "c": "a100", "u": None,
-    }  # fmt: skip
+        "k": "a10g-k",
+        "g": "NVIDIA-A10G",
+        "c": "a100",
+        "u": None,
+    }
     assert found.totals.unpriced == 1  # x9.weird
 
 
@@ -284,24 +305,34 @@ def test_metrics_unavailable_is_never_zero() -> None:
     missing = inventory(state(node, missing={"NodeMetrics": "no metrics-server"}), PRICES)
     assert missing.metrics == "no metrics-server"
     assert missing.nodes[0].cpu_used is None
-    metrics = {"apiVersion": "metrics.k8s.io/v1beta1", "kind": "NodeMetrics",
-               "metadata": {"name": "n"}, "usage": {"cpu": "1500m", "memory": "2Gi"}}  # fmt: skip
+    metrics = {
+        "apiVersion": "metrics.k8s.io/v1beta1",
+        "kind": "NodeMetrics",
+        "metadata": {"name": "n"},
+        "usage": {"cpu": "1500m", "memory": "2Gi"},
+    }
     read = inventory(state(node, metrics, read=("Node", "Pod", "NodeMetrics")), PRICES)
     assert read.metrics is None
-    assert (read.nodes[0].cpu_used, read.nodes[0].memory_used) == (Decimal("1.5"), 2 * 1024**3)
+    assert (read.nodes[0].cpu_used, read.nodes[0].memory_used) == (Decimal("1.5"), Decimal(2 * 1024**3))
 
 
 def launching_claim(name: str, pool: str, gpus: int, node: str | None = None) -> Obj:
     status: Obj = {
         "capacity": {"cpu": "4", GPU: str(gpus)},
-        "conditions": [{"type": "Launched", "status": "True"},
-                       {"type": "Initialized", "status": "Unknown", "reason": "NotInitialized"}],  # fmt: skip
+        "conditions": [
+            {"type": "Launched", "status": "True"},
+            {"type": "Initialized", "status": "Unknown", "reason": "NotInitialized"},
+        ],
     }
     if node:
         status["nodeName"] = node
-    return {"apiVersion": "karpenter.sh/v1", "kind": "NodeClaim",
-            "metadata": {"name": name, "labels": {LABEL_NODEPOOL: pool}},
-            "spec": {"resources": {"requests": {GPU: str(gpus)}}}, "status": status}  # fmt: skip
+    return {
+        "apiVersion": "karpenter.sh/v1",
+        "kind": "NodeClaim",
+        "metadata": {"name": name, "labels": {LABEL_NODEPOOL: pool}},
+        "spec": {"resources": {"requests": {GPU: str(gpus)}}},
+        "status": status,
+    }
 
 
 def test_nodepool_limits_count_capacity_of_nodes_and_launching_claims() -> None:
@@ -330,8 +361,9 @@ def test_initialized_claims_are_not_launching() -> None:
 
 
 def test_gpu_count_label_counts_shared_units() -> None:
-    node = make_node("ts", nodepool="gpu", instance_type="x9.weird", gpus=0,
-                     labels={LABEL_GPU_COUNT: "2"})  # fmt: skip
+    node = make_node(
+        "ts", nodepool="gpu", instance_type="x9.weird", gpus=0, labels={LABEL_GPU_COUNT: "2"}
+    )
     node["status"]["capacity"] = node["status"]["allocatable"] = {RESOURCE_NVIDIA_GPU_SHARED: "8"}
     pod = make_pod("p", node="ts", limits={RESOURCE_NVIDIA_GPU_SHARED: "2"})
     found = inventory(state(node, pod), PRICES)

@@ -15,7 +15,6 @@ import yaml
 
 from builders import make_node, make_nodepool, make_pod
 from conftest import CliResult
-from environment import empty_workdir
 from eks_gpu.catalog.prices import PriceBook
 from eks_gpu.loaders.price_cache import save_price_book
 from eks_gpu.names import (
@@ -25,15 +24,32 @@ from eks_gpu.names import (
     LABEL_ZONE,
     RESOURCE_NVIDIA_GPU,
 )
+from environment import empty_workdir
 
 RunCli = Callable[..., CliResult]
 Obj = dict[str, Any]
 GPU = RESOURCE_NVIDIA_GPU
 ROOT = Path(__file__).resolve().parents[1]
-NODE_KEYS = ["name", "nodepool", "instance_type", "capacity_type", "zone", "gpu_name",
-             "gpus_capacity", "gpus_allocatable", "gpus_requested", "price_per_hour"]  # fmt: skip
-TOTAL_KEYS = ["gpus_capacity", "gpus_allocatable", "gpus_requested", "gpus_idle",
-              "idle_cost_per_hour", "cost_per_hour"]  # fmt: skip
+NODE_KEYS = [
+    "name",
+    "nodepool",
+    "instance_type",
+    "capacity_type",
+    "zone",
+    "gpu_name",
+    "gpus_capacity",
+    "gpus_allocatable",
+    "gpus_requested",
+    "price_per_hour",
+]
+TOTAL_KEYS = [
+    "gpus_capacity",
+    "gpus_allocatable",
+    "gpus_requested",
+    "gpus_idle",
+    "idle_cost_per_hour",
+    "cost_per_hour",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -66,9 +82,14 @@ def cluster(tmp_path: Path) -> Path:
         make_pod("waiting", namespace="ml", gpus=1),
         make_nodepool("gpu", limits={GPU: 8}),
     ]
-    header = {"apiVersion": "eks-gpu.io/v1", "kind": "ClusterDump", "metadata": {"name": "d"},
-              "capturedAt": "2026-12-01T12:00:00Z", "readKinds": ["Node", "Pod", "NodePool"],
-              "missing": {"NodeMetrics": "the metrics API is not installed"}}  # fmt: skip
+    header = {
+        "apiVersion": "eks-gpu.io/v1",
+        "kind": "ClusterDump",
+        "metadata": {"name": "d"},
+        "capturedAt": "2026-12-01T12:00:00Z",
+        "readKinds": ["Node", "Pod", "NodePool"],
+        "missing": {"NodeMetrics": "the metrics API is not installed"},
+    }
     path = tmp_path / "cluster.yaml"
     path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [header, *items]}))
     return path
@@ -78,24 +99,42 @@ def test_json_has_exactly_the_issue_keys(run_cli: RunCli, tmp_path: Path) -> Non
     result = run_cli("status", "--from", str(cluster(tmp_path)), "-o", "json")
     assert result.code == 0, result.err
     doc = json.loads(result.out)
-    assert list(doc) == ["apiVersion", "kind", "nodes", "nodepools", "totals", "launching",
-                         "pending"]  # fmt: skip
+    assert list(doc) == [
+        "apiVersion",
+        "kind",
+        "nodes",
+        "nodepools",
+        "totals",
+        "launching",
+        "pending",
+    ]
     assert all(list(node) == NODE_KEYS for node in doc["nodes"])
     assert list(doc["totals"]) == TOTAL_KEYS
     nodes = {n["name"]: n for n in doc["nodes"]}
     assert sorted(nodes) == ["big", "spot"]
     assert nodes["big"] | {"price_per_hour": None} == {
-        "name": "big", "nodepool": "gpu", "instance_type": "g5.12xlarge",
-        "capacity_type": "on-demand", "zone": "us-east-1a", "gpu_name": "a10g",
-        "gpus_capacity": 4, "gpus_allocatable": 3, "gpus_requested": 2, "price_per_hour": None,
-    }  # fmt: skip
+        "name": "big",
+        "nodepool": "gpu",
+        "instance_type": "g5.12xlarge",
+        "capacity_type": "on-demand",
+        "zone": "us-east-1a",
+        "gpu_name": "a10g",
+        "gpus_capacity": 4,
+        "gpus_allocatable": 3,
+        "gpus_requested": 2,
+        "price_per_hour": None,
+    }
     assert nodes["big"]["price_per_hour"] > 0  # bundled on-demand
     assert nodes["spot"]["price_per_hour"] is None  # no spot prices without a refresh
     big_price = nodes["big"]["price_per_hour"]
     assert doc["totals"] == {
-        "gpus_capacity": 5, "gpus_allocatable": 4, "gpus_requested": 3, "gpus_idle": 1,
-        "idle_cost_per_hour": round(big_price / 4, 4), "cost_per_hour": big_price,
-    }  # fmt: skip
+        "gpus_capacity": 5,
+        "gpus_allocatable": 4,
+        "gpus_requested": 3,
+        "gpus_idle": 1,
+        "idle_cost_per_hour": round(big_price / 4, 4),
+        "cost_per_hour": big_price,
+    }
     assert doc["nodepools"][0]["limits"] == {GPU: "8"}
     assert doc["nodepools"][0]["limits_used"] == {GPU: "5"}
     assert [(p["namespace"], p["name"], p["gpus"]) for p in doc["pending"]] == [
@@ -106,8 +145,15 @@ def test_json_has_exactly_the_issue_keys(run_cli: RunCli, tmp_path: Path) -> Non
 
 
 def test_refreshed_spot_prices_by_zone(run_cli: RunCli, tmp_path: Path) -> None:
-    save_price_book(PriceBook("us-east-1", "aws", "2026-12-01", on_demand={"g5.12xlarge": 5.0},
-                              spot={"g5.xlarge": {"us-east-1a": 0.3, "us-east-1b": 0.45}}))  # fmt: skip
+    save_price_book(
+        PriceBook(
+            "us-east-1",
+            "aws",
+            "2026-12-01",
+            on_demand={"g5.12xlarge": 5.0},
+            spot={"g5.xlarge": {"us-east-1a": 0.3, "us-east-1b": 0.45}},
+        )
+    )
     doc = json.loads(run_cli("status", "--from", str(cluster(tmp_path)), "-o", "json").out)
     assert [n["price_per_hour"] for n in doc["nodes"]] == [5.0, 0.45]
     assert doc["totals"]["cost_per_hour"] == 5.45
@@ -117,9 +163,21 @@ def test_refreshed_spot_prices_by_zone(run_cli: RunCli, tmp_path: Path) -> None:
 def test_table_and_wide(run_cli: RunCli, tmp_path: Path) -> None:
     path = str(cluster(tmp_path))
     table = run_cli("status", "--from", path).out
-    assert table.splitlines()[0].split() == ["NODE", "NODEPOOL", "TYPE", "CAPACITY", "ZONE",
-                                             "GPU", "GPUS", "ALLOC", "REQ", "IDLE", "GPU",
-                                             "PODS", "$/H"]  # fmt: skip
+    assert table.splitlines()[0].split() == [
+        "NODE",
+        "NODEPOOL",
+        "TYPE",
+        "CAPACITY",
+        "ZONE",
+        "GPU",
+        "GPUS",
+        "ALLOC",
+        "REQ",
+        "IDLE",
+        "GPU",
+        "PODS",
+        "$/H",
+    ]
     assert "unknown" in table  # the spot node's price
     assert "total: 5 GPUs on 2 nodes: 4 allocatable, 3 requested, 1 idle, 1 unhealthy" in table
     assert "nvidia.com/gpu 5/8" in table  # the NodePool's limit use
@@ -153,7 +211,9 @@ def test_from_and_context_exclude_each_other(run_cli: RunCli, tmp_path: Path) ->
 
 def test_no_gpu_nodes(run_cli: RunCli, tmp_path: Path) -> None:
     path = tmp_path / "empty.yaml"
-    path.write_text(yaml.safe_dump(make_node("cpu", nodepool=None, gpus=0, instance_type="m5.large")))
+    path.write_text(
+        yaml.safe_dump(make_node("cpu", nodepool=None, gpus=0, instance_type="m5.large"))
+    )
     result = run_cli("status", "--from", str(path))
     assert result.code == 0 and result.out.startswith("no GPU nodes")
 
@@ -164,8 +224,11 @@ def test_generated_dump_status_matches_an_independent_count(
     """benchmarks/gen_dump.py at a tiny size; the totals recounted here from the raw JSON."""
     dump = tmp_path / "dump.json"
     script = ROOT / "benchmarks" / "gen_dump.py"
-    subprocess.run([sys.executable, str(script), "--nodes", "40", "--pods", "600", "-o",
-                    str(dump)], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, str(script), "--nodes", "40", "--pods", "600", "-o", str(dump)],
+        check=True,
+        capture_output=True,
+    )
     items = json.loads(dump.read_text())["items"]
     nodes = [i for i in items if i["kind"] == "Node" and GPU in i["status"]["capacity"]]
     names = {n["metadata"]["name"] for n in nodes}
