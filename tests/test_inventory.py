@@ -313,7 +313,10 @@ def test_metrics_unavailable_is_never_zero() -> None:
     }
     read = inventory(state(node, metrics, read=("Node", "Pod", "NodeMetrics")), PRICES)
     assert read.metrics is None
-    assert (read.nodes[0].cpu_used, read.nodes[0].memory_used) == (Decimal("1.5"), Decimal(2 * 1024**3))
+    assert (read.nodes[0].cpu_used, read.nodes[0].memory_used) == (
+        Decimal("1.5"),
+        Decimal(2 * 1024**3),
+    )
 
 
 def launching_claim(name: str, pool: str, gpus: int, node: str | None = None) -> Obj:
