@@ -113,6 +113,8 @@ class Watcher:
         self.versions = dict(versions)
         self.changes: queue.Queue[Change] = queue.Queue()
         self.stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._running = len(self.versions)
         self._threads = [
             threading.Thread(target=self._follow, args=(kind,), daemon=True, name=f"watch-{kind}")
             for kind in versions
@@ -123,9 +125,29 @@ class Watcher:
             thread.start()
 
     def stop(self) -> None:
+        """Stop following, and close the client once no thread reads from it any more.
+
+        The last thread to finish closes it: closing it under a thread blocked in a read
+        would free the socket's descriptor for reuse while that thread still reads from it.
+        A thread finishes at its watch's next event or at the server's timeout.
+        """
         self.stopped.set()
+        with self._lock:
+            idle = self._running == 0 or not any(t.is_alive() for t in self._threads)
+        if idle:
+            self.client.close()
 
     def _follow(self, kind: str) -> None:
+        try:
+            self._follow_kind(kind)
+        finally:
+            with self._lock:
+                self._running -= 1
+                last = self._running == 0
+            if last and self.stopped.is_set():
+                self.client.close()
+
+    def _follow_kind(self, kind: str) -> None:
         source = _source(kind)
         while not self.stopped.is_set():
             try:

@@ -21,6 +21,7 @@ from eks_gpu.errors import EXIT_OK
 
 if TYPE_CHECKING:
     from eks_gpu.catalog.prices import PriceBook
+    from eks_gpu.cluster.watch import Change, Store, Watcher
     from eks_gpu.commands.cluster_source import ClusterSource
     from eks_gpu.inventory.gpus import Inventory
     from eks_gpu.inventory.pods import PodLedger
@@ -215,6 +216,36 @@ def status(source: ClusterSource, selector: str | None = None) -> StatusResult:
 Show = Callable[[StatusResult, list[str]], None]
 
 
+def _apply(batch: list[Change], store: Store, ledger: PodLedger) -> tuple[PodLedger, list[str]]:
+    """Apply a burst of watch changes to the store and the pod ledger (a new ledger after a
+    re-list of pods); the notes to show with the update.
+
+    Raises:
+        ClusterAccessError: a watch failed for good.
+    """
+    from eks_gpu.cluster.watch import relisted_items
+    from eks_gpu.inventory.pods import PodLedger
+
+    notes = []
+    for change in batch:
+        if change.error is not None:
+            raise change.error
+        if change.type == "RELISTED":
+            items = relisted_items(change)
+            store.replace(change.kind, items)
+            if change.kind == "Pod":
+                ledger = PodLedger.of(items)
+            notes.append(f"watch of {change.kind} expired (410 Gone): re-listed {change.kind}")
+            continue
+        store.apply(change.kind, change.type, change.obj)
+        if change.kind == "Pod":
+            if change.type == "DELETED":
+                ledger.remove(change.obj)
+            else:
+                ledger.add(change.obj)
+    return ledger, notes
+
+
 def watch_status(
     source: ClusterSource,
     show: Show,
@@ -233,7 +264,7 @@ def watch_status(
         UsageError: ``--from`` (a file does not change), or a bad ``--selector``.
         ClusterAccessError: the first LIST failed, or a watch failed for good.
     """
-    from eks_gpu.cluster.watch import Store, Watcher, drain, list_versions, relisted_items
+    from eks_gpu.cluster.watch import Store, Watcher, drain, list_versions
     from eks_gpu.commands.cluster_source import connect
     from eks_gpu.commands.price_source import price_book
     from eks_gpu.errors import UsageError
@@ -244,6 +275,7 @@ def watch_status(
         raise UsageError("--watch follows a live cluster; --from reads a file that does not change")
     chosen = parse_selector(selector)
     client = connect(source)
+    watcher: Watcher | None = None
     try:
         state, versions = list_versions(client, STATUS_KINDS, WATCHED_KINDS)
         store = Store(state)
@@ -254,37 +286,20 @@ def watch_status(
         watcher.start()
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         updates = 0
-        try:
-            while max_updates is None or updates < max_updates:
-                left = 1.0 if deadline is None else deadline - time.monotonic()
-                if left <= 0:
-                    break
-                batch = drain(watcher.changes, min(left, 1.0))
-                if not batch:
-                    continue
-                notes = []
-                for change in batch:
-                    if change.error is not None:
-                        raise change.error
-                    if change.type == "RELISTED":
-                        items = relisted_items(change)
-                        store.replace(change.kind, items)
-                        if change.kind == "Pod":
-                            ledger = PodLedger.of(items)
-                        notes.append(f"watch of {change.kind} expired (410 Gone): re-listed")
-                        continue
-                    store.apply(change.kind, change.type, change.obj)
-                    if change.kind == "Pod":
-                        if change.type == "DELETED":
-                            ledger.remove(change.obj)
-                        else:
-                            ledger.add(change.obj)
+        while max_updates is None or updates < max_updates:
+            left = 1.0 if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                break
+            batch = drain(watcher.changes, min(left, 1.0))
+            if batch:
+                ledger, notes = _apply(batch, store, ledger)
                 show(status_of(store.state(), chosen, prices, ledger), notes)
                 updates += 1
-        finally:
-            watcher.stop()
     finally:
-        client.close()
+        if watcher is None:
+            client.close()
+        else:
+            watcher.stop()  # closes the client once its threads are done with it
     return EXIT_OK
 
 
