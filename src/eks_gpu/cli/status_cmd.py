@@ -93,11 +93,16 @@ def node_cells(row: NodeRow, now: datetime.datetime, wide: bool) -> list[str | i
     return cells
 
 
-def _limits(pool: PoolRow) -> str | None:
-    from eks_gpu.scheduling.resources import format_quantity
+def _amount(value: Decimal, resource: str) -> str:
+    """A limit or its use for people: ``107.76`` CPUs, ``512Gi`` of memory, ``20`` GPUs."""
+    if resource == "memory" or resource.startswith(("hugepages-", "ephemeral-storage")):
+        return f"{float(value / GIB):.0f}Gi"
+    return f"{round(value, 2).normalize():f}"
 
+
+def _limits(pool: PoolRow) -> str | None:
     parts = [
-        f"{name} {format_quantity(pool.limits_used[name], name)}/{format_quantity(limit, name)}"
+        f"{name} {_amount(pool.limits_used[name], name)}/{_amount(limit, name)}"
         for name, limit in sorted(pool.limits.items())
     ]
     return ", ".join(parts) or ("(no NodePool object)" if not pool.found else None)

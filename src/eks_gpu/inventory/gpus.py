@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from eks_gpu.catalog.prices import PriceBook
@@ -63,7 +63,7 @@ def _catalog() -> dict[str, CatalogGpu]:
 
 def _labels(obj: Obj) -> Mapping[str, str]:
     labels = (obj.get("metadata") or {}).get("labels")
-    return labels if isinstance(labels, Mapping) else {}
+    return labels if type(labels) is dict else {}  # JSON gives dicts: no ABC check per node
 
 
 def capacity_type(labels: Mapping[str, str]) -> str | None:
@@ -145,29 +145,29 @@ class NodeRow:
     unschedulable: bool = False
     gpu_count_known: bool = True
 
-    @property
+    @cached_property
     def gpus_capacity(self) -> float:
         return in_gpus(self.capacity, self.per_unit)
 
-    @property
+    @cached_property
     def gpus_allocatable(self) -> float:
         return in_gpus(self.allocatable, self.per_unit)
 
-    @property
+    @cached_property
     def gpus_requested(self) -> float:
         return in_gpus(self.requested, self.per_unit)
 
-    @property
+    @cached_property
     def gpus_idle(self) -> float:
         """Allocatable minus requested (never below zero)."""
         return max(0.0, self.gpus_allocatable - self.gpus_requested)
 
-    @property
+    @cached_property
     def gpus_unhealthy(self) -> float:
         """Capacity the device plugin reports but cannot allocate (unhealthy devices)."""
         return max(0.0, self.gpus_capacity - self.gpus_allocatable)
 
-    @property
+    @cached_property
     def idle_cost_per_hour(self) -> float | None:
         """The idle GPUs' share of the node's price."""
         if self.price_per_hour is None:
@@ -333,7 +333,10 @@ def _conditions(claim: Obj) -> tuple[tuple[str, str, str], ...]:
 
 
 def _initialized(claim: Obj) -> bool:
-    return any(c[0] == "Initialized" and c[1] == "True" for c in _conditions(claim))
+    return any(
+        isinstance(c, Mapping) and c.get("type") == "Initialized" and c.get("status") == "True"
+        for c in (claim.get("status") or {}).get("conditions") or ()
+    )
 
 
 def launching_claim(claim: Obj) -> LaunchingClaim | None:

@@ -50,13 +50,12 @@ def quantity(value: Any, where: str = "") -> Decimal:
 
 def gpu_amounts(mapping: Any, where: str = "") -> Amounts:
     """The GPU resources of a ``capacity``/``allocatable``/``requests`` mapping."""
-    if not isinstance(mapping, Mapping):
+    if not mapping or not isinstance(mapping, Mapping):
         return {}
-    return {
-        name: quantity(value, f"{where}.{name}")
-        for name, value in mapping.items()
-        if name.startswith(PREFIX_NVIDIA) and is_gpu_resource(name)
-    }
+    found = _gpu_keys(mapping)
+    return (
+        {name: quantity(value, f"{where}.{name}") for name, value in found.items()} if found else {}
+    )
 
 
 def _gpu_keys(mapping: Any) -> Amounts | None:
