@@ -29,7 +29,7 @@ from eks_gpu.commands.cluster_source import ClusterSource
 from eks_gpu.commands.status import StatusResult, watch_status
 
 from .audit import Mark, calls_since, lists_per_resource, mark
-from .faultproxy import FaultProxy, Rates
+from .faultproxy import FaultProxy, Rates, _Handler, _status
 from .kube import Kube, Obj, condition
 from .plane import Plane, write_kubeconfig
 
@@ -422,3 +422,52 @@ def test_cli_watch_on_a_pipe_prints_a_table_per_change(
     assert len(tables) == 2 and "\x1b[" not in out  # no screen clearing on a pipe
     assert f"pipe-{RUN}" not in tables[0] and f"pipe-{RUN}" in tables[1]
     assert "total: 7 GPUs on 4 nodes" in tables[1]
+
+
+class _GoneOnce(_Handler):
+    """The proxy's handler, answering the first pod watch with the ``ERROR`` event an API
+    server sends when the resourceVersion is too old (410 Gone, ``Expired``)."""
+
+    gone_sent = False
+
+    def _handle(self) -> None:
+        if "watch=1" not in self.path or not self.path.startswith("/api/v1/pods"):
+            super()._handle()
+            return
+        with self.server.state.lock:
+            first = not _GoneOnce.gone_sent
+            _GoneOnce.gone_sent = True
+        if not first:
+            super()._handle()
+            return
+        status = json.loads(_status(410, "Expired", "too old resource version: 1 (2)"))
+        line = json.dumps({"type": "ERROR", "object": status}).encode() + b"\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(line)))
+        self.end_headers()
+        self.wfile.write(line)
+
+
+def test_watch_relists_one_kind_after_410_gone(
+    plane: Plane, tmp_path: Path, cluster: dict[str, Obj]
+) -> None:
+    updates: list[tuple[StatusResult, list[str]]] = []
+
+    def show(result: StatusResult, notes: list[str]) -> None:
+        updates.append((result, notes))
+        if notes:
+            raise Done
+
+    with FaultProxy(plane.server, plane.dir / "certs") as proxy:
+        proxy._server.RequestHandlerClass = _GoneOnce
+        config = tmp_path / "proxy.kubeconfig"
+        write_kubeconfig(plane, config, ["admin"], server=proxy.url)
+        start = mark(plane.audit_log)
+        with pytest.raises(Done):
+            watch_status(ClusterSource(kubeconfig=str(config)), show, SELECTOR, timeout_s=30)
+    result, notes = updates[-1]
+    assert notes == ["watch of Pod expired (410 Gone): re-listed Pod"]
+    assert result.inventory.totals.gpus_requested == 3  # the same numbers after the re-list
+    lists = lists_per_resource(calls_since(start))
+    assert lists["pods"] == 2 and lists["nodes"] == 1, lists  # only the expired kind
