@@ -12,9 +12,10 @@ import pytest
 from builders import make_node, make_nodepool, make_pod
 from eks_gpu.catalog.prices import PriceBook
 from eks_gpu.errors import UsageError
-from eks_gpu.inventory.gpus import gpus_per_unit, hourly_price, in_gpus, inventory
+from eks_gpu.inventory.gpus import inventory
 from eks_gpu.inventory.pods import PodLedger, pod_gpu_requests
 from eks_gpu.inventory.selector import parse_selector
+from eks_gpu.inventory.units import gpus_per_unit, hourly_price, in_gpus
 from eks_gpu.manifests import ManifestError
 from eks_gpu.manifests.cluster_state import ClusterState, state_from_objects
 from eks_gpu.names import (

@@ -1,123 +1,50 @@
 """The GPU inventory of a cluster: per GPU node, per NodePool, totals, NodeClaims still
 launching and pending GPU pods, from a :class:`ClusterState`, the catalog and a PriceBook.
 
-Counting, in GPUs (README "status"): ``nvidia.com/gpu`` counts one GPU per unit; sliced
-resources (``nvidia.com/gpu.shared`` from time-slicing, ``nvidia.com/mig-<N>g.<M>gb`` from
-MIG) count the share of a physical GPU one unit is, from the node's GPU count (Karpenter's
-``instance-gpu-count`` label, else the catalog) and the slice's compute size ``N``; when the
-GPU count is unknown a unit counts as one GPU and the node is noted. Idle is allocatable
-minus requested; capacity minus allocatable is unhealthy (lost devices), never idle.
+GPU amounts are in GPUs (:mod:`eks_gpu.inventory.units` says how shared and MIG units
+count); when a node's GPU count is unknown a unit counts as one GPU and the node is noted.
+Idle is allocatable minus requested; capacity minus allocatable is unhealthy (lost devices),
+never idle.
 """
 
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any
 
 from eks_gpu.catalog.prices import PriceBook
-from eks_gpu.inventory.pods import PendingPod, PodLedger, gpu_amounts, is_gpu_resource, quantity
+from eks_gpu.inventory.pods import PendingPod, PodLedger, gpu_amounts, quantity
+from eks_gpu.inventory.pools import PoolRow, pool_rows
 from eks_gpu.inventory.selector import Selector
+from eks_gpu.inventory.units import (
+    capacity_type,
+    catalog_gpus,
+    gpus_per_unit,
+    hourly_price,
+    in_gpus,
+)
 from eks_gpu.manifests.cluster_state import KIND_NODE_METRICS, ClusterState
 from eks_gpu.names import (
-    LABEL_CAPACITY_TYPE,
-    LABEL_EKS_CAPACITY_TYPE,
     LABEL_GPU_COUNT,
     LABEL_GPU_NAME,
     LABEL_INSTANCE_TYPE,
     LABEL_NODEPOOL,
     LABEL_NVIDIA_GPU_PRODUCT,
     LABEL_ZONE,
-    PREFIX_NVIDIA_MIG,
     RESOURCE_NVIDIA_GPU,
 )
 
 Obj = dict[str, Any]
 Amounts = Mapping[str, Decimal]
-_MIG_SIZE = re.compile(r"(\d+)g\.")
-_EKS_CAPACITY = {"ON_DEMAND": "on-demand", "SPOT": "spot", "CAPACITY_BLOCK": "reserved"}
-
-
-@dataclass(frozen=True)
-class CatalogGpu:
-    """What the catalog says about a GPU instance type."""
-
-    gpu_name: str
-    gpu_count: int
-
-
-@cache
-def _catalog() -> dict[str, CatalogGpu]:
-    from eks_gpu.catalog.gpu_types import gpu_instance_types
-
-    return {
-        t.instance_type: CatalogGpu(t.gpu_name, t.nvidia_gpus)
-        for t in gpu_instance_types()
-        if t.gpu_manufacturer == "nvidia"
-    }
 
 
 def _labels(obj: Obj) -> Mapping[str, str]:
     labels = (obj.get("metadata") or {}).get("labels")
     return labels if type(labels) is dict else {}  # JSON gives dicts: no ABC check per node
-
-
-def capacity_type(labels: Mapping[str, str]) -> str | None:
-    """``on-demand``, ``spot`` or ``reserved``: Karpenter's label, else a node group's."""
-    found = labels.get(LABEL_CAPACITY_TYPE)
-    if found:
-        return found
-    eks = labels.get(LABEL_EKS_CAPACITY_TYPE)
-    return _EKS_CAPACITY.get(eks, eks.lower()) if eks else None
-
-
-def hourly_price(
-    prices: PriceBook, instance_type: str | None, capacity: str | None, zone: str | None
-) -> float | None:
-    """The node's $/h: on-demand, or spot in its zone; None when unknown (reserved capacity
-    is billed by its reservation, which the PriceBook does not know)."""
-    if not instance_type:
-        return None
-    if capacity in (None, "on-demand"):
-        return prices.on_demand.get(instance_type)
-    if capacity == "spot" and zone:
-        return (prices.spot.get(instance_type) or {}).get(zone)
-    return None
-
-
-def _slice_weight(resource: str) -> int:
-    """How many compute slices one unit is: ``mig-3g.20gb`` is 3; a shared unit is 1."""
-    if resource.startswith(PREFIX_NVIDIA_MIG):
-        match = _MIG_SIZE.match(resource.removeprefix(PREFIX_NVIDIA_MIG))
-        return int(match[1]) if match else 1
-    return 1
-
-
-def gpus_per_unit(capacity: Amounts, physical: int | None) -> dict[str, float]:
-    """How many GPUs one unit of each resource is on a node with ``physical`` GPUs.
-
-    ``nvidia.com/gpu`` is 1 (or ``physical / units`` when time-slicing advertises replicas
-    under that name); the other GPUs are shared by the sliced resources by compute size.
-    """
-    whole = float(capacity.get(RESOURCE_NVIDIA_GPU, 0))
-    out: dict[str, float] = {}
-    if whole:
-        out[RESOURCE_NVIDIA_GPU] = physical / whole if physical and whole > physical else 1.0
-    sliced = {r: a for r, a in capacity.items() if r != RESOURCE_NVIDIA_GPU}
-    weights = sum(_slice_weight(r) * float(a) for r, a in sliced.items())
-    left = (physical or 0) - min(whole, float(physical or 0))
-    for resource in sliced:
-        out[resource] = left * _slice_weight(resource) / weights if left and weights else 1.0
-    return out
-
-
-def in_gpus(amounts: Amounts, per_unit: Mapping[str, float]) -> float:
-    """``amounts`` of GPU resources, in GPUs."""
-    return sum(float(a) * per_unit.get(r, 1.0) for r, a in amounts.items())
 
 
 @dataclass(frozen=True)
@@ -177,24 +104,6 @@ class NodeRow:
 
 
 @dataclass(frozen=True)
-class PoolRow:
-    """One NodePool: its GPU nodes' sums, cost, and its ``spec.limits`` with their use."""
-
-    name: str
-    nodes: int
-    gpus_capacity: float
-    gpus_allocatable: float
-    gpus_requested: float
-    gpus_idle: float
-    cost_per_hour: float
-    idle_cost_per_hour: float
-    unpriced: int
-    limits: Mapping[str, Decimal] = field(default_factory=dict)
-    limits_used: Mapping[str, Decimal] = field(default_factory=dict)
-    found: bool = True  # a NodePool object exists (else only its label on nodes)
-
-
-@dataclass(frozen=True)
 class Totals:
     """The cluster's sums over the GPU nodes shown."""
 
@@ -241,7 +150,7 @@ def _model(labels: Mapping[str, str], instance_type: str | None) -> str | None:
     named = labels.get(LABEL_GPU_NAME) or labels.get(LABEL_NVIDIA_GPU_PRODUCT)
     if named:
         return named
-    known = _catalog().get(instance_type or "")
+    known = catalog_gpus().get(instance_type or "")
     return known.gpu_name if known else None
 
 
@@ -249,7 +158,7 @@ def _physical(labels: Mapping[str, str], instance_type: str | None) -> int | Non
     count = labels.get(LABEL_GPU_COUNT)
     if count and count.isdigit():
         return int(count)
-    known = _catalog().get(instance_type or "")
+    known = catalog_gpus().get(instance_type or "")
     return known.gpu_count if known and known.gpu_count else None
 
 
@@ -290,7 +199,7 @@ def node_row(
     where = f"Node {name}.status"
     capacity = gpu_amounts(status.get("capacity"), f"{where}.capacity")
     instance_type = labels.get(LABEL_INSTANCE_TYPE)
-    if not capacity and (instance_type or "") not in _catalog():
+    if not capacity and (instance_type or "") not in catalog_gpus():
         return None
     allocatable = gpu_amounts(status.get("allocatable"), f"{where}.allocatable")
     physical = _physical(labels, instance_type)
@@ -351,7 +260,7 @@ def launching_claim(claim: Obj) -> LaunchingClaim | None:
     gpus = gpu_amounts(requests, f"{where}.spec.resources.requests")
     gpus = gpus or gpu_amounts(status.get("capacity"), f"{where}.status.capacity")
     instance_type = labels.get(LABEL_INSTANCE_TYPE)
-    if not gpus and (instance_type or "") not in _catalog():
+    if not gpus and (instance_type or "") not in catalog_gpus():
         return None
     return LaunchingClaim(
         name,
@@ -363,82 +272,6 @@ def launching_claim(claim: Obj) -> LaunchingClaim | None:
         str((claim.get("metadata") or {}).get("creationTimestamp") or ""),
         _conditions(claim),
     )
-
-
-def _limit_usage(
-    state: ClusterState, wanted: Mapping[str, Mapping[str, Decimal]]
-) -> dict[str, dict[str, Decimal]]:
-    """Per NodePool in ``wanted``, its limited resources used: the capacity of its nodes plus
-    of its NodeClaims without a node yet, and one ``nodes`` each, as Karpenter counts them
-    (v1.14.1 ``state/statenode.go`` ``StateNode.Capacity``; ``state/cluster.go``
-    ``nodePoolResources``)."""
-    used: dict[str, dict[str, Decimal]] = {pool: {} for pool in wanted}
-    node_names = set()
-
-    def count(labels: Mapping[str, str], capacity: Any, where: str) -> None:
-        sums = used.get(labels.get(LABEL_NODEPOOL) or "")
-        if sums is None or not isinstance(capacity, Mapping):
-            return
-        for resource in wanted[labels[LABEL_NODEPOOL]]:
-            value = "1" if resource == "nodes" else capacity.get(resource)
-            if value is not None:
-                sums[resource] = sums.get(resource, Decimal(0)) + quantity(value, where)
-
-    for node in state.of("Node"):
-        node_names.add((node.get("metadata") or {}).get("name"))
-        count(_labels(node), (node.get("status") or {}).get("capacity") or {}, "Node.capacity")
-    for claim in state.of("NodeClaim"):
-        status = claim.get("status") or {}
-        if not status.get("nodeName") or status.get("nodeName") not in node_names:
-            count(_labels(claim), status.get("capacity") or {}, "NodeClaim.status.capacity")
-    return used
-
-
-def _limits(pool: Obj) -> dict[str, Decimal]:
-    name = (pool.get("metadata") or {}).get("name")
-    raw = (pool.get("spec") or {}).get("limits") or {}
-    where = f"NodePool {name}.spec.limits"
-    return {str(r): quantity(v, f"{where}.{r}") for r, v in raw.items()} if raw else {}
-
-
-def _pool_rows(
-    state: ClusterState,
-    nodes: tuple[NodeRow, ...],
-    launching: tuple[LaunchingClaim, ...],
-    selected: bool,
-) -> tuple[PoolRow, ...]:
-    """Pools with GPU nodes or launching GPU claims shown, plus (without a selector) every
-    NodePool whose limits name a GPU resource."""
-    pools = {str((p.get("metadata") or {}).get("name")): p for p in state.of("NodePool")}
-    names = {n.nodepool for n in nodes if n.nodepool} | {
-        c.nodepool for c in launching if c.nodepool
-    }
-    if not selected:
-        names |= {n for n, pool in pools.items() if any(map(is_gpu_resource, _limits(pool)))}
-    limits_of = {name: _limits(pools[name]) if name in pools else {} for name in names}
-    usage = _limit_usage(state, limits_of)
-    rows = []
-    for name in sorted(names):
-        members = [n for n in nodes if n.nodepool == name]
-        limits = limits_of[name]
-        used = usage.get(name, {})
-        rows.append(
-            PoolRow(
-                name,
-                len(members),
-                sum(n.gpus_capacity for n in members),
-                sum(n.gpus_allocatable for n in members),
-                sum(n.gpus_requested for n in members),
-                sum(n.gpus_idle for n in members),
-                sum(n.price_per_hour or 0.0 for n in members),
-                sum(n.idle_cost_per_hour or 0.0 for n in members),
-                sum(n.price_per_hour is None for n in members),
-                limits,
-                {r: used.get(r, Decimal(0)) for r in limits},
-                name in pools,
-            )
-        )
-    return tuple(rows)
 
 
 def totals_of(nodes: tuple[NodeRow, ...]) -> Totals:
@@ -493,7 +326,7 @@ def inventory(
     ]
     return Inventory(
         nodes,
-        _pool_rows(state, nodes, launching, bool(chosen.requirements)),
+        pool_rows(state, nodes, launching, bool(chosen.requirements)),
         totals_of(nodes),
         launching,
         pending,
@@ -520,10 +353,6 @@ __all__ = [
     "PoolRow",
     "Totals",
     "age_seconds",
-    "capacity_type",
-    "gpus_per_unit",
-    "hourly_price",
-    "in_gpus",
     "inventory",
     "launching_claim",
     "node_row",
