@@ -194,12 +194,14 @@ def table_text(result: StatusResult, wide: bool = False) -> str:
 
 
 def _show(output: str) -> Callable[[StatusResult, list[str]], None]:
-    """A callback for ``watch_status`` that prints each update (clears the screen on a TTY)."""
+    """A callback for ``watch_status`` that prints each update (clears the screen on a TTY);
+    the result's messages (price source, what was not read) go to stderr once, first."""
     import sys
 
     from eks_gpu.cli.output import document_text
 
     tty = sys.stdout.isatty()
+    said: set[str] = set()
 
     def show(result: StatusResult, notes: list[str]) -> None:
         if output == "json":
@@ -212,8 +214,9 @@ def _show(output: str) -> Callable[[StatusResult, list[str]], None]:
         if output != "json":
             click.echo(f"--- {stamp}" + "".join(f"; {note}" for note in notes))
         click.echo(body, nl=False)
-        for note in notes:
-            click.echo(note, err=True)
+        for line in [m for m in result.messages if m not in said] + notes:
+            click.echo(line, err=True)
+        said.update(result.messages)
 
     return show
 
