@@ -398,9 +398,7 @@ def test_cli_watch_on_a_pipe_prints_a_table_per_change(
         "status",
         "--watch",
         "--watch-timeout",
-        "20",
-        "--max-updates",
-        "1",
+        "30",
         "--kubeconfig",
         str(kubeconfig),
         "-l",
@@ -410,18 +408,34 @@ def test_cli_watch_on_a_pipe_prints_a_table_per_change(
     joining = node(f"pipe-{RUN}", "g5.xlarge", 1)
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()  # the first table has started: the watch is open
-        assert first.startswith("--- "), first
-        time.sleep(0.5)
+        text = proc.stdout.readline()  # the first table has started
+        assert text.startswith("--- "), text
         kube.create(joining)
-        out, err = proc.communicate(timeout=60)
+        while not (
+            f"pipe-{RUN}" in text.split("--- ")[-1] and "\ntotal: " in text.split("--- ")[-1]
+        ):
+            line = proc.stdout.readline()  # ends with the watch timeout at the latest
+            assert line, (text, proc.stderr.read() if proc.stderr else "")
+            text += line
     finally:
+        proc.terminate()
+        proc.wait(10)
         kube.delete(joining)
-    assert proc.returncode == 0, err
-    tables = (first + out).split("--- ")[1:]
-    assert len(tables) == 2 and "\x1b[" not in out  # no screen clearing on a pipe
-    assert f"pipe-{RUN}" not in tables[0] and f"pipe-{RUN}" in tables[1]
-    assert "total: 7 GPUs on 4 nodes" in tables[1]
+    tables = text.split("--- ")[1:]
+    assert len(tables) >= 2 and "\x1b[" not in text  # a table per update, no screen clearing
+    assert f"pipe-{RUN}" not in tables[0] and f"pipe-{RUN}" in tables[-1]
+    assert "total: 6 GPUs on 3 nodes" in tables[0]
+    assert "total: 7 GPUs on 4 nodes" in tables[-1]
+
+
+def test_cli_watch_timeout_ends_it(
+    run_cli: RunCli, kubeconfig: Path, cluster: dict[str, Obj]
+) -> None:
+    args = ("--watch", "--watch-timeout", "1", "--kubeconfig", str(kubeconfig), "-l", SELECTOR)
+    result = run_cli("status", *args)
+    assert result.code == 0, result.err
+    assert result.out.startswith("--- ") and "total: 6 GPUs on 3 nodes" in result.out
+    assert "on-demand prices: bundled" in result.err  # the price source, once
 
 
 class _GoneOnce(_Handler):
