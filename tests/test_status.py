@@ -249,3 +249,45 @@ def test_generated_dump_status_matches_an_independent_count(
     assert doc["totals"]["gpus_requested"] == requested > 0
     assert {n["metadata"]["labels"][LABEL_NODEPOOL] for n in nodes} == {"gpu"}
     assert len(doc["launching"]) == 1 and len(doc["pending"]) == 1
+
+
+# --- the watch plumbing, without a server ---------------------------------------------------
+
+
+def test_store_follows_events_and_relists() -> None:
+    from eks_gpu.cluster.watch import Store
+    from eks_gpu.manifests.cluster_state import state_from_objects
+
+    a, b = make_node("a"), make_node("b")
+    store = Store(state_from_objects([a, make_pod("p", node="a")]))
+    assert store.apply("Node", "ADDED", b) is None
+    changed = make_node("a", gpus=4)
+    assert store.apply("Node", "MODIFIED", changed) is a
+    assert store.apply("Node", "DELETED", b) is b
+    assert [n["status"]["capacity"][GPU] for n in store.state().of("Node")] == ["4"]
+    store.replace("Pod", [])
+    assert store.state().of("Pod") == ()
+
+
+def test_apply_updates_the_ledger_and_says_when_it_relisted() -> None:
+    from eks_gpu.cluster.watch import Change, Store
+    from eks_gpu.commands.status import _apply
+    from eks_gpu.errors import ClusterAccessError
+    from eks_gpu.inventory.pods import PodLedger
+    from eks_gpu.manifests.cluster_state import state_from_objects
+
+    first = make_pod("p", node="a", gpus=1)
+    store = Store(state_from_objects([make_node("a", gpus=4), first]))
+    ledger = PodLedger.of([first])
+    grown = make_pod("p", node="a", gpus=3)
+    ledger, notes = _apply([Change("Pod", "MODIFIED", grown)], store, ledger)
+    assert (ledger.by_node["a"].requested, notes) == ({GPU: 3}, [])
+    relisted = Change("Pod", "RELISTED", {"items": [make_pod("q", node="a", gpus=2)]})
+    ledger, notes = _apply([relisted], store, ledger)
+    assert ledger.by_node["a"].requested == {GPU: 2}
+    assert notes == ["watch of Pod expired (410 Gone): re-listed Pod"]
+    ledger, _ = _apply([Change("Pod", "DELETED", make_pod("q", node="a"))], store, ledger)
+    assert "a" not in ledger.by_node
+    failed = Change("Node", "ERROR", error=ClusterAccessError("watch forbidden", code=403))
+    with pytest.raises(ClusterAccessError):
+        _apply([failed], store, ledger)
