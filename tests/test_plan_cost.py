@@ -43,3 +43,21 @@ def test_plan_leads_with_the_cost(run_cli: Any) -> None:
     assert result.code == 0, result.err
     first = result.out.splitlines()[0]
     assert first.startswith("Cost: at most $") and "spot prices unknown" in first
+
+
+def test_plan_reads_the_price_book_once(monkeypatch: Any) -> None:
+    """The simulation and the cost ceiling share one read of the region's prices."""
+    import eks_gpu.loaders.price_cache as price_cache
+    from eks_gpu.commands.plan import plan
+
+    reads: list[str | None] = []
+    real = price_cache.load_price_book
+
+    def counting(region: str | None = None) -> Any:
+        reads.append(region)
+        return real(region)
+
+    monkeypatch.setattr(price_cache, "load_price_book", counting)
+    result = plan()
+    assert reads == [None]
+    assert result.cost.claims >= 1

@@ -46,6 +46,9 @@ DOMAIN_KUBERNETES = "kubernetes.io"
 DOMAIN_K8S = "k8s.io"
 """Label keys under these domains (and their subdomains) are reserved to Kubernetes."""
 
+LABEL_APP_NAME = "app.kubernetes.io/name"
+"""The recommended app label; Karpenter's Helm chart sets it to ``karpenter`` on its Deployment."""
+
 # --- label keys: EKS -------------------------------------------------------------------------
 LABEL_EKS_COMPUTE_TYPE = "eks.amazonaws.com/compute-type"
 LABEL_EKS_CAPACITY_TYPE = "eks.amazonaws.com/capacityType"
@@ -111,6 +114,10 @@ TAINT_PREFIX_NODE = "node.kubernetes.io/"
 TAINT_NETWORK_UNAVAILABLE = f"{TAINT_PREFIX_NODE}network-unavailable"
 TAINT_PREFIX_READINESS = "readiness.k8s.io/"
 """Keys under this prefix are node-readiness gates, also removed once the node is ready."""
+
+# --- kubectl's and the recommended app labels ------------------------------------------------
+ANNOTATION_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+"""What ``kubectl apply`` keeps of the last applied object (env values included)."""
 
 # --- eks-gpu's own keys ----------------------------------------------------------------------
 PREFIX_EKS_GPU = "eks-gpu.io/"

@@ -19,10 +19,30 @@ from eks_gpu.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EksGpuError, e
 
 # name -> (module, function, one-line help); the help is here so listing needs no imports.
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "apply": (
+        "eks_gpu.cli.apply_cmd",
+        "apply",
+        "Apply the rendered objects to the cluster (preflight, server-side apply, in order).",
+    ),
     "catalog": (
         "eks_gpu.cli.catalog_cmd",
         "catalog",
         "Refresh prices and zone offerings from AWS; show the price source.",
+    ),
+    "dump": (
+        "eks_gpu.cli.dump_cmd",
+        "dump",
+        "Dump the cluster (one LIST per kind) and the GPU logs into one file for --from.",
+    ),
+    "delete": (
+        "eks_gpu.cli.delete_cmd",
+        "delete",
+        "Delete the config's objects from the cluster (only those labelled as ours).",
+    ),
+    "diff": (
+        "eks_gpu.cli.diff_cmd",
+        "diff",
+        "Show what apply would change: live against rendered, as a unified diff.",
     ),
     "init": ("eks_gpu.cli.init_cmd", "init", "Write a commented eks-gpu.yaml from a profile."),
     "instances": (

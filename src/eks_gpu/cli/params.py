@@ -17,12 +17,14 @@ def comma_list(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
 
 
-def render_source_options(what: str) -> Callable[[F], F]:
-    """``-c``, ``--profile`` and ``--cluster-name``: which config a command renders first."""
+def render_source_options(what: str, cluster_help: str | None = None) -> Callable[[F], F]:
+    """``-c``, ``--profile`` and ``--cluster-name``: which config a command renders first
+    (``cluster_help``: the ``--cluster-name`` help where the example default does not apply)."""
 
     def decorate(func: F) -> F:
         func = click.option(
-            "--cluster-name", help="Cluster name to render with (default: example-cluster)."
+            "--cluster-name",
+            help=cluster_help or "Cluster name to render with (default: example-cluster).",
         )(func)
         func = click.option(
             "--profile", type=click.Choice(PROFILE_NAMES), help=f"{what} of a built-in profile."

@@ -10,13 +10,14 @@ instead of showing an empty table as if it had checked.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from collections.abc import Collection as CollectionOf
 from dataclasses import dataclass
 from typing import Any
 
 from eks_gpu.cluster.client import Client
 from eks_gpu.errors import ClusterAccessError, NotFoundError
-from eks_gpu.manifests.cluster_state import KIND_NODE_METRICS, ClusterState
+from eks_gpu.manifests.cluster_state import KIND_NODE_METRICS, ClusterState, karpenter_version
 from eks_gpu.names import (
     API_VERSION_APIEXTENSIONS,
     API_VERSION_APPS,
@@ -85,6 +86,8 @@ SOURCES: tuple[Source, ...] = (
     ),
 )
 KINDS = tuple(source.kind for source in SOURCES)
+Progress = Callable[[str, "int | None", str], None]
+"""Told after each kind: (kind, how many objects, or None when not read, and why not)."""
 
 
 def _slim_crd(crd: Obj) -> Obj | None:
@@ -120,8 +123,11 @@ def _read(client: Client, source: Source) -> list[Obj]:
     return items
 
 
-def read_state(client: Client, kinds: CollectionOf[str] | None = None) -> ClusterState:
-    """The cluster's objects of ``kinds`` (every kind of :data:`SOURCES` when None).
+def read_state(
+    client: Client, kinds: CollectionOf[str] | None = None, progress: Progress | None = None
+) -> ClusterState:
+    """The cluster's objects of ``kinds`` (every kind of :data:`SOURCES` when None), and the
+    Karpenter version when Deployments are read; ``progress`` is told after each kind.
 
     Raises:
         ClusterAccessError: a required kind could not be read (with the RBAC rule to add).
@@ -140,6 +146,9 @@ def read_state(client: Client, kinds: CollectionOf[str] | None = None) -> Cluste
             if not source.optional or error.code not in (403, 503):
                 raise
             missing[source.kind] = error.message
+        if progress is not None:
+            read = objects.get(source.kind)
+            progress(source.kind, None if read is None else len(read), missing.get(source.kind, ""))
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return ClusterState(
         objects,
@@ -148,7 +157,8 @@ def read_state(client: Client, kinds: CollectionOf[str] | None = None) -> Cluste
         missing,
         f"context {client.context} ({client.server})",
         now,
+        karpenter_version(objects.get("Deployment", ())),
     )
 
 
-__all__ = ["KINDS", "NON_TERMINAL", "SOURCES", "Source", "read_state"]
+__all__ = ["KINDS", "NON_TERMINAL", "SOURCES", "Progress", "Source", "read_state"]

@@ -121,6 +121,7 @@ def plan(
         skip_crd_checks=skip_crd_checks,
     )
     tests = [o for o in rendered.objects if o.get("kind") == "Pod"]
+    prices = price_book(region)  # read once: the simulation and the cost ceiling share it
     simulation = simulate(
         objects=rendered.objects,
         workloads=workloads,
@@ -128,8 +129,9 @@ def plan(
         zones=zones,
         region=region,
         eks_admission=eks_admission,
+        prices=prices,
     )
-    cost = plan_cost(simulation.document["nodeclaims"], price_book(region).on_demand)
+    cost = plan_cost(simulation.document["nodeclaims"], prices.on_demand)
     return PlanResult(rendered, validation, simulation, cost)
 
 

@@ -17,6 +17,7 @@ from eks_gpu.commands.result import envelope
 from eks_gpu.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
+    from eks_gpu.catalog.prices import PriceBook
     from eks_gpu.scheduling.isolation import IsolationResult
     from eks_gpu.scheduling.simulate import Inputs, Simulation
     from eks_gpu.scheduling.snapshot import SnapshotNode
@@ -71,9 +72,11 @@ def build_inputs(
     zones: Sequence[str],
     region: str | None,
     eks_admission: bool = True,
+    prices: PriceBook | None = None,
 ) -> Inputs:
     """The simulator's inputs: pools and DaemonSets from ``objects``, pods from ``workloads``;
-    ``eks_admission`` models EKS's ExtendedResourceToleration admission on their templates."""
+    ``eks_admission`` models EKS's ExtendedResourceToleration admission on their templates;
+    ``prices`` is the region's price book when the caller already read it."""
     from eks_gpu.loaders.snapshot_file import read_snapshot
     from eks_gpu.scheduling.simulate import Inputs
 
@@ -89,7 +92,7 @@ def build_inputs(
         nodeclasses=[o for o in objects if o.get("kind") == "EC2NodeClass"],
         nodeoverlays=[o for o in objects if o.get("kind") == "NodeOverlay"],
         workloads=[*workloads, *daemonsets, *extra],
-        prices=price_book(region),
+        prices=prices if prices is not None else price_book(region),
         zones=tuple(zones),
         nodes=nodes,
         pending=pending,
@@ -108,6 +111,7 @@ def simulate(
     objects: Sequence[Obj] | None = None,
     extra_workloads: Sequence[Obj] = (),
     eks_admission: bool = True,
+    prices: PriceBook | None = None,
 ) -> SimulationResult:
     """Simulate Karpenter for the workloads on the pools of ``objects``/``manifests``/render
     (``eks_admission=False``: a cluster without EKS's ExtendedResourceToleration admission)."""
@@ -118,7 +122,7 @@ def simulate(
         raise UsageError("--manifests replaces -c/--profile; pass one of them")
     pools = list(objects) if objects is not None else pool_objects(manifests, source)
     pods = [*extra_workloads, *(m.obj for m in load_manifests(workloads))]
-    inputs = build_inputs(pools, pods, snapshot, zones, region, eks_admission)
+    inputs = build_inputs(pools, pods, snapshot, zones, region, eks_admission, prices)
     return SimulationResult(run(inputs))
 
 

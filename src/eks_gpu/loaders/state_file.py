@@ -38,16 +38,37 @@ def _json_objects(text: str, source: str) -> list[Obj] | None:
                 f"{source}: item {index + 1} is a {type(item).__name__}, not an object",
                 hint=DUMP_HINT,
             )
-        out.extend(flatten(item))
+        out.extend(flatten(item, f"{source}: item {index + 1}"))
     return out
 
 
+def _check_kinds(objects: list[Obj], source: str) -> list[Obj]:
+    """Every object has a ``kind`` (what the API server and kubectl always print)."""
+    for index, obj in enumerate(objects):
+        if not isinstance(obj.get("kind"), str) or not obj["kind"]:
+            name = (
+                obj.get("metadata", {}).get("name")
+                if isinstance(obj.get("metadata"), dict)
+                else None
+            )
+            what = f"object {index + 1}" + (f" ({name})" if name else "")
+            raise ManifestError(
+                f"{source}: {what} has no kind: not Kubernetes API output", hint=DUMP_HINT
+            )
+    return objects
+
+
 def objects_in(text: str, source: str) -> list[Obj]:
-    """Every object in one file's text, JSON or YAML."""
+    """Every object in one file's text, JSON or YAML.
+
+    Raises:
+        ManifestError: the text is neither, or holds something that is not an object with a
+            ``kind``.
+    """
     found = _json_objects(text, source)
-    if found is not None:
-        return found
-    return [manifest.obj for manifest in parse_documents(text, source)]
+    if found is None:
+        found = [manifest.obj for manifest in parse_documents(text, source)]
+    return _check_kinds(found, source)
 
 
 def read_state_file(path: str) -> ClusterState:

@@ -17,12 +17,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eks_gpu.names import API_VERSION_EKS_GPU
+from eks_gpu.names import API_VERSION_EKS_GPU, LABEL_APP_NAME
 
 Obj = dict[str, Any]
 KIND_DUMP = "ClusterDump"
 KIND_POD_LOG = "PodLog"
 KIND_NODE_METRICS = "NodeMetrics"
+KARPENTER = "karpenter"
+KARPENTER_CONTAINER = "controller"
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class ClusterState:
     missing: Mapping[str, str] = field(default_factory=dict)
     source: str = ""
     captured_at: str = ""
+    karpenter_version: str = ""
+    redacted: tuple[str, ...] = ()
 
     def of(self, kind: str) -> tuple[Obj, ...]:
         """Every object of ``kind`` (``Node``, ``Pod``, ``NodePool``, ...), in input order."""
@@ -82,6 +86,8 @@ class ClusterState:
             "capturedAt": self.captured_at,
             "readKinds": sorted(self.read_kinds or ()),
             "missing": dict(sorted(self.missing.items())),
+            "karpenterVersion": self.karpenter_version,
+            "redacted": list(self.redacted),
         }
 
     def to_list(self) -> Obj:
@@ -95,6 +101,49 @@ class ClusterState:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def image_tag(image: str) -> str:
+    """``public.ecr.aws/karpenter/controller:1.14.1@sha256:...`` -> ``1.14.1``; "" untagged
+    (a registry's ``host:port`` is not a tag)."""
+    name = image.split("@", 1)[0]
+    repository, _, tag = name.rpartition(":")
+    return tag if repository and "/" not in tag else ""
+
+
+def is_karpenter(deployment: Obj) -> bool:
+    """The Karpenter controller's Deployment: labelled ``app.kubernetes.io/name: karpenter``
+    (the Helm chart's label), or named ``karpenter``."""
+    metadata = _mapping(deployment.get("metadata"))
+    return (
+        _mapping(metadata.get("labels")).get(LABEL_APP_NAME) == KARPENTER
+        or metadata.get("name") == KARPENTER
+    )
+
+
+def controller_container(pod_spec: Mapping[str, Any]) -> Obj | None:
+    """The ``controller`` container of Karpenter's pod spec, else its first container."""
+    containers = [c for c in pod_spec.get("containers") or [] if isinstance(c, dict)]
+    named = [c for c in containers if c.get("name") == KARPENTER_CONTAINER]
+    chosen = named or containers
+    return chosen[0] if chosen else None
+
+
+def karpenter_version(deployments: Iterable[Obj]) -> str:
+    """The image tag of the Karpenter Deployment's controller container; "" when there is no
+    Karpenter Deployment or its image has no tag."""
+    for deployment in deployments:
+        if not is_karpenter(deployment):
+            continue
+        template = _mapping(_mapping(deployment.get("spec")).get("template"))
+        container = controller_container(_mapping(template.get("spec")))
+        if container is not None:
+            return image_tag(_text(container.get("image")))
+    return ""
 
 
 def _pod_log(obj: Obj) -> PodLog:
@@ -130,6 +179,8 @@ def state_from_objects(objects: Iterable[Obj], source: str = "") -> ClusterState
     read_kinds: frozenset[str] | None = None
     missing: dict[str, str] = {}
     captured_at = ""
+    version = ""
+    redacted: tuple[str, ...] = ()
     if header is not None:
         kinds = header.get("readKinds")
         read_kinds = frozenset(str(k) for k in kinds) if isinstance(kinds, list) else None
@@ -138,6 +189,9 @@ def state_from_objects(objects: Iterable[Obj], source: str = "") -> ClusterState
             missing = {str(k): str(v) for k, v in raw_missing.items()}
         captured_at = _text(header.get("capturedAt"))
         source = _text(header.get("source")) or source
+        version = _text(header.get("karpenterVersion"))
+        notes = header.get("redacted")
+        redacted = tuple(str(n) for n in notes) if isinstance(notes, list) else ()
     return ClusterState(
         {kind: tuple(items) for kind, items in by_kind.items()},
         tuple(logs),
@@ -145,6 +199,8 @@ def state_from_objects(objects: Iterable[Obj], source: str = "") -> ClusterState
         missing,
         source,
         captured_at,
+        version or karpenter_version(by_kind.get("Deployment", ())),
+        redacted,
     )
 
 
@@ -154,5 +210,9 @@ __all__ = [
     "KIND_POD_LOG",
     "ClusterState",
     "PodLog",
+    "controller_container",
+    "image_tag",
+    "is_karpenter",
+    "karpenter_version",
     "state_from_objects",
 ]

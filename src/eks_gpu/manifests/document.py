@@ -59,11 +59,21 @@ class Manifest:
         return str(metadata.get("name", "")) if isinstance(metadata, dict) else ""
 
 
-def flatten(obj: Any) -> Iterator[dict[str, Any]]:
-    """``kind: List`` (and ``*List``) items, recursively; other mappings as they are."""
+def flatten(obj: Any, where: str = "") -> Iterator[dict[str, Any]]:
+    """``kind: List`` (and ``*List``) items, recursively; other mappings as they are.
+
+    Raises:
+        ManifestError: a List whose ``items`` is not a list (``where`` names the document).
+    """
     if isinstance(obj, dict) and str(obj.get("kind", "")).endswith("List") and "items" in obj:
-        for item in obj.get("items") or []:
-            yield from flatten(item)
+        items = obj.get("items") or []
+        if not isinstance(items, list):
+            raise ManifestError(
+                f"{where or 'a List'}: items is a {type(items).__name__}, not a list",
+                hint="a kind: List holds its objects under items: as a list",
+            )
+        for item in items:
+            yield from flatten(item, where)
     elif isinstance(obj, dict):
         yield obj
 
@@ -125,7 +135,8 @@ def parse_documents(text: str, source: str) -> list[Manifest]:
                 f"{source}: document {index + 1} is a {type(document).__name__}, not an object",
                 hint="each YAML document must be one Kubernetes object (or a kind: List)",
             )
-        out.extend(Manifest(obj, source, index, duplicates) for obj in flatten(document))
+        where = f"{source}: document {index + 1}"
+        out.extend(Manifest(obj, source, index, duplicates) for obj in flatten(document, where))
     return out
 
 
