@@ -485,3 +485,25 @@ def test_watch_relists_one_kind_after_410_gone(
     assert result.inventory.totals.gpus_requested == 3  # the same numbers after the re-list
     lists = lists_per_resource(calls_since(start))
     assert lists["pods"] == 2 and lists["nodes"] == 1, lists  # only the expired kind
+
+
+@pytest.mark.parametrize("suffix", ["json", "yaml"])
+def test_status_from_a_dump_equals_live(
+    run_cli: RunCli, kubeconfig: Path, tmp_path: Path, cluster: dict[str, Obj], suffix: str
+) -> None:
+    """``eks-gpu dump`` then ``status --from`` gives the live numbers (ages aside)."""
+    dump = tmp_path / f"dump.{suffix}"
+    made = run_cli("dump", "--kubeconfig", str(kubeconfig), "--no-logs", "-q", "-o", str(dump))
+    assert made.code == 0, made.err
+    code, live, err = run_status(run_cli, kubeconfig, "--selector", SELECTOR)
+    assert code == 0, err
+    result = run_cli("status", "--from", str(dump), "-o", "json", "--selector", SELECTOR)
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == live
+
+
+def test_restricted_user_gets_the_rbac_rule(run_cli: RunCli, kubeconfig: Path) -> None:
+    code, doc, err = run_status(run_cli, kubeconfig, "--context", "restricted")
+    assert (code, doc) == (3, {})
+    assert "your user needs get/list on nodes" in err
+    assert 'hint: ask a cluster admin for a (Cluster)Role with the rule {apiGroups: [""], ' in err

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -134,9 +134,8 @@ def _totals_line(result: StatusResult) -> str:
     )
 
 
-def _amounts_text(amounts: dict[str, Decimal] | object) -> str:
-    items = sorted(amounts.items()) if isinstance(amounts, dict) else []
-    return ",".join(f"{name}={amount}" for name, amount in items) or "-"
+def _amounts_text(amounts: Mapping[str, Decimal]) -> str:
+    return ",".join(f"{name}={amount}" for name, amount in sorted(amounts.items())) or "-"
 
 
 def _launching(result: StatusResult) -> str:
@@ -149,7 +148,7 @@ def _launching(result: StatusResult) -> str:
             c.instance_type,
             c.capacity_type,
             c.zone,
-            _amounts_text(dict(c.gpus)),
+            _amounts_text(c.gpus),
             age(c.created, result.now),
             " ".join(
                 f"{t}={s}" + (f" ({why})" if s != "True" and why else "")
@@ -169,7 +168,7 @@ def _pending(result: StatusResult) -> str:
         [
             p.namespace,
             p.name,
-            _amounts_text(dict(p.requests)),
+            _amounts_text(p.requests),
             age(p.created, result.now),
             p.message or None,
         ]
