@@ -254,7 +254,9 @@ def test_gpu_nodes_only_tainted_and_cordoned_included() -> None:
         # a GPU type whose device plugin is not running yet: a GPU node with 0 GPUs
         make_node("no-plugin", nodepool="gpu", instance_type="g5.xlarge", gpus=0, taints=[]),
     ]
-    found = inventory(state(*objects), PRICES)
+    zero = make_node("zero", nodepool="default", instance_type="m5.large", gpus=0)
+    zero["status"]["capacity"] = zero["status"]["allocatable"] = {GPU: "0"}  # not a GPU node
+    found = inventory(state(*objects, zero), PRICES)
     assert [n.name for n in found.nodes] == ["cordoned", "no-plugin", "tainted"]
     rows = {n.name: n for n in found.nodes}
     assert rows["tainted"].taints == ("x:NoExecute",)

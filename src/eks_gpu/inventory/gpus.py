@@ -199,7 +199,7 @@ def node_row(
     where = f"Node {name}.status"
     capacity = gpu_amounts(status.get("capacity"), f"{where}.capacity")
     instance_type = labels.get(LABEL_INSTANCE_TYPE)
-    if not capacity and (instance_type or "") not in catalog_gpus():
+    if not any(capacity.values()) and (instance_type or "") not in catalog_gpus():
         return None
     allocatable = gpu_amounts(status.get("allocatable"), f"{where}.allocatable")
     physical = _physical(labels, instance_type)
@@ -260,7 +260,7 @@ def launching_claim(claim: Obj) -> LaunchingClaim | None:
     gpus = gpu_amounts(requests, f"{where}.spec.resources.requests")
     gpus = gpus or gpu_amounts(status.get("capacity"), f"{where}.status.capacity")
     instance_type = labels.get(LABEL_INSTANCE_TYPE)
-    if not gpus and (instance_type or "") not in catalog_gpus():
+    if not any(gpus.values()) and (instance_type or "") not in catalog_gpus():
         return None
     return LaunchingClaim(
         name,
