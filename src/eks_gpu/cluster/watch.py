@@ -192,7 +192,8 @@ def relisted_items(change: Change) -> list[Obj]:
 
 
 def drain(changes: queue.Queue[Change], wait_s: float) -> list[Change]:
-    """Every change queued within ``wait_s`` of the first (a burst is handled as one)."""
+    """The first change to come within ``wait_s`` (0: only one already queued), then every
+    change already queued behind it: a burst is handled as one."""
     try:
         first = changes.get(timeout=wait_s)
     except queue.Empty:

@@ -32,6 +32,7 @@ KIND = "GpuStatus"
 STATUS_KINDS = ("Node", "Pod", "NodePool", "NodeClaim", "NodeMetrics")
 WATCHED_KINDS = ("Node", "Pod", "NodeClaim")
 OPTIONAL_KINDS = ("NodePool", "NodeClaim")
+MIN_RENDER_S = 0.5
 
 
 def number(value: float) -> int | float:
@@ -285,16 +286,20 @@ def watch_status(
         watcher = Watcher(client, versions)
         watcher.start()
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        updates = 0
+        updates, shown = 0, time.monotonic()
         while max_updates is None or updates < max_updates:
             left = 1.0 if deadline is None else deadline - time.monotonic()
             if left <= 0:
                 break
             batch = drain(watcher.changes, min(left, 1.0))
             if batch:
+                # At most one render per MIN_RENDER_S: a busy cluster's pod events are
+                # rendered in bursts, not one table per event.
+                time.sleep(max(0.0, min(left, shown + MIN_RENDER_S - time.monotonic())))
+                batch += drain(watcher.changes, 0)
                 ledger, notes = _apply(batch, store, ledger)
                 show(status_of(store.state(), chosen, prices, ledger), notes)
-                updates += 1
+                updates, shown = updates + 1, time.monotonic()
     finally:
         if watcher is None:
             client.close()
