@@ -19,6 +19,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from builders import make_node, make_nodepool, make_pod
 from conftest import CliResult
 from eks_gpu import names
 from eks_gpu.cli.main import COMMANDS, cli
@@ -72,6 +73,20 @@ GPU_REQUEST_ONLY = {
     "spec": {"containers": [{"name": "main", "image": "x", "resources": {"requests": {GPU: 1}}}]},
 }
 
+CLUSTER = [  # status: a GPU node, a GPU pod on it, a pending one, a launching NodeClaim
+    make_node("gpu-1", instance_type="g5.12xlarge", gpus=4),
+    make_pod("train", node="gpu-1", gpus=3),
+    make_pod("waiting", gpus=1),
+    make_nodepool("gpu", limits={GPU: 8}),
+    {
+        "apiVersion": names.API_VERSION_NODEPOOL,
+        "kind": "NodeClaim",
+        "metadata": {"name": "gpu-abc12", "labels": {names.LABEL_NODEPOOL: "gpu"}},
+        "spec": {"resources": {"requests": {GPU: "1"}}},
+        "status": {"conditions": [{"type": "Launched", "status": "Unknown", "reason": "x"}]},
+    },
+]
+
 CASES = {
     "render": Case(("render", "--cluster-name", "demo", "-o", "json"), "List"),
     "validate-render": Case(("validate", "-o", "json"), "ValidationReport"),
@@ -106,6 +121,7 @@ CASES = {
         "Recommendation",
         code=1,
     ),
+    "status": Case(("status", "--from", "cluster.yaml", "-o", "json"), "GpuStatus"),
     "catalog-show": Case(("catalog", "show", "-o", "json"), "PriceCatalog"),
     "catalog-show-other": Case(
         ("catalog", "show", "--region", "eu-west-1", "-o", "json"), "PriceCatalog"
@@ -154,6 +170,7 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     fake_aws(tmp_path, monkeypatch)
     (workdir / "workloads.yaml").write_text(yaml.safe_dump_all(WORKLOADS))
     (workdir / "bad.yaml").write_text(yaml.safe_dump(GPU_REQUEST_ONLY))
+    (workdir / "cluster.yaml").write_text(yaml.safe_dump_all(CLUSTER))
     return workdir
 
 
