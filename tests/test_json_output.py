@@ -19,6 +19,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from builders import make_node, make_nodepool, make_pod
 from conftest import CliResult
 from eks_gpu import names
 from eks_gpu.cli.main import COMMANDS, cli
@@ -73,6 +74,20 @@ GPU_REQUEST_ONLY = {
     "spec": {"containers": [{"name": "main", "image": "x", "resources": {"requests": {GPU: 1}}}]},
 }
 
+CLUSTER = [  # status: a GPU node, a GPU pod on it, a pending one, a launching NodeClaim
+    make_node("gpu-1", instance_type="g5.12xlarge", gpus=4),
+    make_pod("train", node="gpu-1", gpus=3),
+    make_pod("waiting", gpus=1),
+    make_nodepool("gpu", limits={GPU: 8}),
+    {
+        "apiVersion": names.API_VERSION_NODEPOOL,
+        "kind": "NodeClaim",
+        "metadata": {"name": "gpu-abc12", "labels": {names.LABEL_NODEPOOL: "gpu"}},
+        "spec": {"resources": {"requests": {GPU: "1"}}},
+        "status": {"conditions": [{"type": "Launched", "status": "Unknown", "reason": "x"}]},
+    },
+]
+
 CASES = {
     "render": Case(("render", "--cluster-name", "demo", "-o", "json"), "List"),
     "validate-render": Case(("validate", "-o", "json"), "ValidationReport"),
@@ -107,6 +122,7 @@ CASES = {
         "Recommendation",
         code=1,
     ),
+    "status": Case(("status", "--from", "cluster.yaml", "-o", "json"), "GpuStatus"),
     "catalog-show": Case(("catalog", "show", "-o", "json"), "PriceCatalog"),
     "doctor": Case(("doctor", "--from", str(HEALTHY_DUMP), "-o", "json"), "DoctorReport"),
     "doctor-idle": Case(("doctor", "--from", "idle.yaml", "-o", "json"), "DoctorReport"),
@@ -160,6 +176,7 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     dump = yaml.safe_load(HEALTHY_DUMP.read_text())  # without its GPU pod: an idle-gpus finding
     dump["items"] = [o for o in dump["items"] if not o["metadata"]["name"].startswith("llm")]
     (workdir / "idle.yaml").write_text(yaml.safe_dump(dump))
+    (workdir / "cluster.yaml").write_text(yaml.safe_dump_all(CLUSTER))
     return workdir
 
 

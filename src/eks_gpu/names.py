@@ -51,6 +51,8 @@ LABEL_APP_NAME = "app.kubernetes.io/name"
 
 # --- label keys: EKS -------------------------------------------------------------------------
 LABEL_EKS_COMPUTE_TYPE = "eks.amazonaws.com/compute-type"
+LABEL_EKS_CAPACITY_TYPE = "eks.amazonaws.com/capacityType"
+"""Managed node groups' capacity type label (``ON_DEMAND`` / ``SPOT``)."""
 
 # --- label keys: Karpenter core -------------------------------------------------------------
 LABEL_NODEPOOL = f"{GROUP_KARPENTER}/nodepool"
@@ -87,6 +89,10 @@ LABEL_CAPACITY_RESERVATION_INTERRUPTIBLE = f"{PREFIX_AWS}capacity-reservation-in
 PREFIX_NVIDIA = "nvidia.com/"
 RESOURCE_NVIDIA_GPU = f"{PREFIX_NVIDIA}gpu"
 RESOURCE_NVIDIA_GPU_SHARED = f"{RESOURCE_NVIDIA_GPU}.shared"  # time-slicing, renameByDefault
+PREFIX_NVIDIA_MIG = f"{PREFIX_NVIDIA}mig-"
+"""MIG slices under the device plugin's ``mixed`` strategy: ``nvidia.com/mig-1g.5gb``, ..."""
+LABEL_NVIDIA_GPU_PRODUCT = f"{RESOURCE_NVIDIA_GPU}.product"
+"""GPU feature discovery's GPU model label (``NVIDIA-A10G``)."""
 LABEL_NVIDIA_GPU_PRESENT = f"{PREFIX_NVIDIA}gpu.present"
 """The node label NVIDIA GPU feature discovery sets (a label, not a resource)."""
 RESOURCE_AMD_GPU = "amd.com/gpu"

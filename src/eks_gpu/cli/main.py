@@ -75,6 +75,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "simulate",
         "Simulate what Karpenter would launch for workloads, and why pods stay Pending.",
     ),
+    "status": (
+        "eks_gpu.cli.status_cmd",
+        "status",
+        "Show GPU nodes: GPUs used, idle and unhealthy, per NodePool, and what they cost.",
+    ),
     "validate": (
         "eks_gpu.cli.validate_cmd",
         "validate",

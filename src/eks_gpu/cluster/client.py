@@ -321,14 +321,21 @@ class Client:
         return self._send("GET", path, query, None, None).decode("utf-8", "replace")
 
     def watch(
-        self, path: str, resource_version: str, *, timeout_s: int = 300
+        self,
+        path: str,
+        resource_version: str,
+        *,
+        timeout_s: int = 300,
+        query: dict[str, str] | None = None,
     ) -> Iterator[tuple[str, Obj]]:
         """``(type, object)`` events of the collection at ``path`` after ``resource_version``
         (``ADDED``, ``MODIFIED``, ``DELETED``, ``BOOKMARK``, ``ERROR``), until the server ends
-        the watch (after ``timeout_s``); opening it is retried as :meth:`request` is."""
+        the watch (after ``timeout_s``); opening it is retried as :meth:`request` is.
+        ``query`` narrows it as it did the LIST (``fieldSelector``)."""
         import httpx2 as httpx
 
         query = {
+            **(query or {}),
             "watch": "1",
             "resourceVersion": resource_version,
             "allowWatchBookmarks": "true",

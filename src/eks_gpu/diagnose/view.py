@@ -14,19 +14,11 @@ from functools import cached_property
 from typing import Any
 
 from eks_gpu.catalog.instance_types import all_instance_types
+from eks_gpu.inventory import pods as inventory_pods
 from eks_gpu.manifests.cluster_state import ClusterState, PodLog, is_device_plugin
-from eks_gpu.names import (
-    LABEL_GPU_COUNT,
-    LABEL_GPU_MANUFACTURER,
-    LABEL_INSTANCE_TYPE,
-    PREFIX_NVIDIA,
-    RESOURCE_NVIDIA_GPU,
-    RESOURCE_NVIDIA_GPU_SHARED,
-)
-from eks_gpu.scheduling.resources import parse_quantity
+from eks_gpu.names import LABEL_GPU_COUNT, LABEL_GPU_MANUFACTURER, LABEL_INSTANCE_TYPE
 
 Obj = dict[str, Any]
-MIG_PREFIX = f"{PREFIX_NVIDIA}mig-"
 BOTTLEROCKET_OS = "Bottlerocket OS"
 
 
@@ -58,43 +50,15 @@ def labels_of(obj: Mapping[str, Any]) -> Mapping[str, str]:
     return _map(meta(obj).get("labels"))
 
 
-def is_gpu_resource(resource: str) -> bool:
-    """``nvidia.com/gpu``, ``nvidia.com/gpu.shared`` (time-slicing) and ``nvidia.com/mig-*``."""
-    return resource in (RESOURCE_NVIDIA_GPU, RESOURCE_NVIDIA_GPU_SHARED) or resource.startswith(
-        MIG_PREFIX
-    )
-
-
 def gpu_amounts(resources: Any) -> dict[str, Decimal]:
-    """The GPU resources of a ``capacity``/``allocatable``/``requests`` mapping; a bad
-    quantity is skipped (reading a cluster must not fail on one odd node)."""
-    out: dict[str, Decimal] = {}
-    for key, value in _map(resources).items():
-        if is_gpu_resource(str(key)):
-            try:
-                out[str(key)] = parse_quantity(value)
-            except (ValueError, TypeError):
-                continue
-    return out
-
-
-def _containers(pod: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    spec = _map(pod.get("spec"))
-    return [
-        c
-        for c in _list(spec.get("containers")) + _list(spec.get("initContainers"))
-        if isinstance(c, Mapping)
-    ]
+    """The GPU resources of a ``capacity``/``allocatable`` mapping (``status``'s counting)."""
+    return inventory_pods.gpu_amounts(resources)
 
 
 def requests_gpu(pod: Mapping[str, Any]) -> bool:
-    """Whether any container asks for a GPU resource (requests, or limits that default them)."""
-    for container in _containers(pod):
-        resources = _map(container.get("resources"))
-        for section in ("requests", "limits"):
-            if any(is_gpu_resource(str(k)) for k in _map(resources.get(section))):
-                return True
-    return False
+    """Whether the pod requests a GPU resource, as kube-scheduler counts it (``status``'s
+    counting: requests defaulted from limits, init containers included)."""
+    return bool(inventory_pods.pod_gpu_requests(dict(pod)))
 
 
 def owner_kind(obj: Mapping[str, Any]) -> str:
@@ -226,7 +190,6 @@ __all__ = [
     "has_gpu_resource",
     "instance_type",
     "is_bottlerocket",
-    "is_gpu_resource",
     "labels_of",
     "meta",
     "name_of",

@@ -17,7 +17,8 @@ from eks_gpu.diagnose.view import (
     ref,
     requests_gpu,
 )
-from eks_gpu.names import LABEL_CAPACITY_TYPE, LABEL_NODEPOOL, TAINT_NVIDIA_GPU
+from eks_gpu.inventory.units import capacity_type, hourly_price
+from eks_gpu.names import LABEL_NODEPOOL, LABEL_ZONE, TAINT_NVIDIA_GPU
 
 SHOWN = 5
 
@@ -85,9 +86,9 @@ def idle_gpus(view: ClusterView, ctx: Context) -> list[Diagnosis]:
         if created is None or ctx.now - created < ctx.idle_after:
             continue
         labels = labels_of(node)
-        spot = labels.get(LABEL_CAPACITY_TYPE) == "spot"
-        capacity_type = "spot" if spot else "on-demand"
-        price = ctx.prices.price(instance_type(node), "spot" if spot else "on-demand")
+        capacity = capacity_type(labels) or "on-demand"
+        zone = labels.get(LABEL_ZONE)
+        price = hourly_price(ctx.prices, instance_type(node), capacity, zone)
         cost = f"${price:.3f}/h" if price is not None else "an unknown price"
         pool = labels.get(LABEL_NODEPOOL)
         out.append(
@@ -96,7 +97,7 @@ def idle_gpus(view: ClusterView, ctx: Context) -> list[Diagnosis]:
                 "warning",
                 ref(node),
                 f"{sum(allocatable.values())} GPU(s) idle: no GPU pod on {name_of(node)} "
-                f"({instance_type(node) or 'unknown type'}, {capacity_type}), costing {cost}",
+                f"({instance_type(node) or 'unknown type'}, {capacity}), costing {cost}",
                 (
                     f"node age {age_text(ctx.now - created)}, no pod requests a GPU",
                     f"NodePool: {pool}" if pool else "not a Karpenter node",

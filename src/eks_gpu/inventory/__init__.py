@@ -1,0 +1,1 @@
+"""The GPU inventory (``eks-gpu status``): pure functions over a ClusterState, no I/O."""
