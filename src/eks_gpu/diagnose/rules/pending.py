@@ -56,8 +56,11 @@ class _Outcome:
 
 
 def _manifests(view: ClusterView, pending: list[Obj]) -> list[Manifest]:
+    """Every node (NodePool limits count each one's capacity), the pods bound to GPU nodes
+    (a GPU pod fits nowhere else, so other nodes' free room is irrelevant) and the pending
+    GPU pods: a tenth of a big cluster's pods, parsed instead of all of them."""
     objs: list[Obj] = list(view.nodes.values())
-    objs += [pod for pods in view.pods_on.values() for pod in pods]
+    objs += [pod for node in view.gpu_nodes for pod in view.pods_on.get(name_of(node), ())]
     objs += pending
     return [Manifest(obj, "cluster", index) for index, obj in enumerate(objs)]
 
