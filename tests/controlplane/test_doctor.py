@@ -27,7 +27,9 @@ from typing import Any
 import pytest
 
 from . import agreement
+from .audit import calls_since, lists_per_resource, mark
 from .kube import Kube, condition
+from .plane import Plane
 
 pytestmark = pytest.mark.controlplane
 
@@ -178,10 +180,16 @@ def _doctor(run_cli: RunCli, *args: str) -> list[Obj]:
 
 
 def test_doctor_finds_every_planted_fault_live_and_from_a_dump(
-    run_cli: RunCli, kubeconfig: Path, broken: dict[str, str], tmp_path: Path
+    run_cli: RunCli, kubeconfig: Path, plane: Plane, broken: dict[str, str], tmp_path: Path
 ) -> None:
     node = broken["node"]
+    start = mark(plane.audit_log)
     live = _doctor(run_cli, "--kubeconfig", str(kubeconfig))
+    calls = calls_since(start)  # one LIST per kind, then only plugin log reads
+    lists = lists_per_resource(calls)
+    assert lists and max(lists.values()) == 1, lists
+    others = [c.uri for c in calls if c.verb != "list" and c.resource != "pods/log"]
+    assert others == []
     assert _ours(live, node) == {f"Node/{node}": NODE_FAULTS, **EXPECTED_PODS}
 
     by_id = {(f["subject"], f["id"]): f for f in live}
