@@ -285,6 +285,123 @@ def nodepool(name: str, gpu: bool) -> Obj:
     }
 
 
+PLUGIN = "nvidia-device-plugin-daemonset"
+PLUGIN_LOG = "\n".join(
+    [
+        'I1201 10:01:31.101010       1 main.go:235] "Starting NVIDIA Device Plugin"',
+        "I1201 10:01:31.350001       1 server.go:176] Starting GRPC server for 'nvidia.com/gpu'",
+        "I1201 10:01:31.353888       1 server.go:117] Registered device plugin for "
+        "'nvidia.com/gpu' with Kubelet",
+    ]
+)
+
+
+def plugin_objects(gpu_nodes: list[tuple[str, int]]) -> list[Obj]:
+    """The device plugin DaemonSet, its pod on every GPU node and each pod's log tail."""
+    labels = {"name": "nvidia-device-plugin-ds"}
+    out: list[Obj] = [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "metadata": {"name": PLUGIN, "namespace": "kube-system", "uid": "ds-plugin"},
+            "spec": {
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "tolerations": [{"key": GPU, "operator": "Exists", "effect": "NoSchedule"}],
+                        "containers": [
+                            {
+                                "name": "nvidia-device-plugin-ctr",
+                                "image": "nvcr.io/nvidia/k8s-device-plugin:v0.17.1",
+                            }
+                        ],
+                    },
+                },
+            },
+            "status": {"desiredNumberScheduled": len(gpu_nodes)},
+        }
+    ]
+    for index, (node_name, _) in enumerate(gpu_nodes):
+        name = f"{PLUGIN}-{index:05d}"
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": name,
+                    "namespace": "kube-system",
+                    "labels": labels,
+                    "ownerReferences": [
+                        {
+                            "apiVersion": "apps/v1",
+                            "kind": "DaemonSet",
+                            "name": PLUGIN,
+                            "uid": "ds-plugin",
+                            "controller": True,
+                        }
+                    ],
+                },
+                "spec": {
+                    "nodeName": node_name,
+                    "containers": [
+                        {
+                            "name": "nvidia-device-plugin-ctr",
+                            "image": "nvcr.io/nvidia/k8s-device-plugin:v0.17.1",
+                        }
+                    ],
+                },
+                "status": {
+                    "phase": "Running",
+                    "containerStatuses": [
+                        {
+                            "name": "nvidia-device-plugin-ctr",
+                            "ready": True,
+                            "restartCount": 0,
+                            "state": {"running": {"startedAt": CAPTURED}},
+                        }
+                    ],
+                },
+            }
+        )
+        out.append(
+            {
+                "apiVersion": "eks-gpu.io/v1",
+                "kind": "PodLog",
+                "metadata": {"name": name, "namespace": "kube-system"},
+                "container": "nvidia-device-plugin-ctr",
+                "tail": PLUGIN_LOG,
+            }
+        )
+    return out
+
+
+def nodeclass(name: str) -> Obj:
+    ready = ("AMIsReady", "SubnetsReady", "SecurityGroupsReady", "InstanceProfileReady", "Ready")
+    return {
+        "apiVersion": "karpenter.k8s.aws/v1",
+        "kind": "EC2NodeClass",
+        "metadata": {"name": name},
+        "spec": {
+            "role": "KarpenterNodeRole-bench",
+            "amiSelectorTerms": [{"alias": "al2023@latest"}],
+        },
+        "status": {"conditions": [{"type": t, "status": "True", "reason": t} for t in ready]},
+    }
+
+
+def pending_event(pod_name: str, namespace: str) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{pod_name}.1", "namespace": namespace},
+        "involvedObject": {"kind": "Pod", "name": pod_name, "namespace": namespace},
+        "reason": "FailedScheduling",
+        "type": "Warning",
+        "message": "0/5000 nodes are available: 1000 Insufficient nvidia.com/gpu.",
+    }
+
+
 def dump(nodes: int, pods: int, seed: int = 1) -> Obj:
     """The dump as a ``kind: List`` (header, objects, no logs)."""
     rng = random.Random(seed)
@@ -349,6 +466,7 @@ def dump(nodes: int, pods: int, seed: int = 1) -> Obj:
                 "status": {"conditions": [{"type": "Launched", "status": "Unknown"}]},
             }
         )
+    events: list[Obj] = []
     slots = [name for name, gpus in gpu_nodes for _ in range(gpus)]
     rng.shuffle(slots)
     del slots[int(len(slots) * 0.85) :]  # 85% of the GPUs requested, the rest idle
@@ -356,19 +474,32 @@ def dump(nodes: int, pods: int, seed: int = 1) -> Obj:
         namespace = NAMESPACES[index % len(NAMESPACES)]
         if index % 2000 == 1 and gpu_nodes:  # a few GPU pods wait for a node
             items.append(pod(f"trainer-{index}-x", namespace, None, 1, rng))
+            events.append(pending_event(f"trainer-{index}-x", namespace))
         elif index % 10 == 0 and slots:  # GPU pods, one GPU each, while GPUs are left
             items.append(pod(f"trainer-{index}-x", namespace, slots.pop(), 1, rng))
         else:
             target = cpu_nodes[index % len(cpu_nodes)] if cpu_nodes else None
             items.append(pod(f"web-{index}-x", namespace, target, 0, rng))
     items += [nodepool("gpu", True), nodepool("default", False), *claims, *metrics]
+    items += [nodeclass("gpu"), nodeclass("default"), *events, *plugin_objects(gpu_nodes)]
     header = {
         "apiVersion": "eks-gpu.io/v1",
         "kind": "ClusterDump",
         "metadata": {"name": "cluster-dump"},
         "source": "benchmarks/gen_dump.py",
         "capturedAt": CAPTURED,
-        "readKinds": ["Node", "NodeClaim", "NodeMetrics", "NodePool", "Pod"],
+        "readKinds": [
+            "DaemonSet",
+            "Deployment",
+            "EC2NodeClass",
+            "Event",
+            "Node",
+            "NodeClaim",
+            "NodeMetrics",
+            "NodeOverlay",
+            "NodePool",
+            "Pod",
+        ],
         "missing": {},
     }
     return {"apiVersion": "v1", "kind": "List", "items": [header, *items]}

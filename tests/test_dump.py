@@ -23,7 +23,6 @@ from builders import make_daemonset, make_node, make_pod, make_workload
 from conftest import CliResult
 from eks_gpu.cluster.logs import (
     LogTarget,
-    is_device_plugin,
     log_targets,
     read_logs,
     selector_matches,
@@ -31,7 +30,13 @@ from eks_gpu.cluster.logs import (
 from eks_gpu.commands.dump import dump_text, format_for, summary, write_atomic, yaml_text
 from eks_gpu.errors import ClusterAccessError, UsageError
 from eks_gpu.loaders.state_file import read_state_file
-from eks_gpu.manifests.cluster_state import ClusterState, PodLog, image_tag, karpenter_version
+from eks_gpu.manifests.cluster_state import (
+    ClusterState,
+    PodLog,
+    image_tag,
+    is_device_plugin,
+    karpenter_version,
+)
 from eks_gpu.manifests.redact import REDACTED, redact, redact_all
 from eks_gpu.names import ANNOTATION_LAST_APPLIED, LABEL_APP_NAME
 from test_cluster_client import Script, _Handler, _Server, ok, status

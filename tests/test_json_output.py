@@ -27,6 +27,7 @@ from environment import empty_workdir, fake_aws
 
 RunCli = Callable[..., CliResult]
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
+HEALTHY_DUMP = Path(__file__).resolve().parent / "data" / "doctor" / "healthy.yaml"
 GPU = names.RESOURCE_NVIDIA_GPU
 
 
@@ -123,6 +124,8 @@ CASES = {
     ),
     "status": Case(("status", "--from", "cluster.yaml", "-o", "json"), "GpuStatus"),
     "catalog-show": Case(("catalog", "show", "-o", "json"), "PriceCatalog"),
+    "doctor": Case(("doctor", "--from", str(HEALTHY_DUMP), "-o", "json"), "DoctorReport"),
+    "doctor-idle": Case(("doctor", "--from", "idle.yaml", "-o", "json"), "DoctorReport"),
     "catalog-show-other": Case(
         ("catalog", "show", "--region", "eu-west-1", "-o", "json"), "PriceCatalog"
     ),
@@ -170,6 +173,9 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     fake_aws(tmp_path, monkeypatch)
     (workdir / "workloads.yaml").write_text(yaml.safe_dump_all(WORKLOADS))
     (workdir / "bad.yaml").write_text(yaml.safe_dump(GPU_REQUEST_ONLY))
+    dump = yaml.safe_load(HEALTHY_DUMP.read_text())  # without its GPU pod: an idle-gpus finding
+    dump["items"] = [o for o in dump["items"] if not o["metadata"]["name"].startswith("llm")]
+    (workdir / "idle.yaml").write_text(yaml.safe_dump(dump))
     (workdir / "cluster.yaml").write_text(yaml.safe_dump_all(CLUSTER))
     return workdir
 

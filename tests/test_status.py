@@ -233,7 +233,7 @@ def test_generated_dump_status_matches_an_independent_count(
     nodes = [i for i in items if i["kind"] == "Node" and GPU in i["status"]["capacity"]]
     names = {n["metadata"]["name"] for n in nodes}
     requested = sum(
-        int(c["resources"].get("limits", {}).get(GPU, 0))
+        int(c.get("resources", {}).get("limits", {}).get(GPU, 0))
         for i in items
         if i["kind"] == "Pod" and i["spec"].get("nodeName") in names
         for c in i["spec"]["containers"]

@@ -106,3 +106,22 @@ def service_account_kubeconfig(
         accounts.remove_service_account(kube, namespace, name)
     for namespace in namespaces:
         kube.delete({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+
+
+@pytest.fixture(scope="module")
+def karpenter(plane: Plane, bins: dict[str, Path], kube: Kube) -> Iterator[None]:
+    """Real Karpenter (kwok provider) on the plane for one test module, with the rendered
+    EC2NodeClass's instance model and the default KWOKNodeClass; stopped after the module."""
+    from . import agreement
+    from .karpenter import kwok_nodeclass, price_book, start_karpenter
+    from .plane import stop
+
+    if "karpenter-kwok" not in bins:
+        pytest.skip("Karpenter (karpenter-kwok) is not part of this build")
+    if os.geteuid() != 0:
+        pytest.skip("KARPENTER SKIPPED: it runs in a network namespace of its own: needs root")
+    nodeclass = next(o for o in agreement.rendered() if o["kind"] == "EC2NodeClass")
+    start_karpenter(plane, bins, nodeclass, price_book(), tie_to_parent=True)
+    kwok_nodeclass(kube)
+    yield
+    stop(plane, "karpenter")

@@ -16,11 +16,9 @@ import contextlib
 import copy
 import io
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,12 +32,9 @@ from .karpenter import (
     KWOK_OVERHEAD,
     ZONES,
     gpu_instance_types,
-    kwok_nodeclass,
     price_book,
-    start_karpenter,
 )
 from .kube import Kube, Obj, condition
-from .plane import Plane, stop
 
 pytestmark = pytest.mark.controlplane
 
@@ -72,19 +67,6 @@ AGREEMENT_SAMPLE = (
     ),
     Workload("3 x 2 GPUs, GPU limit 4", (Pod(gpus=2, count=3),), (Pool(gpu_limit=4),)),
 )
-
-
-@pytest.fixture(scope="module")
-def karpenter(plane: Plane, bins: dict[str, Path], kube: Kube) -> Iterator[None]:
-    if "karpenter-kwok" not in bins:
-        pytest.skip("Karpenter (karpenter-kwok) is not part of this build")
-    if os.geteuid() != 0:
-        pytest.skip("KARPENTER SKIPPED: it runs in a network namespace of its own: needs root")
-    nodeclass = next(o for o in agreement.rendered() if o["kind"] == "EC2NodeClass")
-    start_karpenter(plane, bins, nodeclass, price_book(), tie_to_parent=True)
-    kwok_nodeclass(kube)
-    yield
-    stop(plane, "karpenter")
 
 
 @pytest.fixture(scope="module")

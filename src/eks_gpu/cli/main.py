@@ -29,6 +29,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "catalog",
         "Refresh prices and zone offerings from AWS; show the price source.",
     ),
+    "doctor": (
+        "eks_gpu.cli.doctor_cmd",
+        "doctor",
+        "Diagnose GPU problems (device plugin, nodes, NodeClaims, pending pods), live or --from.",
+    ),
     "dump": (
         "eks_gpu.cli.dump_cmd",
         "dump",

@@ -16,17 +16,16 @@ from typing import Any, Protocol
 
 from eks_gpu.errors import ClusterAccessError
 from eks_gpu.manifests.cluster_state import (
+    DEVICE_PLUGIN_MARKERS,
     KIND_POD_LOG,
     ClusterState,
     PodLog,
     controller_container,
+    is_device_plugin,
     is_karpenter,
 )
 
 Obj = dict[str, Any]
-DEVICE_PLUGIN_MARKERS = ("nvidia-device-plugin", "k8s-device-plugin")
-"""In a DaemonSet's name or image: NVIDIA's chart (``nvidia-device-plugin``), its image
-(``nvcr.io/nvidia/k8s-device-plugin``), eks-gpu's render (``nvidia-device-plugin-daemonset``)."""
 SIDECAR = "sidecar"  # the chart's config-manager container runs the same image; not the plugin
 DEFAULT_TAIL_LINES = 200
 
@@ -71,19 +70,6 @@ def _template_spec(obj: Obj) -> Mapping[str, Any]:
 
 def _containers(pod_spec: Mapping[str, Any]) -> list[Obj]:
     return [c for c in pod_spec.get("containers") or [] if isinstance(c, dict)]
-
-
-def _plugin_image(container: Obj) -> bool:
-    image = str(container.get("image") or "")
-    return any(marker in image for marker in DEVICE_PLUGIN_MARKERS)
-
-
-def is_device_plugin(daemonset: Obj) -> bool:
-    """NVIDIA's device plugin DaemonSet: by name, or by one of its containers' image."""
-    name = str(_meta(daemonset).get("name") or "")
-    if any(marker in name for marker in DEVICE_PLUGIN_MARKERS):
-        return True
-    return any(_plugin_image(c) for c in _containers(_template_spec(daemonset)))
 
 
 def selector_matches(selector: Any, labels: Mapping[str, Any]) -> bool:
@@ -151,7 +137,9 @@ def _plugin_container(pod_spec: Mapping[str, Any]) -> Obj | None:
     """The device plugin container: its image, not the config-manager sidecar; else the
     first container."""
     containers = _containers(pod_spec)
-    plugin = [c for c in containers if _plugin_image(c)]
+    plugin = [
+        c for c in containers if any(m in str(c.get("image") or "") for m in DEVICE_PLUGIN_MARKERS)
+    ]
     main = [c for c in plugin if SIDECAR not in str(c.get("name") or "")]
     chosen = main or plugin or containers
     return chosen[0] if chosen else None
@@ -216,7 +204,6 @@ __all__ = [
     "DEFAULT_TAIL_LINES",
     "LogSource",
     "LogTarget",
-    "is_device_plugin",
     "log_targets",
     "read_logs",
     "selector_matches",

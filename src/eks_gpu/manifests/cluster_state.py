@@ -125,6 +125,23 @@ def is_karpenter(deployment: Obj) -> bool:
     )
 
 
+DEVICE_PLUGIN_MARKERS = ("nvidia-device-plugin", "k8s-device-plugin")
+"""In a DaemonSet's name or image: NVIDIA's chart (``nvidia-device-plugin``), its image
+(``nvcr.io/nvidia/k8s-device-plugin``), eks-gpu's render (``nvidia-device-plugin-daemonset``)."""
+
+
+def is_device_plugin(daemonset: Obj) -> bool:
+    """NVIDIA's device plugin DaemonSet: by name, or by one of its containers' image (the
+    static manifest, the Helm chart, the GPU operator and our render all match)."""
+    name = _text(_mapping(daemonset.get("metadata")).get("name"))
+    if any(marker in name for marker in DEVICE_PLUGIN_MARKERS):
+        return True
+    template = _mapping(_mapping(daemonset.get("spec")).get("template"))
+    containers = _mapping(template.get("spec")).get("containers") or []
+    images = [_text(_mapping(c).get("image")) for c in containers]
+    return any(marker in image for image in images for marker in DEVICE_PLUGIN_MARKERS)
+
+
 def controller_container(pod_spec: Mapping[str, Any]) -> Obj | None:
     """The ``controller`` container of Karpenter's pod spec, else its first container."""
     containers = [c for c in pod_spec.get("containers") or [] if isinstance(c, dict)]
@@ -205,6 +222,7 @@ def state_from_objects(objects: Iterable[Obj], source: str = "") -> ClusterState
 
 
 __all__ = [
+    "DEVICE_PLUGIN_MARKERS",
     "KIND_DUMP",
     "KIND_NODE_METRICS",
     "KIND_POD_LOG",
@@ -212,6 +230,7 @@ __all__ = [
     "PodLog",
     "controller_container",
     "image_tag",
+    "is_device_plugin",
     "is_karpenter",
     "karpenter_version",
     "state_from_objects",

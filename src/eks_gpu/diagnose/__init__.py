@@ -1,0 +1,1 @@
+"""Diagnosis of a cluster's GPU capacity: pure rules over a ClusterState (``doctor``)."""
