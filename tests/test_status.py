@@ -291,3 +291,10 @@ def test_apply_updates_the_ledger_and_says_when_it_relisted() -> None:
     failed = Change("Node", "ERROR", error=ClusterAccessError("watch forbidden", code=403))
     with pytest.raises(ClusterAccessError):
         _apply([failed], store, ledger)
+
+
+def test_one_gpu_is_singular(run_cli: RunCli) -> None:
+    healthy = ROOT / "tests" / "data" / "doctor" / "healthy.yaml"
+    result = run_cli("status", "--from", str(healthy))
+    assert result.code == 0, result.err
+    assert "total: 1 GPU on 1 node: 1 allocatable" in result.out

@@ -127,7 +127,8 @@ def _totals_line(result: StatusResult) -> str:
     t = result.inventory.totals
     unpriced = f" ({t.unpriced} node{'s' * (t.unpriced != 1)} unpriced)" if t.unpriced else ""
     return (
-        f"total: {gpus(t.gpus_capacity)} GPUs on {t.nodes} node{'s' * (t.nodes != 1)}: "
+        f"total: {gpus(t.gpus_capacity)} GPU{'s' * (t.gpus_capacity != 1)} on "
+        f"{t.nodes} node{'s' * (t.nodes != 1)}: "
         f"{gpus(t.gpus_allocatable)} allocatable, {gpus(t.gpus_requested)} requested, "
         f"{gpus(t.gpus_idle)} idle, {gpus(t.gpus_unhealthy)} unhealthy; "
         f"${t.cost_per_hour:.3f}/h, idle ${t.idle_cost_per_hour:.3f}/h{unpriced}\n"
