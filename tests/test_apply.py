@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import CliResult
-from eks_gpu.commands.apply import ApplyResult, Outcome, _action
+from eks_gpu.commands.apply import ApplyResult, _action
 from eks_gpu.commands.preflight import (
     Check,
     Preflight,
@@ -28,6 +28,7 @@ from eks_gpu.commands.preflight import (
     skipped_name_check,
     validation_check,
 )
+from eks_gpu.commands.result import Outcome
 from eks_gpu.config.parse import config_from_data
 from eks_gpu.config.profiles import profile_config
 from eks_gpu.errors import EXIT_CLUSTER, EXIT_FINDINGS, EXIT_OK, UsageError

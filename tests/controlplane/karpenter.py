@@ -196,3 +196,21 @@ def kwok_nodeclass(kube: Kube, name: str = "default") -> dict[str, Any]:
         "metadata": {"name": name},
     }
     return kube.apply(obj, "eks-gpu-test")
+
+
+def on_kwok(nodepool: dict[str, Any], name: str, label: str) -> dict[str, Any]:
+    """A copy of a rendered NodePool named ``name`` that Karpenter's kwok provider launches
+    for (its ``nodeClassRef`` is the default KWOKNodeClass), its nodes labelled
+    ``label=name`` so a test's pods select only them."""
+    import copy
+
+    pool = copy.deepcopy(nodepool)
+    pool["metadata"] = {**pool.get("metadata", {}), "name": name}
+    template = pool["spec"]["template"]
+    template.setdefault("metadata", {}).setdefault("labels", {})[label] = name
+    template["spec"]["nodeClassRef"] = {
+        "group": "karpenter.kwok.sh",
+        "kind": "KWOKNodeClass",
+        "name": "default",
+    }
+    return pool

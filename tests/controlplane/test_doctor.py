@@ -17,7 +17,6 @@ Planted:
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ import pytest
 
 from . import agreement
 from .audit import calls_since, lists_per_resource, mark
+from .karpenter import on_kwok
 from .kube import Kube, condition
 from .plane import Plane
 
@@ -64,15 +64,10 @@ def _pod(name: str, gpus: int, **selector: str) -> Obj:
 
 
 def _nodepool() -> Obj:
-    pool = copy.deepcopy(next(o for o in agreement.rendered() if o["kind"] == "NodePool"))
-    pool["metadata"] = {"name": POOL}
+    pool = on_kwok(
+        next(o for o in agreement.rendered() if o["kind"] == "NodePool"), POOL, POOL_LABEL
+    )
     template = pool["spec"]["template"]
-    template["metadata"]["labels"][POOL_LABEL] = POOL
-    template["spec"]["nodeClassRef"] = {
-        "group": "karpenter.kwok.sh",
-        "kind": "KWOKNodeClass",
-        "name": "default",
-    }
     template["spec"]["taints"] = [*template["spec"].get("taints", []), EXTRA_TAINT]
     pool["spec"]["limits"] = {"nvidia.com/gpu": "1"}
     return pool

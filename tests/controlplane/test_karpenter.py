@@ -32,6 +32,7 @@ from .karpenter import (
     KWOK_OVERHEAD,
     ZONES,
     gpu_instance_types,
+    on_kwok,
     price_book,
 )
 from .kube import Kube, Obj, condition
@@ -82,16 +83,8 @@ def rendered() -> list[Obj]:
 @pytest.fixture
 def pool(kube: Kube, karpenter: None, rendered: list[Obj]) -> Iterator[Obj]:
     """The rendered NodePool, on kwok, with a name and a node label of this test's own."""
-    nodepool = copy.deepcopy(next(o for o in rendered if o["kind"] == "NodePool"))
     name = "gpu-" + uuid.uuid4().hex[:6]
-    nodepool["metadata"]["name"] = name
-    template = nodepool["spec"]["template"]
-    template["metadata"]["labels"][POOL_LABEL] = name
-    template["spec"]["nodeClassRef"] = {
-        "group": "karpenter.kwok.sh",
-        "kind": "KWOKNodeClass",
-        "name": "default",
-    }
+    nodepool = on_kwok(next(o for o in rendered if o["kind"] == "NodePool"), name, POOL_LABEL)
     kube.apply(next(o for o in rendered if o["kind"] == "Namespace"), "eks-gpu-test")
     kube.apply(nodepool, "eks-gpu-test")
     # Karpenter skips a pool until it is Ready, and then looks again only 10 s later.

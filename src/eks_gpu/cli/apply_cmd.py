@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from eks_gpu.cli.cluster_writes import (
+    CLUSTER_HELP,
+    dry_run_option,
+    outcome_table,
+    terminal_prompt,
+)
 from eks_gpu.cli.params import cluster_options, render_source_options
 from eks_gpu.errors import UsageError
 
-CLUSTER_HELP = "EKS cluster name (overrides clusterName in the config; one is required)."
-
 if TYPE_CHECKING:
     from eks_gpu.commands.apply import ApplyResult, Confirm
-
-DRY_RUN_CHOICES = ("none", "client", "server")
 
 
 def table(result: ApplyResult) -> str:
@@ -25,11 +26,7 @@ def table(result: ApplyResult) -> str:
 
     checks = [[c.name, c.status.upper(), c.detail] for c in result.preflight.checks]
     text = format_table(("CHECK", "STATUS", "DETAIL"), checks) + "\n"
-    action = "ACTION (DRY RUN)" if result.dry_run != "none" else "ACTION"
-    text += format_table(("OBJECT", action), [[o.object, o.action] for o in result.outcomes])
-    for outcome in result.outcomes:
-        if outcome.error:
-            text += f"\n{outcome.object}: {outcome.error}\n"
+    text += outcome_table(result.outcomes, result.dry_run)
     return text + f"\n{result.summary}\n"
 
 
@@ -38,8 +35,9 @@ def confirmer(yes: bool, dry_run: str) -> Confirm | None:
     before anything is read, so a script without --yes fails fast."""
     if yes or dry_run != "none":
         return None
-    if sys.stdin.isatty():
-        return lambda question: click.confirm(question, default=False, err=True)
+    prompt = terminal_prompt()
+    if prompt is not None:
+        return prompt
     raise UsageError(
         "apply writes to the cluster and stdin is not a terminal to ask on",
         hint="pass --yes, or --dry-run=client|server to see what it would do",
@@ -49,14 +47,7 @@ def confirmer(yes: bool, dry_run: str) -> Confirm | None:
 @click.command()
 @render_source_options("Apply the objects", CLUSTER_HELP)
 @cluster_options()
-@click.option(
-    "--dry-run",
-    type=click.Choice(DRY_RUN_CHOICES),
-    default="none",
-    show_default=True,
-    help="client: read only, show what would change; server: the API server checks and "
-    "defaults everything (dryRun=All) and persists nothing.",
-)
+@dry_run_option("the API server checks and defaults everything (dryRun=All), persists nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before writing.")
 @click.option(
     "--force-conflicts",

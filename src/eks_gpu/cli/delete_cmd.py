@@ -2,35 +2,32 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from eks_gpu.cli.cluster_writes import (
+    CLUSTER_HELP,
+    dry_run_option,
+    outcome_table,
+    terminal_prompt,
+)
 from eks_gpu.cli.params import cluster_options, render_source_options
-
-CLUSTER_HELP = "EKS cluster name (overrides clusterName in the config; one is required)."
 
 if TYPE_CHECKING:
     from eks_gpu.commands.delete import Confirm, DeleteResult
-
-DRY_RUN_CHOICES = ("none", "client", "server")
 
 
 def table(result: DeleteResult) -> str:
     """Each object's outcome, the GPU pods its NodePool's nodes run, and errors."""
     from eks_gpu.cli.table import format_table
 
-    action = "ACTION (DRY RUN)" if result.dry_run != "none" else "ACTION"
-    text = format_table(("OBJECT", action), [[o.object, o.action] for o in result.outcomes])
+    text = outcome_table(result.outcomes, result.dry_run)
     if result.gpu_pods:
         rows = [[p.nodepool, p.node, p.namespace, p.name] for p in result.gpu_pods]
         text += "\nrunning GPU pods that deleting the NodePool drains:\n"
         text += format_table(("NODEPOOL", "NODE", "NAMESPACE", "POD"), rows)
-    for outcome in result.outcomes:
-        if outcome.error:
-            text += f"\n{outcome.object}: {outcome.error}\n"
     return text
 
 
@@ -38,21 +35,13 @@ def confirmer(yes: bool) -> Confirm | None:
     """None (go ahead) with --yes; a prompt on a terminal; else "no" (the plan is printed)."""
     if yes:
         return None
-    if sys.stdin.isatty():
-        return lambda question: click.confirm(question, default=False, err=True)
-    return lambda _question: False
+    return terminal_prompt() or (lambda _question: False)
 
 
 @click.command()
 @render_source_options("Delete the objects", CLUSTER_HELP)
 @cluster_options()
-@click.option(
-    "--dry-run",
-    type=click.Choice(DRY_RUN_CHOICES),
-    default="none",
-    show_default=True,
-    help="client: read only; server: the API server checks the deletes (dryRun=All).",
-)
+@dry_run_option("the API server checks the deletes (dryRun=All), deletes nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
 @click.option(
     "-o", "--output", type=click.Choice(("table", "json")), default="table", show_default=True

@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from eks_gpu.cli.cluster_writes import CLUSTER_HELP
 from eks_gpu.cli.params import cluster_options, render_source_options
-
-CLUSTER_HELP = "EKS cluster name (overrides clusterName in the config; one is required)."
 
 if TYPE_CHECKING:
     from eks_gpu.commands.diff import DiffResult

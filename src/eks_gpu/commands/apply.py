@@ -30,7 +30,7 @@ from eks_gpu.commands.preflight import (
     run_preflight,
     validation_check,
 )
-from eks_gpu.commands.result import envelope
+from eks_gpu.commands.result import Outcome, envelope
 from eks_gpu.errors import EXIT_CLUSTER, EXIT_FINDINGS, EXIT_OK, ClusterAccessError, UsageError
 
 if TYPE_CHECKING:
@@ -46,18 +46,6 @@ Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What happened to one object; ``error`` (and its hint) when it failed."""
-
-    object: str
-    action: Action
-    error: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {"object": self.object, "action": self.action, "error": self.error}
-
-
-@dataclass(frozen=True)
 class ApplyResult:
     """The preflight, each object's outcome, and where it was applied."""
 
@@ -65,7 +53,7 @@ class ApplyResult:
     cluster_name: str
     dry_run: DryRun
     preflight: Preflight
-    outcomes: tuple[Outcome, ...]
+    outcomes: tuple[Outcome[Action], ...]
     messages: tuple[str, ...] = ()
 
     @property
@@ -169,13 +157,13 @@ def apply_objects(
     dry_run: DryRun = "none",
     force: bool = False,
     progress: Progress | None = None,
-) -> tuple[Outcome, ...]:
+) -> tuple[Outcome[Action], ...]:
     """Apply ``objects`` in order, stopping at the first failure (the rest: not applied)."""
     from eks_gpu.cluster.apply import Resolver
     from eks_gpu.render.apply_order import describe
 
     resolver = Resolver(client)
-    outcomes: list[Outcome] = []
+    outcomes: list[Outcome[Action]] = []
     for index, obj in enumerate(objects):
         name = describe(obj)
         try:
@@ -209,7 +197,7 @@ def _validate(
     )
 
 
-def _notes(preflight: Preflight, outcomes: Sequence[Outcome]) -> tuple[str, ...]:
+def _notes(preflight: Preflight, outcomes: Sequence[Outcome[Action]]) -> tuple[str, ...]:
     """stderr lines: the Karpenter version, and why nothing (or not everything) was applied."""
     notes = [f"Karpenter version: {preflight.karpenter_version or 'unknown'}"]
     notes += [
@@ -253,6 +241,7 @@ def apply(
             validation=validation_check(checked.findings, checked.skipped),
             skip_name_check=skip_cluster_name_check,
         )
+        outcomes: tuple[Outcome[Action], ...]
         if not preflight.ok:
             outcomes = tuple(Outcome(describe(o), "not-applied") for o in chosen.objects)
         else:
@@ -271,4 +260,4 @@ def apply(
         client.close()
 
 
-__all__ = ["KIND", "ApplyResult", "Outcome", "apply", "apply_objects"]
+__all__ = ["KIND", "ApplyResult", "apply", "apply_objects"]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from eks_gpu.commands.config_source import DEFAULT_SOURCE, RenderSource
 from eks_gpu.commands.preflight import apply_set, check_dry_run
-from eks_gpu.commands.result import envelope
+from eks_gpu.commands.result import Outcome, envelope
 from eks_gpu.errors import EXIT_CLUSTER, EXIT_FINDINGS, EXIT_OK, ClusterAccessError, NotFoundError
 
 if TYPE_CHECKING:
@@ -60,22 +60,12 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    object: str
-    action: Action
-    error: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {"object": self.object, "action": self.action, "error": self.error}
-
-
-@dataclass(frozen=True)
 class DeleteResult:
     """What was (or would be) deleted, the GPU pods drained with it, and whether it ran."""
 
     context: str
     dry_run: str
-    outcomes: tuple[Outcome, ...]
+    outcomes: tuple[Outcome[Action], ...]
     gpu_pods: tuple[GpuPod, ...]
     confirmed: bool
     messages: tuple[str, ...] = ()
@@ -156,10 +146,10 @@ def _question(targets: Sequence[Target], pods: Sequence[GpuPod], context: str) -
 
 def _run(
     client: Client, targets: Sequence[Target], dry_run: str, progress: Progress | None
-) -> tuple[Outcome, ...]:
+) -> tuple[Outcome[Action], ...]:
     from eks_gpu.cluster.apply import delete as delete_object
 
-    outcomes: list[Outcome] = []
+    outcomes: list[Outcome[Action]] = []
     for index, target in enumerate(targets):
         if target.live is None:
             outcomes.append(Outcome(target.name, "absent"))
@@ -182,13 +172,13 @@ def _run(
     return tuple(outcomes)
 
 
-def _not_deleted(target: Target) -> Outcome:
+def _not_deleted(target: Target) -> Outcome[Action]:
     if target.live is None:
         return Outcome(target.name, "absent")
     return Outcome(target.name, "not-deleted" if is_ours(target) else "not-ours")
 
 
-def planned(targets: Sequence[Target]) -> tuple[Outcome, ...]:
+def planned(targets: Sequence[Target]) -> tuple[Outcome[Action], ...]:
     """What would happen, when the delete was not confirmed."""
     return tuple(_not_deleted(t) for t in targets)
 
@@ -225,4 +215,4 @@ def delete(
         client.close()
 
 
-__all__ = ["KIND", "DeleteResult", "GpuPod", "Outcome", "delete", "running_gpu_pods"]
+__all__ = ["KIND", "DeleteResult", "GpuPod", "delete", "running_gpu_pods"]

@@ -9,7 +9,8 @@ versioned envelope of :func:`envelope` (docs/json-output.md), so scripts can che
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from eks_gpu.names import API_VERSION_EKS_GPU
 
@@ -37,4 +38,20 @@ def envelope(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
     return {"apiVersion": API_VERSION_EKS_GPU, "kind": kind, **body}
 
 
-__all__ = ["CommandResult", "envelope"]
+A = TypeVar("A", bound=str)
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[A]):
+    """What a command that writes did to one object (``apply``: created, configured, ...;
+    ``delete``: deleted, not-ours, ...); ``error`` (with its hint) when it failed."""
+
+    object: str
+    action: A
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"object": self.object, "action": self.action, "error": self.error}
+
+
+__all__ = ["CommandResult", "Outcome", "envelope"]

@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from eks_gpu.catalog.prices import PriceBook
-from eks_gpu.inventory.pods import PendingPod, PodLedger, gpu_amounts, quantity
+from eks_gpu.inventory.pods import PendingPod, PodLedger, gpu_amounts, labels_of, quantity
 from eks_gpu.inventory.pools import PoolRow, pool_rows
 from eks_gpu.inventory.selector import Selector
 from eks_gpu.inventory.units import (
@@ -40,11 +40,6 @@ from eks_gpu.names import (
 
 Obj = dict[str, Any]
 Amounts = Mapping[str, Decimal]
-
-
-def _labels(obj: Obj) -> Mapping[str, str]:
-    labels = (obj.get("metadata") or {}).get("labels")
-    return labels if type(labels) is dict else {}  # JSON gives dicts: no ABC check per node
 
 
 @dataclass(frozen=True)
@@ -194,7 +189,7 @@ def node_row(
     """The node's row, or None when it is not a GPU node (no GPU resource, not a GPU type)."""
     metadata = node.get("metadata") or {}
     name = str(metadata.get("name") or "")
-    labels = _labels(node)
+    labels = labels_of(node)
     status = node.get("status") or {}
     where = f"Node {name}.status"
     capacity = gpu_amounts(status.get("capacity"), f"{where}.capacity")
@@ -253,7 +248,7 @@ def launching_claim(claim: Obj) -> LaunchingClaim | None:
     status = claim.get("status") or {}
     if status.get("nodeName") and _initialized(claim):
         return None
-    labels = _labels(claim)
+    labels = labels_of(claim)
     name = str((claim.get("metadata") or {}).get("name") or "")
     where = f"NodeClaim {name}"
     requests = ((claim.get("spec") or {}).get("resources") or {}).get("requests")
@@ -302,7 +297,7 @@ def inventory(
     metrics, metrics_note = _metrics(state)
     rows = []
     for node in state.of("Node"):
-        if not chosen.matches(_labels(node)):
+        if not chosen.matches(labels_of(node)):
             continue
         row = node_row(node, pods, prices, None if metrics_note else metrics)
         if row is not None:
@@ -313,7 +308,7 @@ def inventory(
             (
                 claim
                 for item in state.of("NodeClaim")
-                if chosen.matches(_labels(item)) and (claim := launching_claim(item)) is not None
+                if chosen.matches(labels_of(item)) and (claim := launching_claim(item)) is not None
             ),
             key=lambda c: c.name,
         )

@@ -24,6 +24,12 @@ TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 _QUANTITIES: dict[str, Decimal] = {}
 
 
+def labels_of(obj: Obj) -> Mapping[str, str]:
+    """``metadata.labels`` (empty when missing)."""
+    labels = (obj.get("metadata") or {}).get("labels")
+    return labels if type(labels) is dict else {}  # JSON gives dicts: no ABC check per node
+
+
 def is_gpu_resource(name: str) -> bool:
     """``nvidia.com/gpu``, ``nvidia.com/gpu.shared`` (time-slicing renamed) or a MIG slice."""
     return name in (RESOURCE_NVIDIA_GPU, SHARED) or name.startswith(PREFIX_NVIDIA_MIG)

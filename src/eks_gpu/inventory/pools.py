@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from eks_gpu.inventory.pods import is_gpu_resource, quantity
+from eks_gpu.inventory.pods import is_gpu_resource, labels_of, quantity
 from eks_gpu.manifests.cluster_state import ClusterState
 from eks_gpu.names import LABEL_NODEPOOL
 
@@ -16,11 +16,6 @@ if TYPE_CHECKING:
     from eks_gpu.inventory.gpus import LaunchingClaim, NodeRow
 
 Obj = dict[str, Any]
-
-
-def _labels(obj: Obj) -> Mapping[str, str]:
-    labels = (obj.get("metadata") or {}).get("labels")
-    return labels if type(labels) is dict else {}  # JSON gives dicts: no ABC check per node
 
 
 @dataclass(frozen=True)
@@ -62,11 +57,11 @@ def _limit_usage(
 
     for node in state.of("Node"):
         node_names.add((node.get("metadata") or {}).get("name"))
-        count(_labels(node), (node.get("status") or {}).get("capacity") or {}, "Node.capacity")
+        count(labels_of(node), (node.get("status") or {}).get("capacity") or {}, "Node.capacity")
     for claim in state.of("NodeClaim"):
         status = claim.get("status") or {}
         if not status.get("nodeName") or status.get("nodeName") not in node_names:
-            count(_labels(claim), status.get("capacity") or {}, "NodeClaim.status.capacity")
+            count(labels_of(claim), status.get("capacity") or {}, "NodeClaim.status.capacity")
     return used
 
 
