@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -107,8 +108,8 @@ def test_a_dump_round_trips_its_header_and_logs(tmp_path: Path) -> None:
         ("3", "document 1 is a int, not an object"),
         ("[1]", "item 1 is a int, not an object"),
         ("- a\n- b\n", "document 1 is a list, not an object"),
-        ("{}", "object 1 has no kind"),
-        ("metadata: {name: x}\n", "object 1 (x) has no kind"),
+        ("{}", "object 1: has no kind"),
+        ("metadata: {name: x}\n", "object 1 (x): has no kind"),
         ("kind: List\nitems: 5\n", "document 1: items is a int, not a list"),
         ('{"kind": "List", "items": "abc"}', "item 1: items is a str, not a list"),
     ],
@@ -142,3 +143,18 @@ def test_read_cluster_from_a_file_and_its_flag_check(tmp_path: Path) -> None:
     assert names(read_cluster(ClusterSource(from_path=str(path)))) == {"Node": ["n1"]}
     with pytest.raises(UsageError, match="--from reads a file"):
         read_cluster(ClusterSource(from_path=str(path), kube_context="prod"))
+
+
+def test_objects_not_shaped_like_api_output_are_refused_naming_the_field(tmp_path: Path) -> None:
+    """A list where the API always writes an object is a typed error, not a crash later."""
+    cases = {
+        "metadata: [1, 2]": "object 1 (Node): metadata is a list, not an object",
+        "metadata: {name: n, labels: [a]}": "object 1 (Node n): metadata.labels is a list",
+        "metadata: {name: n}\nstatus: 5": "object 1 (Node n): status is a int, not an object",
+        "metadata: {name: n}\nspec: text": "spec is a str, not an object",
+    }
+    for body, message in cases.items():
+        path = tmp_path / "odd.yaml"
+        path.write_text(f"apiVersion: v1\nkind: Node\n{body}\n")
+        with pytest.raises(ManifestError, match=re.escape(message)):
+            read_state_file(str(path))

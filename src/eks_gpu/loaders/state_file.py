@@ -42,19 +42,39 @@ def _json_objects(text: str, source: str) -> list[Obj] | None:
     return out
 
 
-def _check_kinds(objects: list[Obj], source: str) -> list[Obj]:
-    """Every object has a ``kind`` (what the API server and kubectl always print)."""
+MAPPINGS = ("metadata", "spec", "status")
+MAPPINGS_IN_METADATA = ("labels", "annotations")
+
+
+def _shape_error(obj: Obj, index: int, source: str) -> str | None:
+    """Why ``obj`` is not shaped like API output (what the analysers rely on), or None."""
+    if not isinstance(obj.get("kind"), str) or not obj["kind"]:
+        return "has no kind: not Kubernetes API output"
+    for key in MAPPINGS:
+        if key in obj and obj[key] is not None and not isinstance(obj[key], dict):
+            return f"{key} is a {type(obj[key]).__name__}, not an object"
+    metadata = obj.get("metadata") or {}
+    for key in MAPPINGS_IN_METADATA:
+        value = metadata.get(key)
+        if value is not None and not isinstance(value, dict):
+            return f"metadata.{key} is a {type(value).__name__}, not an object"
+    return None
+
+
+def _check_shapes(objects: list[Obj], source: str) -> list[Obj]:
+    """Every object has a ``kind``, and ``metadata``/``spec``/``status`` (and the labels and
+    annotations) are objects, as the API server always prints them: checked once here, so
+    status and doctor never meet a list where a mapping belongs (a typed error, not a crash)."""
     for index, obj in enumerate(objects):
-        if not isinstance(obj.get("kind"), str) or not obj["kind"]:
-            name = (
-                obj.get("metadata", {}).get("name")
-                if isinstance(obj.get("metadata"), dict)
-                else None
-            )
-            what = f"object {index + 1}" + (f" ({name})" if name else "")
-            raise ManifestError(
-                f"{source}: {what} has no kind: not Kubernetes API output", hint=DUMP_HINT
-            )
+        why = _shape_error(obj, index, source)
+        if why is None:
+            continue
+        metadata = obj.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        kind = obj.get("kind") if isinstance(obj.get("kind"), str) else None
+        label = " ".join(str(part) for part in (kind, name) if part)
+        what = f"object {index + 1}" + (f" ({label})" if label else "")
+        raise ManifestError(f"{source}: {what}: {why}", hint=DUMP_HINT)
     return objects
 
 
@@ -68,7 +88,7 @@ def objects_in(text: str, source: str) -> list[Obj]:
     found = _json_objects(text, source)
     if found is None:
         found = [manifest.obj for manifest in parse_documents(text, source)]
-    return _check_kinds(found, source)
+    return _check_shapes(found, source)
 
 
 def read_state_file(path: str) -> ClusterState:
