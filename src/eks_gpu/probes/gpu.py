@@ -50,6 +50,8 @@ QUERY_FIELDS = (
 NEW_REASONS = "clocks_event_reasons."
 OLD_REASONS = "clocks_throttle_reasons."
 LEGACY_QUERY_FIELDS = tuple(f.replace(NEW_REASONS, OLD_REASONS) for f in QUERY_FIELDS)
+# Other spellings ``--help-query-gpu`` accepts for the same property.
+ALIASES = {"gpu_uuid": "uuid", "gpu_name": "name", "persistence-mode": "persistence_mode"}
 REMAPPED_FIELDS = (
     "gpu_uuid",
     "remapped_rows.correctable",
@@ -163,6 +165,7 @@ def _from_bits(explicit: bool | None, bits: int | None, mask: int) -> bool | Non
 
 def gpu_from_row(row: dict[str, str | None]) -> dict[str, Any]:
     """One GPU's fields (keyed by query name, old or new reason names) as the JSON shape."""
+    row = {ALIASES.get(k, k): v for k, v in row.items()}
     reasons = {k.replace(OLD_REASONS, NEW_REASONS): v for k, v in row.items()}
     bits = _bits(reasons.get(NEW_REASONS + "active"))
     return {
