@@ -11,8 +11,8 @@ import pytest
 import eks_gpu
 
 SRC = Path(eks_gpu.__file__).parent
-EDGE = ("cli", "commands", "loaders", "cluster", "__main__.py")
-"""The thin shell: the only places allowed to do I/O."""
+EDGE = ("cli", "commands", "loaders", "cluster", "__main__.py", "probes")
+"""The thin shell: the only places allowed to do I/O (probes/ are scripts run in test pods)."""
 BUNDLED_DATA = {"catalog/instance_types.py"}
 """Reads the package's own data files through importlib.resources (read-only, shipped)."""
 IO_MODULES = (

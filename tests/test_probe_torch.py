@@ -9,6 +9,7 @@ and "no kernel image" from the first matmul.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -21,6 +22,7 @@ import pytest
 from eks_gpu.probes import pytorch as probe
 
 SCRIPT = Path(probe.__file__)
+PY38 = Path("/root/.pyenv/versions/3.8.18/bin/python3")
 # PyTorch's wording (torch/cuda/__init__.py, _check_driver / is_available warning), with the
 # 802 text as users reported it in NVIDIA/k8s-device-plugin#416 (nvidia.md P9).
 WARN_802 = (
@@ -89,7 +91,11 @@ class cuda:
 
 
 def _run(
-    args: list[str], tmp_path: Path, mode: str | None = None, error: str = ""
+    args: list[str],
+    tmp_path: Path,
+    mode: str | None = None,
+    error: str = "",
+    python: str = sys.executable,
 ) -> tuple[int, dict[str, Any]]:
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
@@ -99,7 +105,7 @@ def _run(
         (package / "__init__.py").write_text(FAKE_TORCH)
         env.update(PYTHONPATH=str(package.parent), FAKE_TORCH_MODE=mode, FAKE_TORCH_ERROR=error)
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
+        [python, str(SCRIPT), *args],
         capture_output=True,
         text=True,
         env=env,
@@ -131,7 +137,7 @@ def test_bad_arguments_exit_2_with_json(tmp_path: Path, args: list[str]) -> None
         "cause": "bad-arguments",
         "reason": result["reason"],
     }
-    assert result["reason"]
+    assert result["reason"].startswith("bad arguments: ")
 
 
 def test_torch_without_cuda(tmp_path: Path) -> None:
@@ -257,3 +263,28 @@ def test_assembled_result_fails_on_a_bad_device() -> None:
 def test_relative_error_is_normwise() -> None:
     assert probe.relative_error(0.01, 10.0) == pytest.approx(0.001)
     assert probe.relative_error(0.5, 0.0) == 0.5
+
+
+@pytest.mark.skipif(not PY38.exists(), reason=f"no Python 3.8 at {PY38}")
+def test_runs_under_python_3_8(tmp_path: Path) -> None:
+    code, result = _run([], tmp_path, mode="kernel", error=NO_KERNEL, python=str(PY38))
+    assert code == 1
+    assert result["cause"] == "arch-unsupported"
+    code, result = _run(["--size", "-3"], tmp_path, python=str(PY38))
+    assert code == 2
+
+
+def test_imports_only_the_standard_library() -> None:
+    tree = ast.parse(SCRIPT.read_text(encoding="utf-8"))
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}
+    assert "torch" not in imported  # imported lazily, by name, so a pod without it still answers

@@ -371,7 +371,12 @@ def main(argv: list[str] | None = None) -> int:
     except _ArgumentError as error:
         print(
             json.dumps(
-                {"probe": PROBE, "ok": False, "cause": "bad-arguments", "reason": str(error)}
+                {
+                    "probe": PROBE,
+                    "ok": False,
+                    "cause": "bad-arguments",
+                    "reason": f"bad arguments: {error}",
+                }
             )
         )
         return 2
