@@ -40,6 +40,9 @@ import os, warnings
 __version__ = "2.9.0+fake"
 MODE = os.environ["FAKE_TORCH_MODE"]
 float64, float32, float16, bfloat16, uint8 = "float64", "float32", "float16", "bfloat16", "uint8"
+MS_PER_OP = 10.0  # the simulated GPU's clock advances 10 ms per timed matmul or copy
+CLOCK = [0.0]
+WORKING = MODE in ("gpu", "wrong")
 
 class version:
     cuda = None if MODE == "cpu-only" else "12.8"
@@ -49,22 +52,45 @@ class device:
         self.kind = kind
 
 class Tensor:
-    def __init__(self, where="cpu"):
-        self.where = where
+    # A scalar stands in for the matrix: enough for the probe's error arithmetic.
+    def __init__(self, where="cpu", value=1.5):
+        self.where, self.value = where, value
     def to(self, target):
-        return Tensor(target.kind if isinstance(target, device) else self.where)
+        return Tensor(target.kind if isinstance(target, device) else self.where, self.value)
     def __matmul__(self, other):
-        if self.where == "cuda":
+        if self.where == "cuda" and not WORKING:
             raise RuntimeError(os.environ["FAKE_TORCH_ERROR"])
-        return Tensor()
+        wrong = 1.1 if self.where == "cuda" and MODE == "wrong" else 1.0
+        return Tensor(self.where, self.value * other.value * wrong)
+    def __sub__(self, other):
+        return Tensor(self.where, self.value - other.value)
     def double(self):
         return self
+    def cpu(self):
+        return Tensor("cpu", self.value)
+    def abs(self):
+        return Tensor(self.where, abs(self.value))
+    def max(self):
+        return self
+    def __float__(self):
+        return float(self.value)
+    def copy_(self, src):
+        CLOCK[0] += MS_PER_OP
 
 def randn(*shape, dtype=None, device=None):
     return Tensor("cuda" if device is not None else "cpu")
 
-class _Props:
+def empty(*shape, dtype=None, device=None):
+    return Tensor("cuda")
+
+def matmul(a, b, out=None):
+    CLOCK[0] += MS_PER_OP
+
+class _T4:
     name, major, minor, total_memory = "Tesla T4", 7, 5, 15655829504
+
+class _H100:
+    name, major, minor, total_memory = "NVIDIA H100 80GB HBM3", 9, 0, 85520809984
 
 class cuda:
     @staticmethod
@@ -74,19 +100,28 @@ class cuda:
         if MODE == "warn":
             warnings.warn(os.environ["FAKE_TORCH_ERROR"], UserWarning)
             return False
-        return MODE == "kernel"
+        return MODE == "kernel" or WORKING
     @staticmethod
     def device_count():
-        return 1
+        return 2 if WORKING else 1
     @staticmethod
     def get_device_properties(index):
-        return _Props()
+        return _H100() if WORKING and os.environ.get("FAKE_TORCH_GPU") != "t4" else _T4()
     @staticmethod
     def set_device(index):
         pass
     @staticmethod
     def empty_cache():
         pass
+    class Event:
+        def __init__(self, enable_timing=False):
+            self.at = None
+        def record(self):
+            self.at = CLOCK[0]
+        def synchronize(self):
+            pass
+        def elapsed_time(self, end):
+            return end.at - self.at
 """
 
 
@@ -96,6 +131,7 @@ def _run(
     mode: str | None = None,
     error: str = "",
     python: str = sys.executable,
+    gpu: str = "",
 ) -> tuple[int, dict[str, Any]]:
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
@@ -103,7 +139,12 @@ def _run(
         package = tmp_path / "fake" / "torch"
         package.mkdir(parents=True, exist_ok=True)
         (package / "__init__.py").write_text(FAKE_TORCH)
-        env.update(PYTHONPATH=str(package.parent), FAKE_TORCH_MODE=mode, FAKE_TORCH_ERROR=error)
+        env.update(
+            PYTHONPATH=str(package.parent),
+            FAKE_TORCH_MODE=mode,
+            FAKE_TORCH_ERROR=error,
+            FAKE_TORCH_GPU=gpu,
+        )
     done = subprocess.run(
         [python, str(SCRIPT), *args],
         capture_output=True,
@@ -288,3 +329,48 @@ def test_imports_only_the_standard_library() -> None:
     }
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}
     assert "torch" not in imported  # imported lazily, by name, so a pod without it still answers
+
+
+def test_working_gpus_measured_with_cuda_events(tmp_path: Path) -> None:
+    """Two simulated H100s whose clock runs 10 ms per op: every figure follows from that."""
+    code, result = _run(["--iters", "5"], tmp_path, mode="gpu")
+    assert code == 0, result
+    assert result["ok"] is True and result["cause"] is None
+    assert [d["index"] for d in result["devices"]] == [0, 1]
+    device = result["devices"][0]
+    assert device["name"] == "NVIDIA H100 80GB HBM3" and device["capability"] == "9.0"
+    assert device["matmul_ok"] is True
+    assert device["max_rel_error"] == {"float32": 0.0, "float16": 0.0, "bfloat16": 0.0}
+    assert device["matmul_size"] == 8192
+    # 2 * 8192^3 per matmul, 10 ms each: the iteration count cancels out if events and
+    # flops count the same iterations.
+    expected = round(2 * 8192**3 / 0.010 / 1e12, 2)
+    assert device["tflops"] == {"fp16": expected, "bf16": expected}
+    assert device["copy_bytes"] == 1 << 30
+    assert device["copy_gb_s"] == round(2 * (1 << 30) / 0.010 / 1e9, 1)
+
+
+def test_size_flag_caps_the_matmul(tmp_path: Path) -> None:
+    code, result = _run(["--size", "1024", "--iters", "2"], tmp_path, mode="gpu")
+    assert code == 0
+    device = result["devices"][0]
+    assert device["matmul_size"] == 1024
+    assert device["tflops"]["fp16"] == round(2 * 1024**3 / 0.010 / 1e12, 2)
+
+
+def test_a_wrong_gpu_result_fails(tmp_path: Path) -> None:
+    code, result = _run(["--iters", "1"], tmp_path, mode="wrong")
+    assert code == 1
+    assert result["cause"] == "wrong-result"
+    device = result["devices"][0]
+    assert device["matmul_ok"] is False
+    assert device["max_rel_error"]["float16"] == pytest.approx(0.1)
+
+
+def test_t4_has_no_bf16(tmp_path: Path) -> None:
+    code, result = _run(["--iters", "1"], tmp_path, mode="gpu", gpu="t4")
+    assert code == 0, result
+    device = result["devices"][0]
+    assert device["tflops"]["bf16"] == "unsupported"
+    assert set(device["max_rel_error"]) == {"float32", "float16"}
+    assert device["matmul_size"] == 8192  # 384 MiB of matrices fit 1/8 of the T4's 14.6 GiB
