@@ -94,3 +94,25 @@ def test_controller_container() -> None:
     assert controller_container(spec) == {"name": "controller"}
     assert controller_container({"containers": [{"name": "a"}]}) == {"name": "a"}
     assert controller_container({}) is None
+
+
+def test_a_malformed_capture_time_is_an_error_not_a_silent_now() -> None:
+    """Ages (status, doctor's idle-gpus) count from capturedAt: a bad one is refused."""
+    import pytest
+
+    from eks_gpu.manifests import ManifestError
+    from eks_gpu.manifests.cluster_state import state_from_objects
+
+    header = ClusterState(captured_at="2026-12-01T12:00:00Z").header()
+    assert state_from_objects([header]).capture_time is not None
+    header["capturedAt"] = "yesterday"
+    with pytest.raises(ManifestError, match="capturedAt 'yesterday' is not an RFC 3339 time"):
+        state_from_objects([header], source="dump.json")
+
+
+def test_short_age_follows_kubectl() -> None:
+    from eks_gpu.manifests.cluster_state import short_age
+
+    assert [short_age(s) for s in (45, 119, 120, 7199, 7200, 172799, 172800)] == [
+        "45s", "119s", "2m", "119m", "2h", "47h", "2d"
+    ]  # fmt: skip

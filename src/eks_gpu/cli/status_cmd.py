@@ -38,16 +38,10 @@ def money(value: float | None) -> str:
 def age(created: str, now: datetime.datetime) -> str | None:
     """kubectl's short age: ``45s``, ``12m``, ``5h``, ``3d``."""
     from eks_gpu.inventory.gpus import age_seconds
+    from eks_gpu.manifests.cluster_state import short_age
 
     seconds = age_seconds(created, now)
-    if seconds is None:
-        return None
-    s = int(seconds)
-    if s < 120:
-        return f"{s}s"
-    if s < 7200:
-        return f"{s // 60}m"
-    return f"{s // 3600}h" if s < 172800 else f"{s // 86400}d"
+    return None if seconds is None else short_age(seconds)
 
 
 def _use(used: Decimal | None, allocatable: Decimal | None, unit: Decimal, suffix: str) -> str:

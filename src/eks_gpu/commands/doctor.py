@@ -66,12 +66,6 @@ class DoctorResult:
         )
 
 
-def _clock(captured_at: str) -> datetime.datetime:
-    from eks_gpu.diagnose.context import parse_time
-
-    return parse_time(captured_at) or datetime.datetime.now(datetime.timezone.utc)
-
-
 def read_live(source: ClusterSource, tail_lines: int) -> ClusterState:
     """The live cluster: one LIST per kind, then the log tails of the device plugin pods on
     GPU nodes only (one GET each), the logs the rules read; unreadable ones go to
@@ -125,7 +119,7 @@ def doctor(
     state = read_cluster(source) if source.from_path else read_live(source, tail_lines)
     context = Context(
         prices=price_book(region),
-        now=_clock(state.captured_at),
+        now=state.capture_time or datetime.datetime.now(datetime.timezone.utc),
         idle_after=idle_after or DEFAULT_IDLE_AFTER,
     )
     skipped = tuple(skip)

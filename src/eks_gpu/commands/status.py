@@ -169,13 +169,8 @@ def region_of(state: ClusterState) -> str | None:
 
 
 def _reference_time(state: ClusterState) -> datetime.datetime:
-    """Ages count from the capture time of a dump, else from now."""
-    if state.captured_at:
-        try:
-            return datetime.datetime.fromisoformat(state.captured_at.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-    return datetime.datetime.now(datetime.timezone.utc)
+    """Ages count from the capture time of a dump (checked when it was read), else now."""
+    return state.capture_time or datetime.datetime.now(datetime.timezone.utc)
 
 
 def _missing(state: ClusterState) -> dict[str, str]:

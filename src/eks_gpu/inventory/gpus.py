@@ -27,7 +27,7 @@ from eks_gpu.inventory.units import (
     hourly_price,
     in_gpus,
 )
-from eks_gpu.manifests.cluster_state import KIND_NODE_METRICS, ClusterState
+from eks_gpu.manifests.cluster_state import KIND_NODE_METRICS, ClusterState, parse_time
 from eks_gpu.names import (
     LABEL_GPU_COUNT,
     LABEL_GPU_NAME,
@@ -332,13 +332,8 @@ def inventory(
 
 def age_seconds(created: str, now: datetime.datetime) -> float | None:
     """Seconds since an RFC 3339 ``creationTimestamp`` (None when absent or malformed)."""
-    try:
-        then = datetime.datetime.fromisoformat(created.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=datetime.timezone.utc)
-    return max(0.0, (now - then).total_seconds())
+    then = parse_time(created)
+    return None if then is None else max(0.0, (now - then).total_seconds())
 
 
 __all__ = [

@@ -13,10 +13,12 @@ not be) and one ``PodLog`` per log tail.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from eks_gpu.manifests.document import ManifestError
 from eks_gpu.names import API_VERSION_EKS_GPU, LABEL_APP_NAME
 
 Obj = dict[str, Any]
@@ -66,6 +68,11 @@ class ClusterState:
     karpenter_version: str = ""
     redacted: tuple[str, ...] = ()
 
+    @property
+    def capture_time(self) -> datetime.datetime | None:
+        """When the dump was taken (None: a live read, or plain kubectl output)."""
+        return parse_time(self.captured_at)
+
     def of(self, kind: str) -> tuple[Obj, ...]:
         """Every object of ``kind`` (``Node``, ``Pod``, ``NodePool``, ...), in input order."""
         return self.objects.get(kind, ())
@@ -97,6 +104,29 @@ class ClusterState:
             items.extend(self.objects[kind])
         items.extend(log.to_object() for log in self.logs)
         return {"apiVersion": "v1", "kind": "List", "items": items}
+
+
+def parse_time(text: object) -> datetime.datetime | None:
+    """An RFC 3339 timestamp as the API writes it (``2026-12-01T10:00:00Z``); None when
+    absent or malformed. The one parser for creation and capture times."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc)
+
+
+def short_age(seconds: float) -> str:
+    """kubectl's short age (``45s``, ``12m``, ``5h``, ``3d``): seconds below 2 minutes,
+    minutes below 2 hours, hours below 2 days (apimachinery ``duration.HumanDuration``)."""
+    s = max(0, int(seconds))
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    return f"{s // 3600}h" if s < 172800 else f"{s // 86400}d"
 
 
 def _text(value: Any) -> str:
@@ -205,6 +235,12 @@ def state_from_objects(objects: Iterable[Obj], source: str = "") -> ClusterState
         if isinstance(raw_missing, Mapping):
             missing = {str(k): str(v) for k, v in raw_missing.items()}
         captured_at = _text(header.get("capturedAt"))
+        if captured_at and parse_time(captured_at) is None:
+            raise ManifestError(
+                f"{source or 'the dump'}: ClusterDump capturedAt {captured_at!r} is not an "
+                "RFC 3339 time (ages are counted from it)",
+                hint="fix it (2026-12-01T12:00:00Z) or remove it to count ages from now",
+            )
         source = _text(header.get("source")) or source
         version = _text(header.get("karpenterVersion"))
         notes = header.get("redacted")
@@ -233,5 +269,7 @@ __all__ = [
     "is_device_plugin",
     "is_karpenter",
     "karpenter_version",
+    "parse_time",
+    "short_age",
     "state_from_objects",
 ]
