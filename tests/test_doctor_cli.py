@@ -144,3 +144,20 @@ def test_every_rule_id_is_in_the_schema() -> None:
     listed = set(schema["properties"]["findings"]["items"]["properties"]["id"]["enum"])
     emitted: set[RuleId] = {rule_id for rule in RULES for rule_id in (rule.id, *rule.also)}
     assert listed == emitted
+
+
+def test_idle_gpus_are_priced_in_the_nodes_region(run_cli: RunCli, tmp_path: Path) -> None:
+    """As status does: a cluster in eu-west-1 is not priced with the bundled us-east-1 table."""
+    document: dict[str, Any] = yaml.safe_load(Path(HEALTHY).read_text())
+    document["items"] = [o for o in document["items"]
+                         if not o["metadata"]["name"].startswith("llm-serve")]  # fmt: skip
+    for obj in document["items"]:
+        if obj["kind"] == "Node":
+            obj["metadata"]["labels"]["topology.kubernetes.io/zone"] = "eu-west-1a"
+    path = tmp_path / "eu.yaml"
+    path.write_text(yaml.safe_dump(document))
+    found = json.loads(run_cli("doctor", "--from", str(path), "-o", "json").out)["findings"]
+    assert "costing an unknown price" in found[0]["summary"]
+    us = json.loads(run_cli("doctor", "--from", str(path), "--region", "us-east-1",
+                            "-o", "json").out)["findings"]  # fmt: skip
+    assert "costing $1.006/h" in us[0]["summary"]

@@ -65,7 +65,9 @@ def _duration(value: str) -> datetime.timedelta:
     show_default=True,
     help="A GPU node without GPU pods for this long is idle (s, m, h, d).",
 )
-@click.option("--region", help="Prices of this region (default: the bundled us-east-1 table).")
+@click.option(
+    "--region", help="Prices of this region (default: the nodes' region, from their labels)."
+)
 @click.option(
     "-o", "--output", type=click.Choice(("text", "json")), default="text", show_default=True
 )

@@ -16,13 +16,13 @@ from typing import Any
 
 from eks_gpu.cluster.client import Client
 from eks_gpu.cluster.reader import api_resources, object_path
+from eks_gpu.cluster.snapshot import NON_TERMINAL
 from eks_gpu.errors import NotFoundError
 from eks_gpu.manifests.live_diff import FIELD_MANAGER
 from eks_gpu.names import API_VERSION_APPS, LABEL_APP_NAME, LABEL_NODEPOOL
 
 Obj = dict[str, Any]
 APPLY_PATCH = "application/apply-patch+yaml"
-NON_TERMINAL = "status.phase!=Succeeded,status.phase!=Failed"
 KARPENTER = "karpenter"
 PROPAGATION = "Background"
 """kubectl's default: the object goes at once and the garbage collector removes what it

@@ -105,6 +105,7 @@ def doctor(
     """Diagnose the cluster of ``source``; ``skip`` names rules whose absence is accepted."""
     from eks_gpu.diagnose.context import DEFAULT_IDLE_AFTER, Context
     from eks_gpu.diagnose.engine import RULES, diagnose
+    from eks_gpu.inventory.units import region_of
 
     known = {rule_id for rule in RULES for rule_id in (rule.id, *rule.also)}
     unknown = sorted(set(skip) - known)
@@ -118,7 +119,7 @@ def doctor(
     source.check()
     state = read_cluster(source) if source.from_path else read_live(source, tail_lines)
     context = Context(
-        prices=price_book(region),
+        prices=price_book(region or region_of(state)),
         now=state.capture_time or datetime.datetime.now(datetime.timezone.utc),
         idle_after=idle_after or DEFAULT_IDLE_AFTER,
     )

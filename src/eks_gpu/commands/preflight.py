@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from eks_gpu.errors import ClusterAccessError, UsageError
+from eks_gpu.manifests import cluster_state
 from eks_gpu.names import KARPENTER_GROUPS
 
 if TYPE_CHECKING:
@@ -110,10 +111,9 @@ def crd_check(crds: Iterable[Obj], objects: Iterable[Obj]) -> Check:
 
 
 def image_tag(image: str) -> str | None:
-    """``1.14.1`` of ``public.ecr.aws/karpenter/controller:1.14.1@sha256:...``."""
-    name = image.split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    return last.split(":", 1)[1] if ":" in last else None
+    """``1.14.1`` of ``public.ecr.aws/karpenter/controller:1.14.1@sha256:...`` (None untagged):
+    :func:`eks_gpu.manifests.cluster_state.image_tag`, the one dump reads too."""
+    return cluster_state.image_tag(image) or None
 
 
 def _containers(deployment: Obj) -> list[Obj]:
@@ -123,14 +123,8 @@ def _containers(deployment: Obj) -> list[Obj]:
 
 def karpenter_version(deployments: Sequence[Obj]) -> str | None:
     """The tag of the Karpenter controller image (the container named ``controller``, else
-    the first with a tag)."""
-    containers = [c for d in deployments for c in _containers(d)]
-    containers.sort(key=lambda c: c.get("name") != "controller")
-    for container in containers:
-        tag = image_tag(str(container.get("image") or ""))
-        if tag:
-            return tag
-    return None
+    the first), as :func:`eks_gpu.manifests.cluster_state.karpenter_version` reads it."""
+    return cluster_state.karpenter_version(deployments) or None
 
 
 def deployment_cluster_names(deployments: Sequence[Obj]) -> list[tuple[str, str]]:

@@ -154,20 +154,6 @@ class StatusResult:
         )
 
 
-def region_of(state: ClusterState) -> str | None:
-    """The nodes' region label, else their zone without its letter; None without nodes."""
-    from eks_gpu.names import LABEL_REGION, LABEL_ZONE
-
-    for node in state.of("Node"):
-        labels = (node.get("metadata") or {}).get("labels") or {}
-        if labels.get(LABEL_REGION):
-            return str(labels[LABEL_REGION])
-        zone = str(labels.get(LABEL_ZONE) or "")
-        if zone[-1:].isalpha() and zone[:-1][-1:].isdigit():
-            return zone[:-1]
-    return None
-
-
 def _reference_time(state: ClusterState) -> datetime.datetime:
     """Ages count from the capture time of a dump (checked when it was read), else now."""
     return state.capture_time or datetime.datetime.now(datetime.timezone.utc)
@@ -187,6 +173,7 @@ def status_of(
     """The status of ``state`` (prices for its region when not given)."""
     from eks_gpu.commands.price_source import price_book
     from eks_gpu.inventory.gpus import inventory
+    from eks_gpu.inventory.units import region_of
 
     book = prices or price_book(region_of(state))
     found = inventory(state, book, selector, ledger)
@@ -276,6 +263,8 @@ def watch_status(
         state, versions = list_versions(client, STATUS_KINDS, WATCHED_KINDS)
         store = Store(state)
         ledger = PodLedger.of(state.of("Pod"))
+        from eks_gpu.inventory.units import region_of
+
         prices = price_book(region_of(state))
         show(status_of(state, chosen, prices, ledger), [])
         watcher = Watcher(client, versions)
@@ -308,7 +297,6 @@ __all__ = [
     "STATUS_KINDS",
     "StatusResult",
     "number",
-    "region_of",
     "status",
     "status_of",
     "watch_status",

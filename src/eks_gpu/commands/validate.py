@@ -114,11 +114,15 @@ def validate(
     version = check_kubernetes_version(kubernetes_version or DEFAULT_KUBERNETES_VERSION)
     objects = _input(paths, source, manifests)
     client, live = _connect(kubeconfig, kube_context) if from_cluster else (None, None)
-    choice = choose_crds(crd_paths, karpenter_version, client, skip=skip_crd_checks)
-    options = Options(
-        choice.crds, choice.missing, version, choice.karpenter_version, live, eks_admission
-    )
-    report = validate_manifests(objects, options)
+    try:
+        choice = choose_crds(crd_paths, karpenter_version, client, skip=skip_crd_checks)
+        options = Options(
+            choice.crds, choice.missing, version, choice.karpenter_version, live, eks_admission
+        )
+        report = validate_manifests(objects, options)
+    finally:
+        if client is not None:
+            client.close()  # transition rules read live objects during validate_manifests
     return ValidationResult(tuple(report.findings), tuple(report.skipped))
 
 

@@ -37,6 +37,7 @@ from eks_gpu.names import (
     LABEL_ZONE,
     RESOURCE_NVIDIA_GPU,
 )
+from eks_gpu.scheduling.taints import taint_str
 
 Obj = dict[str, Any]
 Amounts = Mapping[str, Decimal]
@@ -157,11 +158,8 @@ def _physical(labels: Mapping[str, str], instance_type: str | None) -> int | Non
     return known.gpu_count if known and known.gpu_count else None
 
 
-def _taint_text(taint: Any) -> str:
-    if not isinstance(taint, Mapping):
-        return str(taint)
-    value = f"={taint['value']}" if taint.get("value") else ""
-    return f"{taint.get('key')}{value}:{taint.get('effect')}"
+def _taint(taint: Any) -> str:
+    return taint_str(taint) if isinstance(taint, Mapping) else str(taint)
 
 
 def _metrics(state: ClusterState) -> tuple[dict[str, Obj], str | None]:
@@ -221,7 +219,7 @@ def node_row(
         cpu_allocatable=_plain(status.get("allocatable"), "cpu", where),
         memory_allocatable=_plain(status.get("allocatable"), "memory", where),
         created=str(metadata.get("creationTimestamp") or ""),
-        taints=tuple(_taint_text(t) for t in spec.get("taints") or ()),
+        taints=tuple(_taint(t) for t in spec.get("taints") or ()),
         unschedulable=bool(spec.get("unschedulable")),
         gpu_count_known=physical is not None or not has_slices,
     )

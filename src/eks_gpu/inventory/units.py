@@ -16,9 +16,13 @@ from decimal import Decimal
 from functools import cache
 
 from eks_gpu.catalog.prices import PriceBook
+from eks_gpu.inventory.pods import labels_of
+from eks_gpu.manifests.cluster_state import ClusterState
 from eks_gpu.names import (
     LABEL_CAPACITY_TYPE,
     LABEL_EKS_CAPACITY_TYPE,
+    LABEL_REGION,
+    LABEL_ZONE,
     PREFIX_NVIDIA_MIG,
     RESOURCE_NVIDIA_GPU,
 )
@@ -45,6 +49,20 @@ def catalog_gpus() -> dict[str, CatalogGpu]:
         for t in gpu_instance_types()
         if t.gpu_manufacturer == "nvidia"
     }
+
+
+def region_of(state: ClusterState) -> str | None:
+    """The cluster's region from its nodes: the region label, else a zone without its
+    letter (``us-east-1a`` -> ``us-east-1``); None without such nodes. status and doctor
+    price the cluster's own region with it."""
+    for node in state.of("Node"):
+        labels = labels_of(node)
+        if labels.get(LABEL_REGION):
+            return str(labels[LABEL_REGION])
+        zone = str(labels.get(LABEL_ZONE) or "")
+        if zone[-1:].isalpha() and zone[:-1][-1:].isdigit():
+            return zone[:-1]
+    return None
 
 
 def capacity_type(labels: Mapping[str, str]) -> str | None:
