@@ -60,6 +60,9 @@ MODULES = (
             "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
             "kustomize/stage/pod/fast/pod-ready.yaml",
             "kustomize/stage/pod/fast/pod-delete.yaml",
+            # kwok's log simulation, read from the API: a test says what a pod "printed"
+            "kustomize/crd/bases/kwok.x-k8s.io_logs.yaml",
+            "kustomize/crd/bases/kwok.x-k8s.io_clusterlogs.yaml",
         ),
     ),
     Module(

@@ -60,6 +60,52 @@ KWOK_NODE_SELECTOR = "kwok.x-k8s.io/node=fake"  # the annotation Karpenter's kwo
 NODE_LEASE_SECONDS = 40  # kubelet's default; kwok renews the Lease at a quarter of it
 
 
+KWOK_LOG_CRDS = ("kwok.x-k8s.io_logs.yaml", "kwok.x-k8s.io_clusterlogs.yaml")
+LABEL_VERIFY_RUN = "eks-gpu.io/verify-run"
+# A kubelet's container exits when its command does; kwok's pods run forever unless a Stage
+# ends them. This one ends the pods `eks-gpu verify` starts (its run label), as a probe that
+# printed its result and exited 0 would: Running for two seconds, then Succeeded.
+VERIFY_POD_COMPLETE = {
+    "apiVersion": "kwok.x-k8s.io/v1alpha1",
+    "kind": "Stage",
+    "metadata": {"name": "eks-gpu-verify-pod-complete"},
+    "spec": {
+        "resourceRef": {"apiGroup": "v1", "kind": "Pod"},
+        "selector": {
+            "matchExpressions": [
+                {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+                {"key": ".status.phase", "operator": "In", "values": ["Running"]},
+                {
+                    "key": f'.metadata.labels["{LABEL_VERIFY_RUN}"]',
+                    "operator": "Exists",
+                },
+            ]
+        },
+        "delay": {"durationMilliseconds": 2000},
+        "next": {
+            "statusTemplate": """\
+{{ $now := Now }}
+containerStatuses:
+{{ range .spec.containers }}
+- image: {{ .image | Quote }}
+  name: {{ .name | Quote }}
+  ready: false
+  restartCount: 0
+  started: false
+  state:
+    terminated:
+      exitCode: 0
+      finishedAt: {{ $now | Quote }}
+      reason: Completed
+      startedAt: {{ $now | Quote }}
+{{ end }}
+phase: Succeeded
+"""
+        },
+    },
+}
+
+
 class PlaneError(RuntimeError):
     """A process did not start or become ready; the message names its log file."""
 
@@ -342,7 +388,11 @@ def _start_kwok(plane: Plane, bins: dict[str, Path], tie: bool) -> None:
     )
     # Only Stages: a KwokConfiguration document would switch off kwok's defaults for all options.
     config = [yaml.safe_load(bins[name].read_text()) for name in stages]
+    config.append(VERIFY_POD_COMPLETE)
     (plane.dir / "kwok.yaml").write_text(yaml.safe_dump_all(config))
+    # Logs and ClusterLogs come from the API (their CRDs), so a test decides per pod what its
+    # containers "printed"; the apiserver proxies `pods/log` to kwok's server, as to a kubelet.
+    install_crds(plane, [bins[name] for name in KWOK_LOG_CRDS])
     port = free_port()  # kubelet port of every kwok node, and kwok's own server (TLS + HTTP)
     argv = [
         str(bins["kwok"]),
@@ -353,6 +403,7 @@ def _start_kwok(plane: Plane, bins: dict[str, Path], tie: bool) -> None:
         f"--node-port={port}",
         f"--node-lease-duration-seconds={NODE_LEASE_SECONDS}",
         f"--server-address=127.0.0.1:{port}",
+        "--enable-crds=Logs,ClusterLogs",
         "--cidr=10.0.1.0/24",
     ]
     start_process(plane, "kwok", argv, tie, HOME=str(plane.dir))
