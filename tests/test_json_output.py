@@ -137,6 +137,11 @@ CASES = {
         "ApplyReport",
         cluster="tests/controlplane/test_apply.py::test_apply_from_empty_then_reapply_is_a_no_op",
     ),
+    "verify": Case(
+        ("verify", "-o", "json"),
+        "VerifyReport",
+        cluster="tests/controlplane/test_verify.py::test_all_steps_pass_on_recorded_gpu_output",
+    ),
     "delete": Case(
         ("delete", "--yes", "-o", "json"),
         "DeleteReport",

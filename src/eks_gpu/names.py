@@ -122,6 +122,10 @@ ANNOTATION_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 # --- eks-gpu's own keys ----------------------------------------------------------------------
 PREFIX_EKS_GPU = "eks-gpu.io/"
 LABEL_TEST = f"{PREFIX_EKS_GPU}test"
+LABEL_VERIFY_RUN = f"{PREFIX_EKS_GPU}verify-run"
+"""On every object ``verify`` creates: the run's id, so a later run finds its leftovers."""
+ANNOTATION_VERIFY_EXPIRES = f"{PREFIX_EKS_GPU}verify-expires"
+"""When a run's namespace may be removed by another run (RFC 3339): its deadline passed."""
 ANNOTATION_SHARING_CONFIG_HASH = f"{PREFIX_EKS_GPU}sharing-config-hash"
 API_VERSION_EKS_GPU = f"{PREFIX_EKS_GPU}v1"
 """The ``apiVersion`` of every ``-o json`` document of ours (docs/json-output.md): additive

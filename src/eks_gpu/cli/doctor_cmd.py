@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from eks_gpu.cli.params import cluster_options, comma_list, from_option
+from eks_gpu.cli.params import cluster_options, comma_list, duration_seconds, from_option
 
 if TYPE_CHECKING:
     from eks_gpu.commands.doctor import DoctorResult
@@ -33,14 +33,6 @@ def text(result: DoctorResult) -> str:
     plural = {s: "" if n == 1 or s == "info" else "s" for s, n in counts.items()}
     summary = ", ".join(f"{n} {s}{plural[s]}" for s, n in counts.items())
     return "\n".join(out) + f"\n\n{summary} ({scope} checked)\n"
-
-
-def _duration(value: str) -> datetime.timedelta:
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    try:
-        return datetime.timedelta(seconds=float(value[:-1]) * units[value[-1]])
-    except (KeyError, ValueError, IndexError):
-        raise click.BadParameter(f"{value!r}: use a number with s, m, h or d (30m)") from None
 
 
 @click.command()
@@ -102,6 +94,6 @@ def doctor(
         severity=severity,
         skip=comma_list(skip),
         region=region,
-        idle_after=_duration(idle_after),
+        idle_after=datetime.timedelta(seconds=duration_seconds(idle_after, "--idle-after")),
     )
     return emit(result, output, {"text": text})

@@ -34,6 +34,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "doctor",
         "Diagnose GPU problems (device plugin, nodes, NodeClaims, pending pods), live or --from.",
     ),
+    "verify": (
+        "eks_gpu.cli.verify_cmd",
+        "verify",
+        "Run the guide's checks and GPU test pods against the cluster; judge them; clean up.",
+    ),
     "dump": (
         "eks_gpu.cli.dump_cmd",
         "dump",
@@ -141,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as error:
         error.show()
         return EXIT_USAGE if error.exit_code == 2 else error.exit_code
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         say("aborted", err=True)
         return EXIT_INTERRUPTED
     except EksGpuError as error:

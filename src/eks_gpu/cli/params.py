@@ -17,6 +17,22 @@ def comma_list(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
 
 
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(value: str, flag: str) -> float:
+    """``30s``, ``20m``, ``1h``, ``2d`` in seconds; anything else is a usage error for ``flag``."""
+    try:
+        seconds = float(value[:-1]) * DURATION_UNITS[value[-1]]
+    except (KeyError, ValueError, IndexError):
+        seconds = -1.0
+    if seconds < 0 or seconds != seconds:  # negative or NaN
+        raise click.BadParameter(
+            f"{value!r}: use a number with s, m, h or d (30m)", param_hint=flag
+        )
+    return seconds
+
+
 def render_source_options(what: str, cluster_help: str | None = None) -> Callable[[F], F]:
     """``-c``, ``--profile`` and ``--cluster-name``: which config a command renders first
     (``cluster_help``: the ``--cluster-name`` help where the example default does not apply)."""
