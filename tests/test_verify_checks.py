@@ -58,7 +58,7 @@ def test_objects_not_ready_carries_the_controllers_reason() -> None:
     nodeclass = ready(named("EC2NodeClass", "nc"), "False", "SubnetsNotFound", "no subnets")
     result = check_objects("gpu", ready(named("NodePool", "gpu")), "nc", nodeclass)
     assert result.status == "failed"
-    assert "EC2NodeClass/nc: Ready=False (SubnetsNotFound): no subnets" == result.summary
+    assert result.summary == "EC2NodeClass/nc: Ready=False (SubnetsNotFound): no subnets"
 
 
 def test_objects_without_a_ready_condition_are_not_assumed_ready() -> None:
