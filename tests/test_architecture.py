@@ -13,7 +13,7 @@ import eks_gpu
 SRC = Path(eks_gpu.__file__).parent
 EDGE = ("cli", "commands", "loaders", "cluster", "__main__.py", "probes")
 """The thin shell: the only places allowed to do I/O (probes/ are scripts run in test pods)."""
-BUNDLED_DATA = {"catalog/instance_types.py"}
+BUNDLED_DATA = {"catalog/instance_types.py", "render/probe_sources.py"}
 """Reads the package's own data files through importlib.resources (read-only, shipped)."""
 IO_MODULES = (
     "socket", "ssl", "http", "urllib", "subprocess", "shutil", "tempfile", "glob",

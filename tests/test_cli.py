@@ -26,6 +26,7 @@ GUIDE_FILES = [
     "gpu/nodepool-gpu.yaml",
     "device-plugin/nvidia-device-plugin.yml",
     "tests/namespace.yaml",
+    "tests/probes.yaml",
     "tests/test-gpu-simple.yaml",
     "tests/test-gpu-pytorch.yaml",
     "tests/test-gpu-nvme.yaml",
@@ -119,7 +120,9 @@ def test_render_defaults_to_guide_objects_in_apply_order(run_cli: RunCli) -> Non
     out = ok(run_cli("render", "--cluster-name", "demo")).out
 
     assert out.startswith("---\n")
-    assert kinds(out) == ["EC2NodeClass", "NodePool", "DaemonSet", "Namespace", "Pod", "Pod", "Pod"]
+    assert kinds(out) == [
+        "EC2NodeClass", "NodePool", "DaemonSet", "Namespace", "ConfigMap", "Pod", "Pod", "Pod"
+    ]  # fmt: skip
 
 
 def test_json_output_is_a_list_of_the_yaml_objects(run_cli: RunCli) -> None:
@@ -141,7 +144,7 @@ def test_only_nodepool(run_cli: RunCli) -> None:
 def test_only_nodeclass_and_tests(run_cli: RunCli) -> None:
     out = ok(run_cli("render", "--cluster-name", "demo", "--only", "nodeclass,tests")).out
 
-    assert kinds(out) == ["EC2NodeClass", "Namespace", "Pod", "Pod", "Pod"]
+    assert kinds(out) == ["EC2NodeClass", "Namespace", "ConfigMap", "Pod", "Pod", "Pod"]
 
 
 def test_only_unknown_group_is_usage_error(run_cli: RunCli) -> None:

@@ -16,6 +16,7 @@ from eks_gpu.render.device_plugin import render_device_plugin
 from eks_gpu.render.node_overlay import render_node_overlays
 from eks_gpu.render.nodeclass import render_nodeclass
 from eks_gpu.render.nodepool import render_nodepool
+from eks_gpu.render.probe_sources import render_probes_configmap
 from eks_gpu.render.test_pods import (
     render_namespace,
     render_pytorch_test,
@@ -28,6 +29,7 @@ GROUPS: tuple[Group, ...] = ("nodeclass", "nodepool", "device-plugin", "tests")
 DEVICE_PLUGIN_FILE = "device-plugin/nvidia-device-plugin.yml"
 TEST_FILES = {
     "namespace": "tests/namespace.yaml",
+    "probes": "tests/probes.yaml",
     "simple": "tests/test-gpu-simple.yaml",
     "pytorch": "tests/test-gpu-pytorch.yaml",
     "storage": "tests/test-gpu-nvme.yaml",
@@ -74,6 +76,7 @@ def _karpenter_objects(config: GpuConfig, cluster_name: str) -> list[Rendered]:
 def _test_objects(config: GpuConfig) -> list[Rendered]:
     return [
         Rendered("tests", TEST_FILES["namespace"], render_namespace(config.tests)),
+        Rendered("tests", TEST_FILES["probes"], render_probes_configmap(config.tests)),
         Rendered("tests", TEST_FILES["simple"], render_simple_test(config)),
         Rendered("tests", TEST_FILES["pytorch"], render_pytorch_test(config)),
         Rendered("tests", TEST_FILES["storage"], render_storage_test(config)),

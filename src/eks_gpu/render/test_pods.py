@@ -4,6 +4,14 @@ Each pod tolerates the target pool's taints, selects its labels (``node-type: gp
 asks for one ``nvidia.com/gpu`` in limits, and runs non-root under the ``restricted``
 Pod Security Standard, which its namespace enforces. The root filesystem stays writable:
 the NVIDIA CDI hook fails on read-only roots (kserve/kserve#5711).
+
+``gpu-simple-test`` runs plain ``nvidia-smi`` (the CUDA base image has no Python; eks-gpu
+parses the output on its side, :func:`eks_gpu.probes.gpu.parse_pod_log`). The PyTorch and
+storage pods run the packaged probes from the ``eks-gpu-probes`` ConfigMap
+(:mod:`eks_gpu.render.probe_sources`) with the image's ``python3``, and exit when the probe
+does, so ``verify`` sees them finish. There is no keep-alive any more: to ``kubectl exec``
+into a GPU pod, apply a copy of ``tests/test-gpu-pytorch.yaml`` whose command is ``sleep 3600``
+and run ``python3 /opt/eks-gpu/probes/pytorch.py`` (or ``gpu.py``, ``storage.py``) in it by hand.
 """
 
 from __future__ import annotations
@@ -21,49 +29,14 @@ from eks_gpu.names import (
     RESOURCE_NVIDIA_GPU,
 )
 from eks_gpu.render.metadata import object_meta
+from eks_gpu.render.probe_sources import probe_path, probes_mount, probes_volume
 
 SIMPLE = "gpu-simple-test"
 PYTORCH = "gpu-pytorch-test"
 STORAGE = "gpu-storage-test"
-# Long enough to `kubectl exec` into the PyTorch pod, as the guide does; bounded by the deadline.
-PYTORCH_KEEP_ALIVE_SECONDS = 300
 USER_ID = 1000
-
-PYTORCH_CHECK = f"""\
-import json, sys, time
-import torch
-ok = torch.cuda.is_available()
-result = {{"torch": torch.__version__, "cuda": torch.version.cuda, "cuda_available": ok}}
-print(f"CUDA available: {{ok}}")
-if ok:
-    result["device_count"] = torch.cuda.device_count()
-    result["device_name"] = torch.cuda.get_device_name(0)
-    print(f"GPU name: {{result['device_name']}}")
-    x = torch.rand(1024, 1024, device="cuda")
-    result["matmul_finite"] = bool(torch.isfinite(x @ x).all())
-print(json.dumps(result, sort_keys=True), flush=True)
-if not ok or not result["matmul_finite"]:
-    sys.exit(1)
-time.sleep({PYTORCH_KEEP_ALIVE_SECONDS})
-"""
-
-# The scratch emptyDir must sit on the md array RAID0 builds from the local NVMe disks
-# (nodeadm: /dev/md/kubernetes, i.e. /dev/md127), not on the root EBS volume: the mount's
-# source device is read from /proc/self/mountinfo (after the " - " separator: fstype, source).
-STORAGE_CHECK = """\
-set -eu
-nvidia-smi -L
-df -h /scratch
-src=$(awk '$5 == "/scratch" {
-  for (i = 7; i <= NF; i++) if ($i == "-") { print $(i + 2); exit } }' /proc/self/mountinfo)
-case "$src" in
-  /dev/md*) echo "/scratch is on $src (RAID0 over the local NVMe disks)" ;;
-  *) echo "FAIL: /scratch is on ${src:-?}, not the RAID0 md device" >&2; exit 1 ;;
-esac
-dd if=/dev/zero of=/scratch/probe bs=1M count=1024 oflag=direct conv=fsync
-rm -f /scratch/probe
-echo "storage test passed"
-"""
+SCRATCH = "/scratch"
+SCRATCH_VOLUME = "scratch"
 
 
 def render_namespace(tests: Tests) -> dict[str, Any]:
@@ -145,10 +118,13 @@ def render_simple_test(config: GpuConfig) -> dict[str, Any]:
 
 
 def render_pytorch_test(config: GpuConfig) -> dict[str, Any]:
-    """``gpu-pytorch-test``: CUDA from PyTorch, a small matmul, then stays up to be exec'd."""
-    command = ["python3", "-c", PYTORCH_CHECK]
+    """``gpu-pytorch-test``: the torch probe (CUDA, correctness, matmul TFLOP/s, copy GB/s)."""
+    command = ["python3", probe_path("pytorch.py")]
     container = _container("pytorch", config.tests.pytorch_image, command, "4Gi")
-    return _pod(PYTORCH, config, container)
+    container["volumeMounts"] = [probes_mount()]
+    pod = _pod(PYTORCH, config, container)
+    pod["spec"]["volumes"] = [probes_volume()]
+    return pod
 
 
 def local_nvme_affinity() -> dict[str, Any]:
@@ -160,18 +136,30 @@ def local_nvme_affinity() -> dict[str, Any]:
         "nodeSelectorTerms": [term]}}}  # fmt: skip
 
 
+def storage_command() -> list[str]:
+    """List the GPU (the image's ``nvidia-smi``), then the storage probe on the scratch dir,
+    which must be the RAID0 array of the local NVMe disks (the probe exits 1 otherwise)."""
+    probe = f"python3 {probe_path('storage.py')} --dir {SCRATCH} --expect-raid0"
+    return ["/bin/sh", "-c", f"nvidia-smi -L && exec {probe}"]
+
+
 def render_storage_test(config: GpuConfig) -> dict[str, Any]:
-    """``gpu-storage-test``: GPU plus a write to scratch, which must be on the RAID0 md array
-    of the local NVMe disks (the pod fails otherwise); it only runs on types with them."""
+    """``gpu-storage-test``: GPU plus the storage probe on scratch; it only runs on types with
+    local NVMe. The PyTorch image, because the CUDA base image has no ``python3``; it still has
+    ``nvidia-smi``, as it asks for the driver's ``utility`` capability (pytorch/pytorch
+    ``Dockerfile``, stage ``official``: ``NVIDIA_DRIVER_CAPABILITIES compute,utility``)."""
     tests = config.tests
-    container = _container("gpu-nvme", tests.cuda_image, ["/bin/sh", "-c", STORAGE_CHECK], "256Mi")
+    container = _container("gpu-nvme", tests.pytorch_image, storage_command(), "512Mi")
     container["resources"]["requests"]["ephemeral-storage"] = tests.storage_request
     container["resources"]["limits"]["ephemeral-storage"] = tests.storage_request
-    container["volumeMounts"] = [{"name": "scratch", "mountPath": "/scratch"}]
+    container["volumeMounts"] = [{"name": SCRATCH_VOLUME, "mountPath": SCRATCH}, probes_mount()]
     pod = _pod(STORAGE, config, container)
     pod["spec"]["affinity"] = local_nvme_affinity()
     # emptyDir lives under the kubelet root, which RAID0 puts on the instance-store NVMe.
-    pod["spec"]["volumes"] = [{"name": "scratch", "emptyDir": {"sizeLimit": tests.storage_request}}]
+    pod["spec"]["volumes"] = [
+        {"name": SCRATCH_VOLUME, "emptyDir": {"sizeLimit": tests.storage_request}},
+        probes_volume(),
+    ]
     return pod
 
 
@@ -179,11 +167,11 @@ __all__ = [
     "PYTORCH",
     "SIMPLE",
     "STORAGE",
-    "STORAGE_CHECK",
     "local_nvme_affinity",
     "pod_tolerations",
     "render_namespace",
     "render_pytorch_test",
     "render_simple_test",
     "render_storage_test",
+    "storage_command",
 ]
