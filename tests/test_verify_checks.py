@@ -8,7 +8,7 @@ import pytest
 
 from builders import make_daemonset, make_node, make_pod
 from eks_gpu.errors import UsageError
-from eks_gpu.verify.checks import check_device_plugin, check_nodes, check_objects
+from eks_gpu.verify.checks import check_device_plugin, check_nodes, check_objects, settling
 from eks_gpu.verify.steps import STEPS, parse_only
 
 Obj = dict[str, Any]
@@ -66,6 +66,14 @@ def test_objects_without_a_ready_condition_are_not_assumed_ready() -> None:
         "gpu", named("NodePool", "gpu"), "nc", ready(named("EC2NodeClass", "nc"))
     )
     assert result.status == "failed" and "no Ready condition" in result.summary
+
+
+def test_settling_is_absent_or_unknown_ready_only() -> None:
+    assert settling(named("NodePool", "gpu"))
+    assert settling(ready(named("NodePool", "gpu"), "Unknown", "ReconcilingDependents"))
+    assert not settling(ready(named("NodePool", "gpu"), "False"))
+    assert not settling(ready(named("NodePool", "gpu")))
+    assert not settling(None)
 
 
 def test_device_plugin_missing_fails() -> None:

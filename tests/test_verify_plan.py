@@ -37,6 +37,7 @@ def test_run_objects_are_scoped_labelled_and_the_namespace_expires() -> None:
     assert (
         objects[0]["metadata"]["annotations"][ANNOTATION_VERIFY_EXPIRES] == "2026-12-01T12:00:00Z"
     )
+    assert [o["kind"] for o in objects[1:]] == ["ConfigMap", "Pod", "Pod"]  # probes first
     pods = [o for o in objects if o["kind"] == "Pod"]
     assert [p["metadata"]["name"] for p in pods] == ["gpu-simple-test", "gpu-storage-test"]
     for obj in objects:

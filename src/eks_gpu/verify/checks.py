@@ -45,6 +45,15 @@ def _ready(obj: Mapping[str, Any]) -> tuple[bool, str]:
     return False, f"Ready={ready.get('status')} ({reason}){': ' + message if message else ''}"
 
 
+def settling(obj: Mapping[str, Any] | None) -> bool:
+    """Ready is absent or Unknown: its controller is still at it (Karpenter sets a NodePool
+    ``Ready=Unknown`` while it reconciles a change), so the verdict may be worth waiting for."""
+    if obj is None:
+        return False
+    ready = conditions(obj).get("Ready")
+    return ready is None or ready.get("status") == "Unknown"
+
+
 def check_objects(
     pool_name: str, pool: Obj | None, class_name: str, nodeclass: Obj | None
 ) -> StepResult:
@@ -185,4 +194,4 @@ def check_nodes(
     )
 
 
-__all__ = ["check_device_plugin", "check_nodes", "check_objects", "gpu_allocatable"]
+__all__ = ["check_device_plugin", "check_nodes", "check_objects", "gpu_allocatable", "settling"]

@@ -36,6 +36,7 @@ from eks_gpu.verify.steps import POD_STEPS, StepResult, failed, not_run
 Obj = dict[str, Any]
 Say = Callable[[str], None]
 CLEANUP_WAIT_S = 60.0
+SETTLE_S = 60.0
 DIAGNOSES_SHOWN = 4
 
 
@@ -91,12 +92,26 @@ class Verifier:
         return self.client.list(path, {"labelSelector": f"{LABEL_NODEPOOL}={self.plan.pool}"})
 
     def check_objects(self) -> StepResult:
-        pool = fetch(self.client, object_path(API_VERSION_NODEPOOL, "nodepools", self.plan.pool))
-        nodeclass = fetch(
-            self.client,
-            object_path(API_VERSION_EC2NODECLASS, "ec2nodeclasses", self.plan.nodeclass),
-        )
-        return checks.check_objects(self.plan.pool, pool, self.plan.nodeclass, nodeclass)
+        """NodePool and EC2NodeClass Ready; while a controller is still reconciling one (Ready
+        absent or Unknown, as right after ``apply``), wait up to :data:`SETTLE_S` for it."""
+        deadline = time.monotonic() + min(SETTLE_S, self.options.timeout_s)
+        told = False
+        while True:
+            pool = fetch(
+                self.client, object_path(API_VERSION_NODEPOOL, "nodepools", self.plan.pool)
+            )
+            nodeclass = fetch(
+                self.client,
+                object_path(API_VERSION_EC2NODECLASS, "ec2nodeclasses", self.plan.nodeclass),
+            )
+            result = checks.check_objects(self.plan.pool, pool, self.plan.nodeclass, nodeclass)
+            unsettled = checks.settling(pool) or checks.settling(nodeclass)
+            if result.passed or not unsettled or time.monotonic() >= deadline:
+                return result
+            if not told:
+                self.say(f"waiting for Karpenter to reconcile: {result.summary}")
+                told = True
+            time.sleep(self.options.poll_s)
 
     def check_device_plugin(self, nodes: Sequence[Obj]) -> StepResult:
         daemonsets = self.client.list(f"/apis/{API_VERSION_APPS}/daemonsets")
