@@ -69,8 +69,8 @@ def test_only_claims_made_since_the_run_started_count() -> None:
 
 def test_progress_line_shows_each_pod_and_the_nodeclaim() -> None:
     pods = {"simple": make_pod("gpu-simple-test"), "pytorch": make_pod("p", node="ip-1")}
-    line = progress_line(pods, [claim("gpu-x", T0, "Launched", "Registered")], 75)
-    assert line == ("[75s] simple: Pending; pytorch: Running on ip-1 | "
+    line = progress_line(pods, [claim("gpu-x", T0, "Launched", "Registered")])
+    assert line == ("simple: Pending; pytorch: Running on ip-1 | "
                     "NodeClaim gpu-x registered (g5.xlarge)")  # fmt: skip
 
 

@@ -108,10 +108,10 @@ def describe_pod(step: str, pod: Mapping[str, Any]) -> str:
     return text + (f" on {node}" if node else "")
 
 
-def progress_line(pods: Mapping[str, Obj], claims: Sequence[Obj], elapsed_s: float) -> str:
-    """One line for the whole run: each pod, the pool's new NodeClaims, time waited."""
+def progress_line(pods: Mapping[str, Obj], claims: Sequence[Obj]) -> str:
+    """One line for the run: each pod still waited for, the pool's new NodeClaims."""
     parts = [describe_pod(step, pod) for step, pod in pods.items()]
-    return f"[{short_age(elapsed_s)}] " + "; ".join(parts) + f" | {describe_claims(claims)}"
+    return "; ".join(parts) + f" | {describe_claims(claims)}"
 
 
 def stall_reason(

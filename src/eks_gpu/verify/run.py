@@ -14,7 +14,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eks_gpu.cluster.apply import Resolver, delete, fetch, server_side_apply
 from eks_gpu.cluster.client import Client
@@ -32,6 +32,9 @@ from eks_gpu.names import (
 from eks_gpu.verify import checks, judge, progress
 from eks_gpu.verify.plan import Plan, container_of, run_namespace, run_objects
 from eks_gpu.verify.steps import POD_STEPS, StepResult, failed, not_run
+
+if TYPE_CHECKING:
+    from eks_gpu.diagnose.engine import Report
 
 Obj = dict[str, Any]
 Say = Callable[[str], None]
@@ -79,6 +82,7 @@ class Verifier:
         self.run_id = secrets.token_hex(3)
         self.outcome = Outcome()
         self._created = False
+        self._doctor_report: tuple[float, Report] | None = None
 
     # ------------------------------------------------------------------ reads
 
@@ -226,49 +230,53 @@ class Verifier:
         return created
 
     def _run_pods(self, pod_steps: Sequence[str]) -> dict[str, StepResult]:
+        """Create the pods, then poll until each has a result: judged once it ended, or
+        failed with doctor's reasons when it stalls or ``timeout`` passes."""
         since = self._create(pod_steps)
-        namespace = self.outcome.namespace
-        names = {self.plan.pods[s]["metadata"]["name"]: s for s in pod_steps}
         results: dict[str, StepResult] = {}
         start = time.monotonic()
-        last_line = ""
-        while len(results) < len(pod_steps):
+        shown = ""
+        while True:
             elapsed = time.monotonic() - start
-            pods = {
-                names[p["metadata"]["name"]]: p
-                for p in self._run_pods_live(namespace)
-                if p["metadata"]["name"] in names
-            }
-            claims = progress.new_claims(self._pool_claims(), since)
-            waiting = {s: p for s, p in pods.items() if s not in results}
-            line = progress.progress_line(waiting, claims, elapsed)
-            if line.split("] ", 1)[1] != last_line:
-                self.say(line)
-                last_line = line.split("] ", 1)[1]
+            pods, claims = self._observe(pod_steps, since)
+            waiting = {s: pods.get(s) for s in pod_steps if s not in results}
+            line = progress.progress_line({s: p for s, p in waiting.items() if p}, claims)
+            if line != shown:
+                self.say(f"[{short_age(elapsed)}] {line}")
+                shown = line
             for step, pod in waiting.items():
-                if progress.is_terminal(pod):
-                    results[step] = self._report(self._judge(step, pod))
-                    continue
-                stuck = progress.stall_reason(pod, claims, elapsed, self.options.stall_after_s)
-                if stuck:
-                    results[step] = self._report(self._stalled(step, pod, stuck))
-            for step in pod_steps:
-                if step not in pods and step not in results and elapsed > self.options.poll_s * 5:
-                    results[step] = self._report(
-                        failed(step, "its pod disappeared (deleted by someone else?)")
-                    )
-            if len(results) < len(pod_steps) and elapsed >= self.options.timeout_s:
+                outcome = self._settle(step, pod, claims, elapsed)
+                if outcome is not None:
+                    results[step] = self._report(outcome)
+            if len(results) == len(pod_steps):
+                return results
+            if elapsed >= self.options.timeout_s:
+                why = f"no result after {short_age(elapsed)} (--timeout)"
                 for step in pod_steps:
                     if step not in results:
-                        why = f"no result after {short_age(elapsed)} (--timeout)"
-                        results[step] = self._report(self._stalled(step, pods.get(step, {}), why))
-                break
-            if len(results) < len(pod_steps):
-                time.sleep(self.options.poll_s)
-        return results
+                        results[step] = self._report(self._stalled(step, pods.get(step), why))
+                return results
+            time.sleep(self.options.poll_s)
 
-    def _run_pods_live(self, namespace: str) -> list[Obj]:
-        return self.client.list(f"/api/v1/namespaces/{namespace}/pods")
+    def _observe(
+        self, pod_steps: Sequence[str], since: datetime.datetime
+    ) -> tuple[dict[str, Obj], list[Obj]]:
+        """The run's pods by step, and the pool's NodeClaims made since the run began."""
+        names = {self.plan.pods[s]["metadata"]["name"]: s for s in pod_steps}
+        live = self.client.list(f"/api/v1/namespaces/{self.outcome.namespace}/pods")
+        pods = {names[p["metadata"]["name"]]: p for p in live if p["metadata"]["name"] in names}
+        return pods, progress.new_claims(self._pool_claims(), since)
+
+    def _settle(
+        self, step: str, pod: Obj | None, claims: Sequence[Obj], elapsed: float
+    ) -> StepResult | None:
+        """The step's result when its pod is done with (ended, stuck or gone), else None."""
+        if pod is None:
+            return failed(step, "its pod is gone: someone deleted it during the run")
+        if progress.is_terminal(pod):
+            return self._judge(step, pod)
+        stuck = progress.stall_reason(pod, claims, elapsed, self.options.stall_after_s)
+        return self._stalled(step, pod, stuck) if stuck else None
 
     def _judge(self, step: str, pod: Obj) -> StepResult:
         meta = pod["metadata"]
@@ -295,22 +303,37 @@ class Verifier:
             )
         return result
 
-    def _stalled(self, step: str, pod: Mapping[str, Any], why: str) -> StepResult:
+    def _stalled(self, step: str, pod: Mapping[str, Any] | None, why: str) -> StepResult:
         """A stuck pod's step fails with what the ``doctor`` rules say about it."""
         details = [why, *self._diagnoses_for(pod)]
         return failed(step, f"{progress.describe_pod(step, pod) if pod else step}: {why}", details)
 
-    def _diagnoses_for(self, pod: Mapping[str, Any]) -> list[str]:
+    def _doctor(self) -> Report | str:
+        """The doctor rules over the cluster as it is now (one read per poll at most, so
+        several pods stalling together cost one snapshot); a read error as text."""
         from eks_gpu.cluster.snapshot import read_state
         from eks_gpu.diagnose.context import Context
         from eks_gpu.diagnose.engine import diagnose
-        from eks_gpu.diagnose.view import ref
 
+        now = time.monotonic()
+        if self._doctor_report is not None and now - self._doctor_report[0] < self.options.poll_s:
+            return self._doctor_report[1]
         try:
             state = read_state(self.client)
         except ClusterAccessError as error:
-            return [f"doctor could not read the cluster: {error.message}"]
+            return f"doctor could not read the cluster: {error.message}"
         report = diagnose(state, Context(now=_utc_now()))
+        self._doctor_report = (now, report)
+        return report
+
+    def _diagnoses_for(self, pod: Mapping[str, Any] | None) -> list[str]:
+        """What doctor says about the pod, then its errors elsewhere (a NodePool limit, a
+        NodeClass not ready), at most :data:`DIAGNOSES_SHOWN`."""
+        from eks_gpu.diagnose.view import ref
+
+        report = self._doctor()
+        if isinstance(report, str):
+            return [report]
         subject = ref(pod) if pod else ""
         about = [d for d in report.diagnoses if d.subject == subject]
         errors = [d for d in report.diagnoses if d.severity == "error" and d not in about]
