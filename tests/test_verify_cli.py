@@ -58,3 +58,23 @@ def test_an_unreachable_cluster_is_a_cluster_error_not_a_traceback(  # type: ign
     result = run_cli("verify", "--kubeconfig", str(kubeconfig_to_nowhere(tmp_path)))
     assert result.code == 3, result.err
     assert "Traceback" not in result.err and "error:" in result.err
+
+
+def test_the_table_shows_each_step_the_evidence_of_failures_and_the_verdict() -> None:
+    from eks_gpu.cli.verify_cmd import table
+    from eks_gpu.commands.verify import VerifyResult
+    from eks_gpu.verify.steps import failed, not_run, passed
+
+    steps = (
+        passed("objects", "NodePool/gpu and EC2NodeClass/nc are Ready"),
+        failed("device-plugin", "no NVIDIA device plugin DaemonSet", ["run `eks-gpu apply`"]),
+        not_run("simple", "device-plugin failed: fix it first"),
+    )
+    result = VerifyResult("ctx", "gpu", steps, "", "nothing to clean up")
+    text = table(result)
+    lines = text.splitlines()
+    assert lines[0].split() == ["STEP", "STATUS", "RESULT"]
+    assert lines[2].split()[:2] == ["device-plugin", "FAILED"]
+    assert "device-plugin:\n  run `eks-gpu apply`\n" in text
+    assert text.endswith("NOT verified: 1 of 3 steps passed (NodePool/gpu)\n")
+    assert result.exit_code == 1 and "\x1b[" not in text  # no colour off a terminal

@@ -13,17 +13,11 @@ from eks_gpu.cli.params import cluster_options, comma_list, duration_seconds, re
 if TYPE_CHECKING:
     from eks_gpu.commands.verify import VerifyResult
 
-STATUS_COLOURS = {"passed": "green", "failed": "red", "not-run": "yellow"}
-
-
 def table(result: VerifyResult) -> str:
     """One row per step, then each failed step's evidence, cleanup and the verdict."""
     from eks_gpu.cli.table import format_table
 
-    rows = [
-        [s.step, click.style(s.status.upper(), fg=STATUS_COLOURS[s.status]), s.summary]
-        for s in result.steps
-    ]
+    rows = [[s.step, s.status.upper(), s.summary] for s in result.steps]
     text = format_table(("STEP", "STATUS", "RESULT"), rows) + "\n"
     for step in result.steps:
         if step.details and not step.passed:
