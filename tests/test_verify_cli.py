@@ -4,24 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+from test_apply import nowhere
 
 RunCli = object
-
-
-def kubeconfig_to_nowhere(tmp_path: Path) -> Path:
-    """A kubeconfig whose server refuses connections (port 1 on loopback)."""
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
-        "current-context": "x",
-    }
-    path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump(config))
-    return path
 
 
 def test_help_lists_the_steps_and_an_example(run_cli) -> None:  # type: ignore[no-untyped-def]
@@ -34,9 +19,7 @@ def test_help_lists_the_steps_and_an_example(run_cli) -> None:  # type: ignore[n
 def test_an_unknown_step_is_a_usage_error_before_any_cluster_call(  # type: ignore[no-untyped-def]
     run_cli, tmp_path: Path
 ) -> None:
-    result = run_cli(
-        "verify", "--only", "gpu", "--kubeconfig", str(kubeconfig_to_nowhere(tmp_path))
-    )
+    result = run_cli("verify", "--only", "gpu", "--kubeconfig", nowhere(tmp_path))
     assert result.code == 2
     assert "unknown step gpu" in result.err and "steps are: objects" in result.err
 
@@ -55,7 +38,7 @@ def test_a_too_short_timeout_is_refused(run_cli) -> None:  # type: ignore[no-unt
 def test_an_unreachable_cluster_is_a_cluster_error_not_a_traceback(  # type: ignore[no-untyped-def]
     run_cli, tmp_path: Path
 ) -> None:
-    result = run_cli("verify", "--kubeconfig", str(kubeconfig_to_nowhere(tmp_path)))
+    result = run_cli("verify", "--kubeconfig", nowhere(tmp_path))
     assert result.code == 3, result.err
     assert "Traceback" not in result.err and "error:" in result.err
 

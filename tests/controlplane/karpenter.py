@@ -188,6 +188,17 @@ def start_karpenter(
     wait_ready(plane, "karpenter", f"http://127.0.0.1:{health}/readyz", None, 60)
 
 
+def remove_nodeclaims(kube: Kube, nodepool: str, timeout: float = 90) -> None:
+    """Delete the NodeClaims of ``nodepool`` and wait until they are gone: Karpenter drains
+    and deletes their nodes (kwok deletes the pods), then drops its finalizer. Deleting them
+    explicitly, not by cascading from the NodePool, lets the next test start with no nodes."""
+    claims = "/apis/karpenter.sh/v1/nodeclaims"
+    selector = f"karpenter.sh/nodepool={nodepool}"
+    for claim in kube.get(claims, labelSelector=selector)["items"]:
+        kube.request("DELETE", f"{claims}/{claim['metadata']['name']}")
+    kube.wait_for(claims, lambda found: not found["items"], timeout=timeout, labelSelector=selector)
+
+
 def kwok_nodeclass(kube: Kube, name: str = "default") -> dict[str, Any]:
     """A KWOKNodeClass, created through its CRD (which defaults it to Ready)."""
     obj = {

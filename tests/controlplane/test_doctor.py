@@ -27,7 +27,7 @@ import pytest
 
 from . import agreement
 from .audit import calls_since, lists_per_resource, mark
-from .karpenter import on_kwok
+from .karpenter import on_kwok, remove_nodeclaims
 from .kube import Kube, condition
 from .plane import Plane
 
@@ -138,11 +138,7 @@ def broken(kube: Kube, karpenter: None) -> Iterator[dict[str, str]]:
                       timeout=90)  # fmt: skip
     yield {"node": node}
     kube.request("DELETE", f"/api/v1/namespaces/{NAMESPACE}")
-    claims = "/apis/karpenter.sh/v1/nodeclaims"
-    selector = f"karpenter.sh/nodepool={POOL}"
-    for claim in kube.get(claims, labelSelector=selector)["items"]:
-        kube.request("DELETE", f"{claims}/{claim['metadata']['name']}")
-    kube.wait_for(claims, lambda found: not found["items"], timeout=90, labelSelector=selector)
+    remove_nodeclaims(kube, POOL, timeout=90)
     kube.delete(pool)
 
 

@@ -34,6 +34,7 @@ from .karpenter import (
     gpu_instance_types,
     on_kwok,
     price_book,
+    remove_nodeclaims,
 )
 from .kube import Kube, Obj, condition
 
@@ -92,16 +93,10 @@ def pool(kube: Kube, karpenter: None, rendered: list[Obj]) -> Iterator[Obj]:
         kube.object_path(nodepool), lambda p: condition(p, "Ready").get("status") == "True"
     )
     yield nodepool
-    # Leave no nodes for later tests: delete the pods and the NodeClaims explicitly (not by
-    # cascading from the NodePool) and wait, so the next test starts from no nodes; Karpenter
-    # drains and deletes their nodes (kwok deletes the pods), then drops its finalizer.
+    # Leave no nodes for later tests: delete the pods, then the NodeClaims.
     for pod in kube.get("/api/v1/pods", labelSelector=f"{POOL_LABEL}={name}")["items"]:
         kube.delete({"apiVersion": "v1", "kind": "Pod", "metadata": pod["metadata"]})
-    claims = "/apis/karpenter.sh/v1/nodeclaims"
-    selector = f"karpenter.sh/nodepool={name}"
-    for claim in kube.get(claims, labelSelector=selector)["items"]:
-        kube.request("DELETE", f"{claims}/{claim['metadata']['name']}")
-    kube.wait_for(claims, lambda found: not found["items"], timeout=60, labelSelector=selector)
+    remove_nodeclaims(kube, name, timeout=60)
     kube.delete(nodepool)
 
 

@@ -37,7 +37,7 @@ from eks_gpu.config.parse import config_from_data
 from eks_gpu.render.bundle import render_all
 from test_json_output import validator
 
-from .karpenter import on_kwok
+from .karpenter import on_kwok, remove_nodeclaims
 from .kube import ApiError, Kube, condition
 from .kwok_logs import logs_name, remove_logs, serve_logs
 from .plane import LABEL_VERIFY_RUN, Plane
@@ -137,11 +137,7 @@ def cluster(
     for pod, container in CONTAINERS.items():
         remove_logs(kube, logs_name(pod, container))
     kube.delete(plugin)
-    claims = "/apis/karpenter.sh/v1/nodeclaims"
-    selector = f"karpenter.sh/nodepool={NAME}"
-    for claim in kube.get(claims, labelSelector=selector)["items"]:
-        kube.request("DELETE", f"{claims}/{claim['metadata']['name']}")
-    kube.wait_for(claims, lambda found: not found["items"], timeout=90, labelSelector=selector)
+    remove_nodeclaims(kube, NAME, timeout=90)
     kube.delete(pool)
     kube.delete(_of("EC2NodeClass"))
 
