@@ -84,7 +84,7 @@ class Serving(Script):
 def _serve(script: Script) -> Iterator[str]:
     import threading
 
-    from test_cluster_client import _Server, _Handler
+    from test_cluster_client import _Handler, _Server
 
     httpd = _Server(("127.0.0.1", 0), _Handler)
     httpd.script = script
@@ -189,11 +189,11 @@ def test_userdata_of_other_kinds_is_left_alone() -> None:
     assert redact_all([other]).objects[0] is other
 
 
-def test_dump_header_says_what_was_redacted(
-    run_cli: RunCli, serving: str, tmp_path: Path
-) -> None:
+def test_dump_header_says_what_was_redacted(run_cli: RunCli, serving: str, tmp_path: Path) -> None:
     out = tmp_path / "dump.yaml"
-    result = run_cli("dump", "-o", str(out), "--kubeconfig", str(kubeconfig(tmp_path / "k", serving)))
+    result = run_cli(
+        "dump", "-o", str(out), "--kubeconfig", str(kubeconfig(tmp_path / "k", serving))
+    )
     assert result.code == 0, result.err
     header = yaml.safe_load(out.read_text())["items"][0]
     assert header["kind"] == "ClusterDump"
