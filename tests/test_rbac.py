@@ -190,3 +190,16 @@ def test_a_403_without_the_servers_words_falls_back_to_the_method() -> None:
     body = {"kind": "Status", "code": 403, "message": "denied by a webhook"}
     failure = Failure("/api/v1/namespaces/a/pods/p/log", 403, body, method="GET")
     assert "needs get/list on pods" in translate(failure, TARGET).message
+
+
+def test_docs_list_every_rule_with_its_reason() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "rbac.md").read_text()
+    for mode in MODES:
+        section = doc.split(f"### {mode}\n", 1)[1].split("\n#", 1)[0]
+        rows = [line for line in section.splitlines() if line.startswith("| `")]
+        expected = [
+            f"| `{p.qualified}` | {', '.join(p.verbs)} | {p.why} |" for p in permissions(mode)
+        ]
+        assert rows == expected, mode
