@@ -201,3 +201,14 @@ def test_dump_header_says_what_was_redacted(run_cli: RunCli, serving: str, tmp_p
     assert f"EC2NodeClass spec.userData: 1 replaced with {REDACTED}" in header["redacted"]
     assert any(n.startswith("env[].value: 1 replaced") for n in header["redacted"])
     assert USER_DATA not in out.read_text() and ENV_VALUE not in out.read_text()
+
+
+def test_a_malformed_kubeconfig_is_located_not_quoted(run_cli: RunCli, tmp_path: Path) -> None:
+    """PyYAML's message quotes the offending line, which in a kubeconfig holds the token."""
+    path = tmp_path / "kubeconfig"
+    path.write_text(f"users:\n- name: me\n  user:\n    token: {TOKEN}: oops\n")
+    for debug in ((), ("--debug",)):
+        result = run_cli(*debug, "status", "--kubeconfig", str(path))
+        assert result.code == 3, result.err
+        assert TOKEN not in result.out + result.err
+        assert "not valid YAML: mapping values are not allowed here at line 4, column" in result.err
