@@ -341,3 +341,34 @@ def test_no_command_prints_a_planted_secret(
     everything = "\n".join(seen)
     assert "REDACTED" in everything  # the planted env value and userData were read, redacted
     assert "401" in everything  # the rejected token was tried, and said so
+
+
+# --- verify with its test pods, as the verify role ------------------------------------------
+# Last in the module: test_verify's setup (real Karpenter on kwok, recorded GPU output served
+# as the pods' logs) owns the device plugin DaemonSet while it runs.
+
+from .test_verify import FAST, _wait_no_run_namespace  # noqa: E402
+from .test_verify import cluster as verify_cluster  # noqa: E402,F401  (a module fixture)
+
+
+def test_verify_role_is_enough_for_the_test_pods(
+    run_cli: RunCli,
+    plane: Plane,
+    kube: Kube,
+    verify_cluster: dict[str, Any],  # noqa: F811
+    service_account_kubeconfig: ServiceAccountKubeconfig,
+) -> None:
+    rules = role_rules(run_cli, "verify")
+    namespace = account_namespace()
+    kubeconfig = service_account_kubeconfig(namespace, "verifier", rules)
+    start = mark(plane.audit_log)
+    argv = ("verify", "-c", str(verify_cluster["config"]), "-o", "json", *FAST)
+    code, text = run(run_cli, kubeconfig, *argv)
+    assert "forbidden" not in text.lower(), text
+    assert code == 0, text  # every step passed, the test pods' logs read, cleanup done
+    calls = calls_since(start)
+    user = f"system:serviceaccount:{namespace}:verifier"
+    done = {(c.verb, c.resource) for c in calls if c.user == user}
+    assert {("patch", "pods"), ("get", "pods/log"), ("delete", "namespaces")} <= done, done
+    assert outside(rules, calls, namespace, "verifier") == []
+    _wait_no_run_namespace(kube)
