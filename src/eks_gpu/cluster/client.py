@@ -16,6 +16,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import re
 import ssl
 import time
 import urllib.parse
@@ -46,6 +47,11 @@ MAX_WAIT_S = 30.0
 PAGE_SIZE = 500
 RETRY_CODES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "eks-gpu"
+FORBIDDEN = re.compile(
+    r'cannot (?P<verb>[a-z]+) resource "(?P<resource>[^"]+)" in API group "(?P<group>[^"]*)"'
+)
+"""The API server's 403 message (k8s.io/apiserver endpoints/handlers/responsewriters/errors.go,
+forbiddenMessage); a subresource reads ``pods/log``."""
 VERBS = {"GET": "get/list", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
@@ -157,15 +163,7 @@ def translate(failure: Failure, target: Target, attempts: int = 1) -> ClusterAcc
         )
     resource = resource_of(failure.path, status)
     if code == 403:
-        verbs = VERBS.get(failure.method, failure.method.lower())
-        return ClusterAccessError(
-            f"forbidden: {message or 'access denied'}; your user needs {verbs} on {resource}",
-            hint=f"ask a cluster admin for a (Cluster)Role with the rule "
-            f"{rbac_rule(resource, verbs)} bound to user {target.user!r} (check: `kubectl auth "
-            f"can-i {verbs.split('/')[-1]} {resource}`), or pass --context with a user that has it",
-            code=code,
-            status=status,
-        )
+        return _forbidden(failure, target, status, message)
     if code == 404:
         return _not_found(failure, status, message)
     if code == 409:
@@ -183,6 +181,32 @@ def translate(failure: Failure, target: Target, attempts: int = 1) -> ClusterAcc
     text = f"{server} answered {code} {reason}{after}: {message or failure.path}"
     hint_if = hint if failure.retryable else None
     return ClusterAccessError(text, hint=hint_if, code=code, status=status)
+
+
+def missing_permission(failure: Failure, status: Obj | None = None) -> tuple[str, str]:
+    """``(resource, verbs)`` a 403 says is missing: the API server's own words when its
+    message has them (``cannot create resource "nodepools" in API group "karpenter.sh"``:
+    exact, subresources such as ``pods/log`` included), else guessed from the method."""
+    found = FORBIDDEN.search(str((status or {}).get("message") or ""))
+    if found is not None:
+        plural, group = found["resource"], found["group"]
+        return (f"{plural}.{group}" if group else plural), found["verb"]
+    verbs = VERBS.get(failure.method, failure.method.lower())
+    return resource_of(failure.path, status), verbs
+
+
+def _forbidden(failure: Failure, target: Target, status: Obj, message: str) -> ClusterAccessError:
+    """A 403: the one rule to add, and where the full role comes from."""
+    resource, verbs = missing_permission(failure, status)
+    return ClusterAccessError(
+        f"forbidden: {message or 'access denied'}; your user needs {verbs} on {resource}",
+        hint=f"ask a cluster admin for a (Cluster)Role with the rule "
+        f"{rbac_rule(resource, verbs)} bound to user {target.user!r} (check: `kubectl auth "
+        f"can-i {verbs.split('/')[-1]} {resource}`), or pass --context with a user that has it; "
+        "`eks-gpu rbac` prints the roles each command needs",
+        code=403,
+        status=status,
+    )
 
 
 def _not_found(failure: Failure, status: Obj, message: str) -> NotFoundError:
@@ -502,6 +526,7 @@ __all__ = [
     "Failure",
     "Target",
     "connect",
+    "missing_permission",
     "rbac_rule",
     "resource_of",
     "translate",
