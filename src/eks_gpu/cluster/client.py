@@ -42,6 +42,7 @@ Objects = list[Obj]
 
 ATTEMPTS = 4
 TIMEOUT_S = 30.0
+WATCH_SLACK_S = 30.0  # a watch stream may be silent this much longer than its timeoutSeconds
 BACKOFF_S = 0.5
 MAX_WAIT_S = 30.0
 PAGE_SIZE = 500
@@ -279,6 +280,7 @@ class Client:
             str(config.fname or "in-cluster config"),
         )
         self.attempts = max(1, attempts)
+        self.timeout = timeout
         self._sleep = sleep
         self._http = _http_client(config, self.target, timeout)
 
@@ -368,7 +370,11 @@ class Client:
         attempt = 0
         while True:
             attempt += 1
-            request = self._http.build_request("GET", path, params=query)
+            # A quiet collection sends nothing for minutes (bookmarks come about once a
+            # minute), so the stream may wait for the server's own end of the watch; the
+            # client-wide read timeout would end it after TIMEOUT_S of silence.
+            timeout = httpx.Timeout(self.timeout, read=timeout_s + WATCH_SLACK_S)
+            request = self._http.build_request("GET", path, params=query, timeout=timeout)
             try:
                 response = self._http.send(request, stream=True)
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
@@ -390,7 +396,7 @@ class Client:
                     continue
                 event = json.loads(line)
                 yield str(event.get("type") or ""), event.get("object") or {}
-        except (httpx.RemoteProtocolError, httpx.ReadError) as error:
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout) as error:
             raise translate(Failure(path, cause=error, dropped=True), self.target) from None
         finally:
             response.close()
