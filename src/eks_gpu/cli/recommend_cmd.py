@@ -46,7 +46,11 @@ def human(result: RecommendationResult) -> str:
 
 @click.command()
 @click.option("--workload", type=click.Choice(("inference", "training", "dev")), required=True)
-@click.option("--model-params", metavar="N", help="Model size: 7B, 13B, 70B, 350M or a number.")
+@click.option(
+    "--model-params",
+    metavar="N",
+    help="Model size: 7B, 13B, 70B, 350M; a bare number below 10,000 means billions.",
+)
 @click.option(
     "--precision",
     type=click.Choice(PRECISIONS),

@@ -4,7 +4,7 @@ and give the NodePool requirements that make Karpenter launch them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from eks_gpu.commands.price_source import price_book
@@ -83,12 +83,15 @@ def _estimate(
     workload: Workload, model_params: str | None, precision: Precision,
     gpu_memory: float | None, headroom: float, bytes_per_param: float,
 ) -> MemoryEstimate:  # fmt: skip
-    from eks_gpu.recommend.memory import estimate_memory, given_memory, parse_params
+    from eks_gpu.recommend.memory import estimate_memory, given_memory, read_params
 
     if gpu_memory is not None:
         return given_memory(gpu_memory)
-    params = parse_params(model_params) if model_params else None
-    return estimate_memory(workload, params, precision, headroom, bytes_per_param)
+    params, note = read_params(model_params) if model_params else (None, None)
+    estimate = estimate_memory(workload, params, precision, headroom, bytes_per_param)
+    if note is None:
+        return estimate
+    return replace(estimate, assumptions=(note, *estimate.assumptions))
 
 
 def recommend(
