@@ -31,7 +31,10 @@ def human(result: RecommendationResult) -> str:
     if not rows:
         lines += ["", "No instance type fits: relax --max-price, --families or --gpus."]
         return "\n".join(lines) + "\n"
-    headers = ("RANK", "TYPE", "GPUS", "GPU", f"$/H ({document['price_basis']})", "WHY")
+    basis = document["price_basis"]
+    if result.estimated_from:
+        basis += f", {result.estimated_from} estimate"
+    headers = ("RANK", "TYPE", "GPUS", "GPU", f"$/H ({basis})", "WHY")
     lines += ["", format_table(headers, rows).rstrip("\n"), ""]
     best = document["options"][0]
     lines += [

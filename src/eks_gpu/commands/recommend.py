@@ -32,6 +32,7 @@ class RecommendationResult:
     advice: str
     price_note: str
     messages: tuple[str, ...] = ()
+    estimated_from: str | None = None  # the prices are this region's, as an estimate
 
     @property
     def exit_code(self) -> int:
@@ -112,6 +113,7 @@ def recommend(
     """Rank the cheapest instance types that hold ``workload`` (the guide's capacity types
     for it unless ``capacity_types`` says otherwise)."""
     from eks_gpu.catalog.advice import guide_advice
+    from eks_gpu.catalog.prices import BUNDLED_REGION
     from eks_gpu.catalog.query import InstanceQuery, validate_query
     from eks_gpu.recommend.choose import Constraints, choose
 
@@ -128,10 +130,15 @@ def recommend(
         bf16_compute_capability=TRAINING_MIN_CC if workload == "training" else None,
         limit=limit,
     )
-    prices = price_book(region)
+    prices = price_book(region, strict=True)
     choice = choose(constraints, prices)
     basis: CapacityType = "spot" if choice.price_basis == "spot" else "on-demand"
-    return RecommendationResult(estimate, choice, chosen, advice.advice, prices.describe(basis))
+    zones = () if prices.zones_source is None else (f"offerings: {prices.zones_source}",)
+    note = "; ".join((prices.describe(basis), *zones))
+    estimated = BUNDLED_REGION if prices.source == "estimate" else None
+    return RecommendationResult(
+        estimate, choice, chosen, advice.advice, note, estimated_from=estimated
+    )
 
 
 __all__ = ["CAPACITY_TYPES", "KIND", "TRAINING_MIN_CC", "RecommendationResult", "recommend"]
