@@ -220,12 +220,10 @@ def test_spot_without_refresh_says_spot_is_unknown(run_cli: RunCli) -> None:
     assert prices and all(cells == ["-", "-"] for cells in prices)
 
 
-def test_other_region_without_cache_has_estimated_prices(run_cli: RunCli) -> None:
-    """us-east-1's prices stand in, labelled as an estimate (issue 14; test_regions.py)."""
+def test_other_region_without_cache_has_no_prices(run_cli: RunCli) -> None:
     rows = records(run_cli, "--gpu", "t4", "--region", "us-west-2")
-    east = {row["instance_type"]: row["price_per_hour"] for row in records(run_cli, "--gpu", "t4")}
-    assert rows and all(row["price_per_hour"] == east[row["instance_type"]] for row in rows)
-    assert {row["price_source"] for row in rows} == {"estimate:us-west-2:2026-07-20"}
+    assert rows and all(row["price_per_hour"] is None for row in rows)
+    assert {row["price_source"] for row in rows} == {"none"}
 
 
 def test_other_region_without_cache_suggests_refresh(run_cli: RunCli) -> None:

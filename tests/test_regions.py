@@ -79,7 +79,7 @@ def pinned_pod(instance_type: str) -> Obj:
 
 
 def test_other_region_gets_us_east_1_prices_labelled_as_an_estimate() -> None:
-    book = load_price_book("us-west-2")
+    book = price_book("us-west-2", estimate=True)
     assert (book.region, book.source) == ("us-west-2", "estimate")
     assert book.price("g5.xlarge") == load_price_book().price("g5.xlarge") == 1.006
     assert book.price("g5.xlarge", "spot") is None
@@ -88,7 +88,7 @@ def test_other_region_gets_us_east_1_prices_labelled_as_an_estimate() -> None:
 
 
 def test_estimate_zones_are_the_regions_own() -> None:
-    book, facts = load_price_book("us-west-2"), region_offerings("us-west-2", GPUS)
+    book, facts = price_book("us-west-2", estimate=True), region_offerings("us-west-2", GPUS)
     assert book.zones is not None
     assert facts.zones == ("us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d")
     assert book.zones["g5.xlarge"] == facts.gpu_types["g5.xlarge"]
@@ -112,27 +112,29 @@ def test_a_type_a_region_lacks_is_not_offered_and_said_so() -> None:
 
 def test_unknown_region_lists_the_known_ones() -> None:
     with pytest.raises(UsageError) as caught:
-        price_book("xx-mars-1", strict=True)
+        price_book("xx-mars-1", estimate=True)
     assert "xx-mars-1" in str(caught.value)
     assert caught.value.hint is not None and "us-west-2, " not in caught.value.hint[:10]
     assert all(region in caught.value.hint for region in ("us-west-2", "eu-west-1"))
     assert "catalog refresh --region xx-mars-1" in caught.value.hint
 
 
-def test_unknown_region_read_off_a_cluster_is_no_prices_not_an_error() -> None:
-    """status and doctor price the region of the cluster's nodes: no error for a new one."""
-    book = load_price_book("xx-mars-1")
+@pytest.mark.parametrize("region", ["us-west-2", "xx-mars-1"])
+def test_without_estimate_another_region_has_no_prices(region: str) -> None:
+    """status and doctor price the region of the cluster's nodes in one-line findings: an
+    unknown price there, never an unlabelled us-east-1 one, and no error for a new region."""
+    book = price_book(region)
     assert (book.source, book.on_demand, book.zones) == ("none", {}, None)
 
 
 def test_a_refresh_wins_over_the_estimate() -> None:
     save_price_book(PriceBook("us-west-2", "aws", "2026-11-30", on_demand={"g5.xlarge": 1.2}))
-    assert load_price_book("us-west-2").source == "aws"
+    assert price_book("us-west-2", estimate=True).source == "aws"
 
 
 def test_us_east_1_is_unchanged() -> None:
     """The bundled region keeps its table and default zones; its facts are not an estimate."""
-    book = load_price_book("us-east-1")
+    book = price_book("us-east-1", estimate=True)
     assert (book.source, book.zones, book.zones_source) == ("bundled", None, None)
 
 

@@ -130,7 +130,7 @@ def recommend(
         bf16_compute_capability=TRAINING_MIN_CC if workload == "training" else None,
         limit=limit,
     )
-    prices = price_book(region, strict=True)
+    prices = price_book(region, estimate=True)
     choice = choose(constraints, prices)
     basis: CapacityType = "spot" if choice.price_basis == "spot" else "on-demand"
     zones = () if prices.zones_source is None else (f"offerings: {prices.zones_source}",)

@@ -1,8 +1,7 @@
 """The refreshed price cache: ``<cache dir>/prices-<region>.json``, one file per region.
 
 ``catalog refresh`` writes it; every command that shows a price reads it, falling back to
-the bundled us-east-1 table (for another region: as a labelled estimate, with that region's
-bundled zones and offerings). The file's content is :class:`PriceBook`'s own JSON, so
+the bundled us-east-1 table. The file's content is :class:`PriceBook`'s own JSON, so
 parsing and its errors stay in :mod:`eks_gpu.catalog.prices`; only the path and the disk
 live here.
 """
@@ -12,13 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from eks_gpu.catalog.prices import (
-    BUNDLED_REGION,
-    PriceBook,
-    bundled_price_book,
-    estimate_price_book,
-)
-from eks_gpu.errors import UsageError
+from eks_gpu.catalog.prices import BUNDLED_REGION, PriceBook, bundled_price_book
 from eks_gpu.loaders.cache_dir import cache_dir
 
 
@@ -28,9 +21,7 @@ def cache_path(region: str) -> Path:
 
 
 def load_price_book(region: str | None = None) -> PriceBook:
-    """The refreshed cache for ``region`` if there is one, else the bundled table (us-east-1),
-    else the bundled table as an estimate for ``region``; for a region the bundled facts do
-    not know either, an empty book (``source`` none)."""
+    """The refreshed cache for ``region`` if there is one, else the bundled table (us-east-1)."""
     wanted = region or BUNDLED_REGION
     path = cache_path(wanted)
     if path.is_file():
@@ -42,10 +33,7 @@ def load_price_book(region: str | None = None) -> PriceBook:
         return book
     if wanted == BUNDLED_REGION:
         return bundled_price_book()
-    try:
-        return estimate_price_book(wanted)
-    except UsageError:
-        return PriceBook(wanted, "none", "")
+    return PriceBook(wanted, "none", "")
 
 
 def save_price_book(book: PriceBook) -> Path:
