@@ -96,7 +96,11 @@ def human(result: RecommendationResult) -> str:
     show_default=True,
     help="Training bytes per parameter (Adam, mixed precision).",
 )
-@click.option("--region", help="Region for prices (bundled: us-east-1).")
+@click.option(
+    "--region",
+    help="Region (bundled: us-east-1; another without a refresh: us-east-1 prices as a "
+    "labelled estimate, its own GPU offerings).",
+)
 @click.option(
     "--limit",
     type=click.IntRange(min=1),
