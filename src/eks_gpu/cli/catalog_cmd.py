@@ -27,8 +27,10 @@ def _spinner() -> Iterator[Callable[[str], None]]:
     """A stderr spinner on a terminal, nothing when piped (so stderr keeps only warnings)."""
     from rich.console import Console
 
+    from eks_gpu.cli.output import quiet
+
     console = Console(stderr=True)
-    if not console.is_terminal:
+    if not console.is_terminal or quiet():
         yield lambda _message: None
         return
     with console.status("contacting AWS") as status:

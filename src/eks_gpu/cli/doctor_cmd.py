@@ -17,13 +17,15 @@ SEVERITY_COLOURS = {"error": "red", "warning": "yellow", "info": "blue"}
 
 def text(result: DoctorResult) -> str:
     """Diagnoses grouped by subject, worst first, each with evidence and fix."""
+    from eks_gpu.cli.output import paint
+
     checked = result.report.checked
     scope = f"{checked['nodes']} nodes, {checked['pods']} pods, {checked['nodepools']} NodePools"
     if not result.diagnoses:
         return f"no problems found ({scope} checked)\n"
     groups: dict[str, list[str]] = {}
     for d in result.diagnoses:
-        label = click.style(d.severity.upper(), fg=SEVERITY_COLOURS[d.severity])
+        label = paint(d.severity.upper(), SEVERITY_COLOURS[d.severity])
         lines = [f"  {label} {d.id}: {d.summary}"]
         lines += [f"      {line}" for line in d.evidence]
         lines.append(f"      fix: {d.fix}")

@@ -1,30 +1,77 @@
 """kubectl-style plain tables: upper-case headers, columns two spaces apart, no colour.
 
-Plain text keeps output pipeable (``| grep``, ``| awk``) and byte-stable for tests.
+Plain text keeps output pipeable (``| grep``, ``| awk``) and byte-stable for tests. On a
+terminal (or with ``COLUMNS`` set) a table is fitted to its width: the widest columns are
+cut and their long cells end in ``…``; piped output and ``-o wide`` keep every character.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import shutil
+import sys
 from collections.abc import Sequence
 
 Cell = str | int | float | None
+GAP = 2
+MIN_COLUMN = 8
+ELLIPSIS = "…"
 
 
 def _text(cell: Cell) -> str:
     return "-" if cell is None else str(cell)
 
 
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
-    """Left-aligned columns, padded to the widest cell; ``None`` prints as ``-``."""
+def terminal_width() -> int | None:
+    """The width to fit tables to: ``COLUMNS``, else the terminal's; None when stdout is
+    not a terminal (a pipe or file gets whole cells)."""
+    if os.environ.get("COLUMNS", "").isdigit() or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def fit_widths(widths: Sequence[int], headers: Sequence[str], limit: int) -> list[int]:
+    """Column widths whose lines fit ``limit``: the widest column loses a character at a time
+    (never below its header or ``MIN_COLUMN``) until the table fits or nothing can shrink."""
+    fitted = list(widths)
+    floors = [
+        min(width, max(len(header), MIN_COLUMN))
+        for width, header in zip(widths, headers, strict=True)
+    ]
+    excess = sum(fitted) + GAP * (len(fitted) - 1) - limit
+    while excess > 0:
+        shrinkable = [i for i, width in enumerate(fitted) if width > floors[i]]
+        if not shrinkable:
+            break
+        widest = max(shrinkable, key=lambda i: fitted[i])
+        fitted[widest] -= 1
+        excess -= 1
+    return fitted
+
+
+def _cut(cell: str, width: int) -> str:
+    return cell if len(cell) <= width else cell[: width - 1] + ELLIPSIS
+
+
+def format_table(
+    headers: Sequence[str], rows: Sequence[Sequence[Cell]], *, wide: bool = False
+) -> str:
+    """Left-aligned columns, padded to the widest cell; ``None`` prints as ``-``; fitted to
+    :func:`terminal_width` unless ``wide``."""
     texts = [[_text(cell) for cell in row] for row in rows]
     widths = [len(header) for header in headers]
     for row in texts:
         widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
+    limit = None if wide else terminal_width()
+    if limit is not None:
+        widths = fit_widths(widths, headers, limit)
     lines = [headers, *texts]
     return "".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        "  ".join(
+            _cut(cell, width).ljust(width) for cell, width in zip(line, widths, strict=True)
+        ).rstrip()
         + "\n"
         for line in lines
     )
@@ -39,4 +86,4 @@ def format_csv(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
     return buffer.getvalue()
 
 
-__all__ = ["Cell", "format_csv", "format_table"]
+__all__ = ["Cell", "fit_widths", "format_csv", "format_table", "terminal_width"]

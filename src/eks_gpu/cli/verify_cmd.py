@@ -13,6 +13,7 @@ from eks_gpu.cli.params import cluster_options, comma_list, duration_seconds, re
 if TYPE_CHECKING:
     from eks_gpu.commands.verify import VerifyResult
 
+
 def table(result: VerifyResult) -> str:
     """One row per step, then each failed step's evidence, cleanup and the verdict."""
     from eks_gpu.cli.table import format_table
