@@ -19,7 +19,14 @@ OUTPUTS = ("table", "json")
 
 @click.group()
 def catalog() -> None:
-    """Refresh prices and zone offerings from AWS; show the price source."""
+    """Refresh prices and zone offerings from AWS; show the price source.
+
+    \b
+    Examples:
+      eks-gpu catalog show
+      eks-gpu catalog refresh --region us-west-2
+      eks-gpu catalog show -o json | jq .source
+    """
 
 
 @contextmanager

@@ -40,17 +40,22 @@ def require_pyplot() -> Any:
 
 def family_styles(gpu_of_family: dict[str, str]) -> dict[str, tuple[str, str]]:
     """Family -> (colour, marker): colour by GPU model, marker by family (so neighbours in the
-    legend differ in both); no two families share a pair."""
+    legend differ in both); no two families share a pair (a model with more families than
+    markers borrows the next colours)."""
     models = sorted(set(gpu_of_family.values()))
     used: set[tuple[str, str]] = set()
     styles: dict[str, tuple[str, str]] = {}
     for index, family in enumerate(sorted(gpu_of_family)):
-        colour = COLOURS[models.index(gpu_of_family[family]) % len(COLOURS)]
+        first = models.index(gpu_of_family[family])
         start = index % len(MARKERS)
         rotated = MARKERS[start:] + MARKERS[:start]
-        marker = next((m for m in rotated if (colour, m) not in used), rotated[0])
-        styles[family] = (colour, marker)
-        used.add((colour, marker))
+        candidates = [
+            (COLOURS[(first + step) % len(COLOURS)], marker)
+            for step in range(len(COLOURS))
+            for marker in rotated
+        ]
+        styles[family] = next((pair for pair in candidates if pair not in used), candidates[0])
+        used.add(styles[family])
     return styles
 
 
