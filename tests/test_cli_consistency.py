@@ -121,6 +121,9 @@ def test_every_help_has_examples_exit_codes_and_shared_flags(run_cli: RunCli, pa
     for code, meaning in EXIT_CODES:
         assert re.search(rf"^\s+{code}\s+{re.escape(meaning[:30])}", result.out, re.M), code
     assert "--quiet" in result.out and "--debug" in result.out
+    command = dict(every_command())[path]
+    if any("--output" in getattr(p, "opts", ()) for p in command.params):
+        assert "-o, --output" in result.out
 
 
 @pytest.mark.parametrize("path", [path for path, cmd in every_command()])
@@ -442,3 +445,27 @@ def test_completion_script_completes_commands_and_options() -> None:
 
 def test_completion_rejects_other_shells(run_cli: RunCli) -> None:
     assert run_cli("completion", "tcsh").code == EXIT_USAGE
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_diff_prints_text_or_json(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """diff printed only its text: -o json gives each object's state and diff."""
+    import json
+
+    import eks_gpu.commands.diff as module
+    from eks_gpu.manifests.live_diff import ObjectDiff
+
+    changed = ObjectDiff("NodePool/gpu", "change", "--- live\n+++ rendered\n-a\n+b\n")
+    same = ObjectDiff("EC2NodeClass/gpu", "same", "")
+    result = module.DiffResult("prod", (changed, same))
+    monkeypatch.setattr(module, "diff", lambda *_a, **_k: result)
+    printed = run_cli("diff", "--cluster-name", "demo", "-o", fmt)
+    assert printed.code == 1
+    if fmt == "text":
+        assert printed.out == changed.text
+    else:
+        document = json.loads(printed.out)
+        assert document["kind"] == "Diff"
+        assert [o["state"] for o in document["objects"]] == ["change", "same"]

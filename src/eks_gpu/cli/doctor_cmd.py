@@ -17,10 +17,13 @@ SEVERITY_COLOURS = {"error": "red", "warning": "yellow", "info": "blue"}
 
 def text(result: DoctorResult) -> str:
     """Diagnoses grouped by subject, worst first, each with evidence and fix."""
-    from eks_gpu.cli.output import paint
+    from eks_gpu.cli.output import paint, plural
 
     checked = result.report.checked
-    scope = f"{checked['nodes']} nodes, {checked['pods']} pods, {checked['nodepools']} NodePools"
+    scope = ", ".join(
+        plural(checked[key], noun)
+        for key, noun in (("nodes", "node"), ("pods", "pod"), ("nodepools", "NodePool"))
+    )
     if not result.diagnoses:
         return f"no problems found ({scope} checked)\n"
     groups: dict[str, list[str]] = {}
