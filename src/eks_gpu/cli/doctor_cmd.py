@@ -35,8 +35,7 @@ def text(result: DoctorResult) -> str:
         groups.setdefault(d.subject, []).extend(lines)
     out = [line for subject, lines in groups.items() for line in (subject, *lines)]
     counts = {s: sum(1 for d in result.diagnoses if d.severity == s) for s in SEVERITY_COLOURS}
-    plural = {s: "" if n == 1 or s == "info" else "s" for s, n in counts.items()}
-    summary = ", ".join(f"{n} {s}{plural[s]}" for s, n in counts.items())
+    summary = ", ".join(f"{n} info" if s == "info" else plural(n, s) for s, n in counts.items())
     return "\n".join(out) + f"\n\n{summary} ({scope} checked)\n"
 
 
