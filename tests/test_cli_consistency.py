@@ -60,6 +60,16 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+def schema_errors(kind: str, document: object) -> list[str]:
+    """Where ``document`` breaks docs/schemas/<kind>.v1.json (self-contained schemas)."""
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((ROOT / "docs" / "schemas" / f"{kind}.v1.json").read_text())
+    return [error.message for error in Draft202012Validator(schema).iter_errors(document)]
+
+
 def every_command() -> list[tuple[str, click.Command]]:
     """(path, command) for each command in COMMANDS, and each subcommand of a group."""
     ctx = click.Context(cli)
@@ -467,5 +477,6 @@ def test_diff_prints_text_or_json(
         assert printed.out == changed.text
     else:
         document = json.loads(printed.out)
+        assert schema_errors("Diff", document) == []
         assert document["kind"] == "Diff"
         assert [o["state"] for o in document["objects"]] == ["change", "same"]
