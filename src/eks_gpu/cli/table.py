@@ -2,7 +2,8 @@
 
 Plain text keeps output pipeable (``| grep``, ``| awk``) and byte-stable for tests. On a
 terminal (or with ``COLUMNS`` set) a table is fitted to its width: the widest columns are
-cut and their long cells end in ``…``; piped output and ``-o wide`` keep every character.
+narrowed and their long cells wrap onto more lines, so nothing is lost; piped output and
+``-o wide`` keep one line per row.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import io
 import os
 import shutil
 import sys
+import textwrap
 from collections.abc import Sequence
 
 Cell = str | int | float | None
 GAP = 2
 MIN_COLUMN = 8
-ELLIPSIS = "…"
 
 
 def _text(cell: Cell) -> str:
@@ -51,8 +52,25 @@ def fit_widths(widths: Sequence[int], headers: Sequence[str], limit: int) -> lis
     return fitted
 
 
-def _cut(cell: str, width: int) -> str:
-    return cell if len(cell) <= width else cell[: width - 1] + ELLIPSIS
+def _wrap(cell: str, width: int) -> list[str]:
+    """``cell`` in lines of at most ``width`` (at spaces and hyphens, else mid-word)."""
+    if len(cell) <= width:
+        return [cell]
+    return textwrap.wrap(cell, width, break_on_hyphens=True) or [""]
+
+
+def _row_lines(cells: Sequence[str], widths: Sequence[int]) -> str:
+    """One row, as many lines as its tallest wrapped cell."""
+    wrapped = [_wrap(cell, width) for cell, width in zip(cells, widths, strict=True)]
+    height = max(len(parts) for parts in wrapped)
+    return "".join(
+        "  ".join(
+            (parts[i] if i < len(parts) else "").ljust(width)
+            for parts, width in zip(wrapped, widths, strict=True)
+        ).rstrip()
+        + "\n"
+        for i in range(height)
+    )
 
 
 def format_table(
@@ -67,14 +85,7 @@ def format_table(
     limit = None if wide else terminal_width()
     if limit is not None:
         widths = fit_widths(widths, headers, limit)
-    lines = [headers, *texts]
-    return "".join(
-        "  ".join(
-            _cut(cell, width).ljust(width) for cell, width in zip(line, widths, strict=True)
-        ).rstrip()
-        + "\n"
-        for line in lines
-    )
+    return "".join(_row_lines(line, widths) for line in [headers, *texts])
 
 
 def format_csv(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
