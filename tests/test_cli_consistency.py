@@ -295,6 +295,35 @@ def test_no_escape_codes_under_no_color_through_a_pipe(args: list[str]) -> None:
     assert ESC not in result.stdout and ESC not in result.stderr
 
 
+CLUSTER_RUNS = [
+    ["diff", "--cluster-name", "demo"],
+    ["apply", "--yes", "--cluster-name", "demo"],
+    ["delete", "--yes", "--cluster-name", "demo"],
+    ["dump", "--no-logs"],
+    ["verify", "--cluster-name", "demo"],
+    ["status"],
+    ["doctor"],
+]
+
+
+@pytest.mark.parametrize("args", CLUSTER_RUNS, ids=" ".join)
+def test_cluster_commands_fail_plainly_under_no_color(args: list[str], tmp_path: Path) -> None:
+    """The commands that need a cluster, against one that refuses connections: exit 3 and
+    plain error lines (no escape codes, no traceback)."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: x\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+    )
+    result = run_bin(*args, "--kubeconfig", str(kubeconfig), env={"NO_COLOR": "1"})
+    assert result.returncode == 3, result.stderr
+    assert "error: cannot reach https://127.0.0.1:9" in result.stderr
+    assert ESC not in result.stdout and ESC not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_no_escape_codes_through_a_pipe_without_no_color() -> None:
     """A pipe alone turns colour off, for the command that colours its severities."""
     result = run_bin("validate")
