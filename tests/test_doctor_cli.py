@@ -38,7 +38,7 @@ def broken(tmp_path: Path) -> str:
 def test_a_healthy_cluster_says_so_and_what_was_checked(run_cli: RunCli) -> None:
     result = run_cli("doctor", "--from", HEALTHY)
     assert result.code == 0, result.err
-    assert result.out == "no problems found (2 nodes, 3 pods, 1 NodePools checked)\n"
+    assert result.out == "no problems found (2 nodes, 3 pods, 1 NodePool checked)\n"
     assert result.err == ""
 
 

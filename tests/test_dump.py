@@ -462,7 +462,7 @@ def test_dump_to_stdout_no_logs(run_cli: Any, api: tuple[str, Script], tmp_path:
     assert header["kind"] == "ClusterDump"
     assert "log tails: not read (--no-logs)" in header["redacted"]
     assert not [p for p, _, _ in script.seen if p.endswith("/log")]
-    assert result.err.startswith("dump: ")  # only the summary, no progress
+    assert result.err == ""  # -q: no progress, no summary (docs/cli.md "--quiet")
 
 
 def test_dump_required_kind_refused_is_exit_3(

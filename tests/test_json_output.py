@@ -143,6 +143,11 @@ CASES = {
         "VerifyReport",
         cluster="tests/controlplane/test_verify.py::test_all_steps_pass_on_recorded_gpu_output",
     ),
+    "diff": Case(
+        ("diff", "-o", "json"),
+        "Diff",
+        cluster="tests/test_cli_consistency.py::test_diff_prints_text_or_json",
+    ),
     "delete": Case(
         ("delete", "--yes", "-o", "json"),
         "DeleteReport",

@@ -360,5 +360,5 @@ def test_text_cost_never_hides_unpriced_nodeclaims() -> None:
     assert "1 without a price" in _cost_line(doc)
     assert "Cost: unknown" in _cost_line({"nodeclaims": [claim], "cost_per_hour": 0.0})
     assert _cost_line({"nodeclaims": [{"price_per_hour": 1.5}], "cost_per_hour": 1.5}) == (
-        "\nCost: $1.500/h for 1 NodeClaim(s)\n"
+        "\nCost: $1.500/h for 1 NodeClaim\n"
     )

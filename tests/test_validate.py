@@ -438,7 +438,7 @@ def test_table_output_has_a_summary_and_exit_1_on_errors(
     result = run_cli("validate", write(tmp_path, [broken]), "--crds", crds_dir(reference))
     assert result.code == 1
     assert result.out.splitlines()[0].split()[:3] == ["SEVERITY", "RULE", "OBJECT"]
-    assert result.out.splitlines()[-1].startswith("1 errors, ")
+    assert result.out.splitlines()[-1].startswith("1 error, ")
 
 
 # --- --from-cluster: transition rules against the live object (engine side, no I/O) -------

@@ -22,6 +22,19 @@ EXIT_INTERNAL = 70
 """A bug in eks-gpu (EX_SOFTWARE); reported with a traceback under ``--debug``."""
 EXIT_INTERRUPTED = 130
 """Interrupted (Ctrl-C at a prompt), as shells report SIGINT: 128 + 2."""
+EXIT_BROKEN_PIPE = 141
+"""The reader of stdout went away (``| head -1``), as shells report SIGPIPE: 128 + 13."""
+
+EXIT_CODES: tuple[tuple[int, str], ...] = (
+    (EXIT_OK, "success"),
+    (EXIT_FINDINGS, "the command ran, but a check failed or it reported findings"),
+    (EXIT_USAGE, "bad flags, config or input: change what you passed"),
+    (EXIT_CLUSTER, "the cluster or the AWS APIs could not be reached or refused the request"),
+    (EXIT_INTERNAL, "a bug in eks-gpu: rerun with --debug and report the traceback"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
+    (EXIT_BROKEN_PIPE, "stdout was closed early (| head); nothing is printed"),
+)
+"""The one table of exit codes, as ``--help`` and docs/exit-codes.md show it."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +145,9 @@ def exit_code_for(error: BaseException) -> int:
 
 
 __all__ = [
+    "EXIT_BROKEN_PIPE",
     "EXIT_CLUSTER",
+    "EXIT_CODES",
     "EXIT_FINDINGS",
     "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",

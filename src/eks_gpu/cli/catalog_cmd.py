@@ -19,7 +19,14 @@ OUTPUTS = ("table", "json")
 
 @click.group()
 def catalog() -> None:
-    """Refresh prices and zone offerings from AWS; show the price source."""
+    """Refresh prices and zone offerings from AWS; show the price source.
+
+    \b
+    Examples:
+      eks-gpu catalog show
+      eks-gpu catalog refresh --region us-west-2
+      eks-gpu catalog show -o json | jq .source
+    """
 
 
 @contextmanager
@@ -27,8 +34,10 @@ def _spinner() -> Iterator[Callable[[str], None]]:
     """A stderr spinner on a terminal, nothing when piped (so stderr keeps only warnings)."""
     from rich.console import Console
 
+    from eks_gpu.cli.output import quiet
+
     console = Console(stderr=True)
-    if not console.is_terminal:
+    if not console.is_terminal or quiet():
         yield lambda _message: None
         return
     with console.status("contacting AWS") as status:

@@ -22,12 +22,21 @@ def text(result: DiffResult) -> str:
 @click.command()
 @render_source_options("Diff the objects", CLUSTER_HELP)
 @cluster_options()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(("text", "json")),
+    default="text",
+    show_default=True,
+    help="text: unified diffs; json: each object's state and diff.",
+)
 def diff(
     config_path: Path | None,
     profile: str | None,
     cluster_name: str | None,
     kubeconfig: str | None,
     kube_context: str | None,
+    output: str,
 ) -> int:
     """Show what apply would change: a unified diff of live against rendered objects.
 
@@ -40,6 +49,7 @@ def diff(
     Examples:
       eks-gpu diff -c eks-gpu.yaml
       eks-gpu diff --profile inference --cluster-name prod --context prod
+      eks-gpu diff -o json | jq '.objects[] | select(.state != "same") | .object'
     """
     from eks_gpu.cli.output import emit
     from eks_gpu.commands.config_source import RenderSource
@@ -50,4 +60,4 @@ def diff(
         kubeconfig=kubeconfig,
         kube_context=kube_context,
     )
-    return emit(result, "text", {"text": text})
+    return emit(result, output, {"text": text})

@@ -17,21 +17,25 @@ SEVERITY_COLOURS = {"error": "red", "warning": "yellow", "info": "blue"}
 
 def text(result: DoctorResult) -> str:
     """Diagnoses grouped by subject, worst first, each with evidence and fix."""
+    from eks_gpu.cli.output import paint, plural
+
     checked = result.report.checked
-    scope = f"{checked['nodes']} nodes, {checked['pods']} pods, {checked['nodepools']} NodePools"
+    scope = ", ".join(
+        plural(checked[key], noun)
+        for key, noun in (("nodes", "node"), ("pods", "pod"), ("nodepools", "NodePool"))
+    )
     if not result.diagnoses:
         return f"no problems found ({scope} checked)\n"
     groups: dict[str, list[str]] = {}
     for d in result.diagnoses:
-        label = click.style(d.severity.upper(), fg=SEVERITY_COLOURS[d.severity])
+        label = paint(d.severity.upper(), SEVERITY_COLOURS[d.severity])
         lines = [f"  {label} {d.id}: {d.summary}"]
         lines += [f"      {line}" for line in d.evidence]
         lines.append(f"      fix: {d.fix}")
         groups.setdefault(d.subject, []).extend(lines)
     out = [line for subject, lines in groups.items() for line in (subject, *lines)]
     counts = {s: sum(1 for d in result.diagnoses if d.severity == s) for s in SEVERITY_COLOURS}
-    plural = {s: "" if n == 1 or s == "info" else "s" for s, n in counts.items()}
-    summary = ", ".join(f"{n} {s}{plural[s]}" for s, n in counts.items())
+    summary = ", ".join(f"{n} info" if s == "info" else plural(n, s) for s, n in counts.items())
     return "\n".join(out) + f"\n\n{summary} ({scope} checked)\n"
 
 

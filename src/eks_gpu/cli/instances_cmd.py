@@ -170,6 +170,10 @@ def instances(
     from eks_gpu.cli.output import emit, say
     from eks_gpu.commands.instances import instances as run
 
+    if plot is not None:  # fail before the table, not after it
+        from eks_gpu.cli.plot import require_pyplot
+
+        require_pyplot()
     result = run(
         families=comma_list(families),
         gpus=comma_list(gpus),

@@ -3,19 +3,45 @@
 Commands are imported only when run, so ``--help`` and ``--version`` never load pydantic,
 YAML or the catalog. Every expected failure is an :class:`EksGpuError`, turned into a short
 message on stderr and the exit code from :mod:`eks_gpu.errors`; only ``--debug`` shows
-tracebacks.
+tracebacks. Every command takes ``--debug`` and ``--quiet`` before or after its name and
+lists the exit codes in its ``--help`` (docs/cli.md).
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import click
 
 from eks_gpu import __version__
-from eks_gpu.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EksGpuError, exit_code_for
+from eks_gpu.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_CODES,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    EksGpuError,
+    exit_code_for,
+)
+
+COMPLETE_VAR = "_EKS_GPU_COMPLETE"
+DEBUG_KEY = "eks_gpu.debug"
+QUIET_KEY = "eks_gpu.quiet"  # read by eks_gpu.cli.output.quiet
+# Words a new user tries that are not commands, and the command that does that job.
+INSTEAD = {
+    "check": "validate",
+    "lint": "validate",
+    "install": "apply",
+    "diagnose": "doctor",
+    "list": "instances",
+    "get": "status",
+    "test": "verify",
+}
 
 # name -> (module, function, one-line help); the help is here so listing needs no imports.
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -48,6 +74,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "eks_gpu.cli.delete_cmd",
         "delete",
         "Delete the config's objects from the cluster (only those labelled as ours).",
+    ),
+    "completion": (
+        "eks_gpu.cli.completion_cmd",
+        "completion",
+        "Print the shell completion script for bash, zsh or fish.",
     ),
     "diff": (
         "eks_gpu.cli.diff_cmd",
@@ -98,6 +129,69 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+def exit_code_epilog() -> str:
+    """The exit code table (:data:`eks_gpu.errors.EXIT_CODES`) as a ``--help`` epilog."""
+    rows = "".join(f"\n  {code:<5}{meaning}" for code, meaning in EXIT_CODES)
+    return f"\b\nExit codes:{rows}"
+
+
+def _flag_to_meta(key: str) -> Callable[[click.Context, click.Parameter, bool], None]:
+    """A callback that records a flag in ``ctx.meta``, which a group and its subcommands
+    share, so the flag means the same before and after the subcommand."""
+
+    def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.meta[key] = True
+
+    return callback
+
+
+def shared_options() -> list[click.Option]:
+    """``--debug`` and ``-q/--quiet``, as every command takes them."""
+    return [
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            expose_value=False,
+            callback=_flag_to_meta(QUIET_KEY),
+            help="Leave out info and progress lines on stderr (data, warnings and errors stay).",
+        ),
+        click.Option(
+            ["--debug"],
+            is_flag=True,
+            expose_value=False,
+            callback=_flag_to_meta(DEBUG_KEY),
+            help="Show the traceback of an unexpected error (a bug in eks-gpu).",
+        ),
+    ]
+
+
+def adopt(command: click.Command) -> click.Command:
+    """Give ``command`` (and a group's subcommands) the shared options and the exit code
+    epilog, once."""
+    names = {param.name for param in command.params}
+    command.params += [option for option in shared_options() if option.name not in names]
+    if command.epilog is None:
+        command.epilog = exit_code_epilog()
+    if isinstance(command, click.Group):
+        for subcommand in command.commands.values():
+            adopt(subcommand)
+    return command
+
+
+def _no_such_command(ctx: click.Context, name: str) -> click.UsageError:
+    """An unknown command, with the closest commands (or the one that does that job) and
+    where the list is."""
+    close = difflib.get_close_matches(name, list(COMMANDS), n=2, cutoff=0.6)
+    if name in INSTEAD:
+        close = [INSTEAD[name], *[c for c in close if c != INSTEAD[name]]]
+    guess = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return click.UsageError(
+        f"No such command {name!r}.{guess} See '{ctx.command_path} --help' for the commands.",
+        ctx,
+    )
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use."""
 
@@ -110,7 +204,15 @@ class LazyGroup(click.Group):
             return None
         module, attribute, _ = entry
         command: click.Command = getattr(importlib.import_module(module), attribute)
-        return command
+        return adopt(command)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0]
+        if name not in COMMANDS and not name.startswith("-") and not ctx.resilient_parsing:
+            raise _no_such_command(ctx, name)
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
@@ -121,17 +223,28 @@ class LazyGroup(click.Group):
 @click.group(
     cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=exit_code_epilog(),
 )
 @click.version_option(__version__, "--version", prog_name="eks-gpu", message="%(prog)s %(version)s")
-@click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli() -> None:
     """eks-gpu: verified, cost-aware GPU capacity for EKS clusters that run Karpenter.
 
-    The EKS GPU guide as software: render the GPU NodePool and device plugin, then
-    check, apply and diagnose them.
+    The EKS GPU guide as software. `plan` renders the GPU NodePool, EC2NodeClass and device
+    plugin from eks-gpu.yaml, validates them and simulates what Karpenter would launch, all
+    offline; `diff` and `apply` put them on the cluster; `verify` runs GPU test pods;
+    `status` and `doctor` show and diagnose GPU capacity. Every command that prints data
+    takes -o json; colour follows NO_COLOR and the terminal.
+
+    \b
+    Examples:
+      eks-gpu init --profile inference --cluster-name prod
+      eks-gpu plan
+      eks-gpu apply --context prod && eks-gpu verify --context prod
+      eks-gpu doctor --context prod
     """
-    ctx.obj = {"debug": debug}
+
+
+adopt(cli)
 
 
 def _prog_name(argv0: str) -> str:
@@ -139,15 +252,39 @@ def _prog_name(argv0: str) -> str:
     return "kubectl gpu" if argv0.rsplit("/", 1)[-1].startswith("kubectl-gpu") else "eks-gpu"
 
 
+def _debug_requested(args: list[str]) -> bool:
+    """``--debug`` anywhere among the options (before ``--``), before or after the command."""
+    options = args[: args.index("--")] if "--" in args else args
+    return "--debug" in options
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null so the interpreter's last flush of a closed pipe is quiet
+    (the Python docs' recipe for SIGPIPE); a stream without a descriptor needs nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is an OSError
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code: the command result's, or the error's from
     :func:`eks_gpu.errors.exit_code_for` (never raises for expected failures)."""
-    from eks_gpu.cli.output import error_lines, say
+    from eks_gpu.cli.output import StdoutClosed, error_lines, say
 
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
+    debug = _debug_requested(args)
     try:
-        result = cli.main(args=args, prog_name=_prog_name(sys.argv[0]), standalone_mode=False)
+        result: Any = cli.main(
+            args=args,
+            prog_name=_prog_name(sys.argv[0]),
+            standalone_mode=False,
+            complete_var=COMPLETE_VAR,
+        )
+    except (StdoutClosed, BrokenPipeError):
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except click.ClickException as error:
         error.show()
         return EXIT_USAGE if error.exit_code == 2 else error.exit_code

@@ -24,7 +24,10 @@ def findings_text(validation: ValidationResult) -> str:
         for f in validation.findings
     ]
     lines += [f"  skipped: {item}" for item in validation.skipped]
-    summary = f"{validation.count('error')} errors, {validation.count('warning')} warnings"
+    from eks_gpu.cli.output import plural
+
+    counts = (validation.count("error"), validation.count("warning"))
+    summary = f"{plural(counts[0], 'error')}, {plural(counts[1], 'warning')}"
     return summary + "\n" + "".join(line + "\n" for line in lines)
 
 

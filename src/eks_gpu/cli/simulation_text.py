@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from eks_gpu.cli.output import plural
 from eks_gpu.cli.table import format_table
 
 if TYPE_CHECKING:
@@ -62,14 +63,15 @@ def _cost_line(doc: Mapping[str, Any]) -> str:
     claims = doc["nodeclaims"]
     unpriced = sum(1 for c in claims if c["price_per_hour"] is None)
     if not unpriced:
-        return f"\nCost: ${doc['cost_per_hour']:.3f}/h for {len(claims)} NodeClaim(s)\n"
+        return f"\nCost: ${doc['cost_per_hour']:.3f}/h for {plural(len(claims), 'NodeClaim')}\n"
     if unpriced == len(claims):
         return (
             f"\nCost: unknown: no NodeClaim has a known price ({unpriced} spot without a price)\n"
         )
+    priced = plural(len(claims) - unpriced, "NodeClaim")
     return (
-        f"\nCost: ${doc['cost_per_hour']:.3f}/h for the {len(claims) - unpriced} NodeClaim(s) "
-        f"with a known price; {unpriced} without a price (spot unknown: see the assumptions)\n"
+        f"\nCost: ${doc['cost_per_hour']:.3f}/h for the {priced}"
+        f" with a known price; {unpriced} without a price (spot unknown: see the assumptions)\n"
     )
 
 

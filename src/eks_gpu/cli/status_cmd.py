@@ -192,7 +192,7 @@ def _show(output: str) -> Callable[[StatusResult, list[str]], None]:
     the result's messages (price source, what was not read) go to stderr once, first."""
     import sys
 
-    from eks_gpu.cli.output import document_text
+    from eks_gpu.cli.output import document_text, echo, quiet
 
     tty = sys.stdout.isatty()
     said: set[str] = set()
@@ -204,12 +204,14 @@ def _show(output: str) -> Callable[[StatusResult, list[str]], None]:
             body = table_text(result, wide=output == "wide")
         stamp = datetime.datetime.now().strftime("%H:%M:%S")
         if tty:
-            click.echo(CLEAR, nl=False)
+            click.echo(
+                CLEAR, nl=False, color=True
+            )  # a screen control, not colour: NO_COLOR keeps it
         if output != "json":
-            click.echo(f"--- {stamp}" + "".join(f"; {note}" for note in notes))
-        click.echo(body, nl=False)
-        for line in [m for m in result.messages if m not in said] + notes:
-            click.echo(line, err=True)
+            echo(f"--- {stamp}" + "".join(f"; {note}" for note in notes))
+        echo(body, nl=False)
+        for line in [] if quiet() else [m for m in result.messages if m not in said] + notes:
+            echo(line, err=True)
         said.update(result.messages)
 
     return show

@@ -15,23 +15,23 @@ if TYPE_CHECKING:
 SEVERITY_COLOURS = {"error": "red", "warning": "yellow", "info": "blue"}
 
 
-def table(report: ValidationResult) -> str:
-    """Findings as a table, errors first, then a summary line."""
+def table(report: ValidationResult, wide: bool = False) -> str:
+    """Findings as a table, errors first (severity coloured where colour is on), then a
+    summary line; fitted to the terminal unless ``wide``."""
+    from eks_gpu.cli.output import paint, plural
     from eks_gpu.cli.table import format_table
 
     rows = [
         [f.severity.upper(), f.rule, f.object, f.path, f.message, f.fix] for f in report.findings
     ]
-    text = (
-        format_table(("SEVERITY", "RULE", "OBJECT", "PATH", "MESSAGE", "FIX"), rows) if rows else ""
-    )
+    headers = ("SEVERITY", "RULE", "OBJECT", "PATH", "MESSAGE", "FIX")
+    text = format_table(headers, rows, wide=wide) if rows else ""
     for severity, colour in SEVERITY_COLOURS.items():
-        text = text.replace(
-            f"\n{severity.upper()} ", "\n" + click.style(severity.upper(), fg=colour) + " "
-        )
+        label = severity.upper()
+        text = text.replace(f"\n{label} ", "\n" + paint(label, colour) + " ")
     lines = [f"skipped: {item}" for item in report.skipped]
-    counts = [f"{report.count(s)} {s}{'s' if s != 'info' else ''}" for s in SEVERITY_COLOURS]
-    summary = ", ".join(counts)
+    counts = [plural(report.count("error"), "error"), plural(report.count("warning"), "warning")]
+    summary = ", ".join([*counts, f"{report.count('info')} info"])
     return text + "".join(line + "\n" for line in lines) + summary + "\n"
 
 
@@ -77,7 +77,12 @@ def table(report: ValidationResult) -> str:
 )
 @eks_admission_option
 @click.option(
-    "-o", "--output", type=click.Choice(("table", "json")), default="table", show_default=True
+    "-o",
+    "--output",
+    type=click.Choice(("table", "wide", "json")),
+    default="table",
+    show_default=True,
+    help="table fits the terminal; wide keeps every cell whole.",
 )
 def validate(
     paths: tuple[str, ...],
@@ -107,6 +112,7 @@ def validate(
       eks-gpu validate nodepool.yaml --from-cluster --context prod
       eks-gpu validate manifests/ --crds ../karpenter/pkg/apis/crds/
       kubectl get nodepools -o yaml | eks-gpu validate - -o json
+      eks-gpu validate manifests/ -o wide
     """
     from eks_gpu.cli.output import emit
     from eks_gpu.commands.config_source import RenderSource
@@ -124,4 +130,4 @@ def validate(
         eks_admission=eks_admission,
         skip_crd_checks=skip_crd_checks,
     )
-    return emit(result, output, {"table": table})
+    return emit(result, output, {"table": table, "wide": lambda r: table(r, wide=True)})
