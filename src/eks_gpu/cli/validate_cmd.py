@@ -75,9 +75,19 @@ def table(report: ValidationResult) -> str:
     show_default=True,
     help="Kubernetes version for core object schemas.",
 )
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Accept files or stdin that hold no object (by default an error: exit 2).",
+)
 @eks_admission_option
 @click.option(
-    "-o", "--output", type=click.Choice(("table", "json")), default="table", show_default=True
+    "-o",
+    "--output",
+    type=click.Choice(("table", "json", "sarif")),
+    default="table",
+    show_default=True,
+    help="sarif: SARIF 2.1.0 for GitHub code scanning (docs/ci.md).",
 )
 def validate(
     paths: tuple[str, ...],
@@ -91,6 +101,7 @@ def validate(
     kubeconfig: str | None,
     kube_context: str | None,
     kubernetes_version: str,
+    allow_empty: bool,
     eks_admission: bool,
     output: str,
 ) -> int:
@@ -123,5 +134,8 @@ def validate(
         kubernetes_version=kubernetes_version,
         eks_admission=eks_admission,
         skip_crd_checks=skip_crd_checks,
+        allow_empty=allow_empty,
     )
-    return emit(result, output, {"table": table})
+    from eks_gpu.cli.sarif import sarif_text
+
+    return emit(result, output, {"table": table, "sarif": sarif_text})
