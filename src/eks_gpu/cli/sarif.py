@@ -76,7 +76,7 @@ def sarif_text(result: ValidationResult) -> str:
     from eks_gpu.validate.rules import ALL_RULES
     from eks_gpu.validate.sarif import sarif_log
 
-    summaries = {rule.id: rule.summary for rule in ALL_RULES}
+    summaries: dict[str, str] = {str(rule.id): rule.summary for rule in ALL_RULES}
     log = sarif_log(result.findings, locator(result), summaries, result.skipped, __version__)
     return json.dumps(log, indent=2) + "\n"
 

@@ -1,6 +1,7 @@
 """Where CRDs come from offline: files (``--crds``), or a Karpenter release
 (``--karpenter-version``, else the newest supported one), downloaded once from the release's
-``pkg/apis/crds/`` and cached under the user cache dir.
+``pkg/apis/crds/`` and cached under the user cache dir. Either way the CRDs' CEL rules come
+back parsed from the cache when an earlier run parsed them (:mod:`.cel_cache`).
 
 Nothing is bundled: the upstream CRD files are Karpenter's, so we fetch them for the exact
 version the user runs, and fail plainly (exit 3) when they cannot be had: a check that did
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from eks_gpu.errors import UsageError
 from eks_gpu.loaders.cache_dir import cache_dir
+from eks_gpu.loaders.cel_cache import warm
 from eks_gpu.loaders.manifest_files import load_manifests, read_text, yaml_files
 from eks_gpu.manifests import Manifest, ManifestError, parse_documents
 from eks_gpu.validate.crds import (
@@ -62,7 +64,7 @@ def crds_from_paths(paths: Iterable[str]) -> CrdSet:
             f"--crds {', '.join(paths)}: no CustomResourceDefinition found",
             hint="point --crds at the CRD YAML files, e.g. Karpenter's pkg/apis/crds/",
         )
-    return found
+    return warm(found)
 
 
 def crd_cache(version: str) -> Path:
@@ -125,7 +127,8 @@ def karpenter_crds(version: str, download: bool = True) -> CrdSet:
             _download(url, folder / name, optional)
     names = [*KARPENTER_CRD_FILES, *OPTIONAL_CRD_FILES]
     paths = [str(folder / name) for name in names if (folder / name).is_file()]
-    return crd_set(load_manifests(paths), f"Karpenter {tag} CRDs ({folder})")
+    found = crd_set(load_manifests(paths), f"Karpenter {tag} CRDs ({folder})")
+    return warm(found)
 
 
 __all__ = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -47,6 +47,8 @@ class CrdVersion:
     version: str
     openapi: dict[str, Any]
     source: str
+    schema_checked: bool = field(default=False, compare=False)
+    """An earlier run checked this very schema against the metaschema (the CEL cache says so)."""
 
     @property
     def api_version(self) -> str:
@@ -55,7 +57,7 @@ class CrdVersion:
     @cached_property
     def validator(self) -> Draft202012Validator:
         """The structural-schema validator, built once per CRD version."""
-        return schema_validator(self.openapi)
+        return schema_validator(self.openapi, check=not self.schema_checked)
 
     @cached_property
     def cel(self) -> CompiledValidations:

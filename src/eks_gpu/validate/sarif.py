@@ -58,7 +58,7 @@ def _document_node(text: str, index: int) -> yaml.Node | None:
     try:
         for position, node in enumerate(yaml.compose_all(text, Loader=loader)):
             if position == index:
-                return node
+                return node if isinstance(node, yaml.Node) else None
     except yaml.YAMLError:
         return None
     return None
