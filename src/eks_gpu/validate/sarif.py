@@ -64,30 +64,35 @@ def _document_node(text: str, index: int) -> yaml.Node | None:
     return None
 
 
-def _child(node: yaml.Node, segment: str) -> yaml.Node | None:
+def _child(node: yaml.Node, segment: str) -> tuple[yaml.Node, int] | None:
+    """The value at ``segment`` and the 0-based line that names it (a key's own line)."""
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode) and key.value == segment:
-                return value
+                return (value, key.start_mark.line) if isinstance(value, yaml.Node) else None
     if isinstance(node, yaml.SequenceNode) and segment.isdigit():
+        items = [item for item in node.value if isinstance(item, yaml.Node)]
         position = int(segment)
-        return node.value[position] if position < len(node.value) else None
+        if position < len(items):
+            return items[position], items[position].start_mark.line
     return None
 
 
 def line_of(text: str, index: int, path: str) -> int | None:
     """The 1-based line of ``path`` (``.spec.limits``, ``.items[2].key``) in document
-    ``index`` of ``text``: the deepest part of the path that exists, else the document's first
-    line; None when the document is not there (or the text is not YAML)."""
+    ``index`` of ``text``: the line of the deepest part of the path that exists (a key's own
+    line), else the document's first line; None when the document is not there (or the text
+    is not YAML)."""
     node = _document_node(text, index)
     if node is None:
         return None
+    line = int(node.start_mark.line)
     for match in _SEGMENT.finditer(path):
-        child = _child(node, match.group(1) or match.group(2))
-        if child is None:
+        found = _child(node, match.group(1) or match.group(2))
+        if found is None:
             break
-        node = child
-    return int(node.start_mark.line) + 1
+        node, line = found
+    return line + 1
 
 
 def finding_line(finding: Finding) -> int | None:
