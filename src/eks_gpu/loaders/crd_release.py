@@ -11,10 +11,9 @@ not run must never read as a pass.
 from __future__ import annotations
 
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eks_gpu.errors import UsageError
 from eks_gpu.loaders.cache_dir import cache_dir
@@ -29,6 +28,9 @@ from eks_gpu.validate.crds import (
     check_version,
     crd_set,
 )
+
+if TYPE_CHECKING:
+    import urllib.error
 
 RELEASE_URL = "https://raw.githubusercontent.com/aws/karpenter-provider-aws/{version}/pkg/apis/crds"
 URL_ENV = "EKS_GPU_KARPENTER_CRD_URL"
@@ -74,6 +76,8 @@ def crd_cache(version: str) -> Path:
 
 def _not_found(error: urllib.error.URLError) -> bool:
     """A 404 (or a missing file under a ``file://`` base): the release has no such file."""
+    import urllib.error
+
     if isinstance(error, urllib.error.HTTPError):
         return error.code == 404
     return isinstance(error.reason, FileNotFoundError)
@@ -83,7 +87,12 @@ def _download(url: str, target: Path, optional: bool = False) -> None:
     """Fetch ``url`` into ``target``. An optional file the release lacks is remembered as
     ``<name>.absent`` so it is not asked for again; one that cannot be fetched right now
     (offline, with the required files cached by an older eks-gpu) is tried again next time,
-    and its objects meanwhile fail as "not served" rather than pass."""
+    and its objects meanwhile fail as "not served" rather than pass. urllib is imported here
+    (with http.client and ssl it is a noticeable part of start-up), as a cached release never
+    needs it."""
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
             body = response.read()
