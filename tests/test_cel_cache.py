@@ -49,6 +49,20 @@ def _findings(crds: CrdSet) -> list[tuple[str, str, str]]:
     return [(f.rule, f.path, f.message) for f in report.findings]
 
 
+def test_unused_crd_versions_are_never_unpickled(
+    reference: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _crds(reference)
+    cel.forget_parsed()
+    read: list[str] = []
+    original = cel_cache._read
+    monkeypatch.setattr(cel_cache, "_read", lambda p, k: read.append(p.name) or original(p, k))
+    crds = _crds(reference)
+    assert read == []
+    _findings(crds)  # a NodePool only
+    assert [name.split("-")[0] for name in read] == ["karpenter.sh_NodePool_v1"]
+
+
 def test_second_run_parses_nothing_and_finds_the_same(reference: Path) -> None:
     first = _crds(reference)
     assert cel.parse_count() > 60  # the 84 rules of v1.14.1 (63 distinct texts) + NodeOverlay
@@ -74,6 +88,7 @@ def test_cached_trees_are_reused_not_reparsed(reference: Path) -> None:
     cel.forget_parsed()
     loaded = cel_cache.load_or_store(nodepool)
     assert loaded.schema_checked
+    assert len(loaded.cel) > 0
     payload = pickle.loads(cel_cache.cache_file(nodepool).read_bytes())
     text = next(iter(payload["parsed"]))
     assert cel.parse_rule(text) == payload["parsed"][text]
@@ -106,9 +121,11 @@ def test_spoiled_cache_is_ignored_and_rebuilt(reference: Path, spoil: Any) -> No
 
     cel.forget_parsed()
     again = _crds(reference)
-    assert cel.parse_count() > 0  # the spoiled NodePool entry was parsed again
-    assert not next(c for c in again.versions if c.kind == "NodePool").schema_checked
+    assert cel.parse_count() == 0  # nothing is read (or parsed) before the rules compile
+    # the file's name says its schema passed the metaschema check (written only after it)
+    assert next(c for c in again.versions if c.kind == "NodePool").schema_checked
     assert _findings(again) == cold
+    assert cel.parse_count() > 0  # the spoiled NodePool entry was parsed again
     rebuilt = pickle.loads(path.read_bytes())
     assert rebuilt["key"] == cel_cache.cache_key(nodepool)
 
@@ -134,7 +151,7 @@ def test_another_crd_schema_has_another_key(reference: Path) -> None:
     other = type(nodepool)(nodepool.group, nodepool.kind, nodepool.version, changed, "x")
     assert cel_cache.cache_key(other) != cel_cache.cache_key(nodepool)
     cel.forget_parsed()
-    assert not cel_cache.load_or_store(other).schema_checked  # stale: rebuilt for the new CRD
+    assert not cel_cache.load_or_store(other).schema_checked  # not cached: checked and parsed
     assert cel.parse_count() > 0
 
 

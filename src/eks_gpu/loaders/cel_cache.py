@@ -19,6 +19,7 @@ The payload is checked to be ``{key, parsed: {str: lark.Tree | str}}`` before us
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -69,7 +70,7 @@ def _stem(crd: CrdVersion) -> str:
 def cache_file(crd: CrdVersion, key: str | None = None) -> Path:
     """Where ``crd``'s parsed rules are kept: one file per schema (two releases' NodePool
     CRDs, used in turn, each keep theirs)."""
-    return cache_dir() / FOLDER / f"{_stem(crd)}-{(key or cache_key(crd))[:20]}.pickle"
+    return cache_dir() / FOLDER / f"{_stem(crd)}-{key or cache_key(crd)}.pickle"
 
 
 def _prune(crd: CrdVersion, keep: Path) -> None:
@@ -109,15 +110,29 @@ def _write(path: Path, payload: dict[str, Any]) -> None:
         return
 
 
-def load_or_store(crd: CrdVersion) -> CrdVersion:
-    """``crd`` with its parsed rules seeded from the cache (and marked ``schema_checked``),
-    else ``crd`` after parsing its rules and checking its schema, both then stored."""
-    key = cache_key(crd)
-    path = cache_file(crd, key)
+def _seed_or_rebuild(crd: CrdVersion, key: str, path: Path) -> None:
+    """Just before ``crd``'s rules compile: seed them from ``path``, or (a corrupt or foreign
+    file) parse them and write the file again."""
     parsed = _read(path, key)
     if parsed is not None:
         seed_parsed(parsed)
-        return replace(crd, schema_checked=True)
+    else:
+        _write(path, {"key": key, "parsed": parsed_rules(rule_texts(crd.openapi))})
+
+
+def load_or_store(crd: CrdVersion) -> CrdVersion:
+    """``crd`` marked ``schema_checked`` and set to seed its parsed rules from the cache when
+    they compile (CRD versions a run never uses cost no unpickling), when a file for its key
+    exists; else ``crd`` after parsing its rules and checking its schema, both then stored.
+
+    A file is only ever written after the schema it is named for passed the check, so its
+    name alone says the check passed; its content is checked when it is read.
+    """
+    key = cache_key(crd)
+    path = cache_file(crd, key)
+    if path.is_file():
+        seed = functools.partial(_seed_or_rebuild, crd, key, path)
+        return replace(crd, schema_checked=True, before_compile=seed)
     try:
         crd.validator  # noqa: B018 (checks the schema now, once)
     except SchemaError:

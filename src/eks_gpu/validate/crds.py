@@ -8,7 +8,7 @@ objects into a :class:`CrdSet`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -49,6 +49,8 @@ class CrdVersion:
     source: str
     schema_checked: bool = field(default=False, compare=False)
     """An earlier run checked this very schema against the metaschema (the CEL cache says so)."""
+    before_compile: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+    """Called once before the rules compile: the loaders seed parse trees from their cache."""
 
     @property
     def api_version(self) -> str:
@@ -62,6 +64,8 @@ class CrdVersion:
     @cached_property
     def cel(self) -> CompiledValidations:
         """Every CEL rule of this version, compiled once."""
+        if self.before_compile is not None:
+            self.before_compile()
         return compile_validations(self.openapi)
 
 
