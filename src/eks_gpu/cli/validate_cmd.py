@@ -75,14 +75,20 @@ def table(report: ValidationResult, wide: bool = False) -> str:
     show_default=True,
     help="Kubernetes version for core object schemas.",
 )
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Accept files or stdin that hold no object (by default an error: exit 2).",
+)
 @eks_admission_option
 @click.option(
     "-o",
     "--output",
-    type=click.Choice(("table", "wide", "json")),
+    type=click.Choice(("table", "wide", "json", "sarif")),
     default="table",
     show_default=True,
-    help="table fits the terminal; wide keeps every cell whole.",
+    help="table fits the terminal; wide keeps every cell whole; sarif: SARIF 2.1.0 for "
+    "GitHub code scanning (docs/ci.md).",
 )
 def validate(
     paths: tuple[str, ...],
@@ -96,6 +102,7 @@ def validate(
     kubeconfig: str | None,
     kube_context: str | None,
     kubernetes_version: str,
+    allow_empty: bool,
     eks_admission: bool,
     output: str,
 ) -> int:
@@ -129,5 +136,9 @@ def validate(
         kubernetes_version=kubernetes_version,
         eks_admission=eks_admission,
         skip_crd_checks=skip_crd_checks,
+        allow_empty=allow_empty,
     )
-    return emit(result, output, {"table": table, "wide": lambda r: table(r, wide=True)})
+    from eks_gpu.cli.sarif import sarif_text
+
+    formats = {"table": table, "wide": lambda r: table(r, wide=True), "sarif": sarif_text}
+    return emit(result, output, formats)

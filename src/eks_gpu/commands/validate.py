@@ -31,6 +31,9 @@ class ValidationResult:
     findings: tuple[Finding, ...]
     skipped: tuple[str, ...]
     messages: tuple[str, ...] = ()
+    origins: tuple[tuple[str, str, int], ...] = ()
+    """``(object ref, source, document index)`` of every object, for ``-o sarif``'s
+    locations; not part of the JSON document."""
 
     def count(self, severity: str) -> int:
         """How many findings have ``severity``."""
@@ -81,6 +84,31 @@ def _input(
     return load_manifests(paths) if paths else rendered_manifests(source)
 
 
+def _input_names(paths: Sequence[str]) -> str:
+    return ", ".join("stdin" if path == "-" else path for path in paths)
+
+
+def check_not_empty(paths: Sequence[str], objects: Sequence[Manifest]) -> None:
+    """Refuse files (or stdin) that hold no object at all.
+
+    ``kubectl get nodepools -o yaml | eks-gpu validate -`` whose kubectl failed hands us an
+    empty stdin; reporting "0 errors" would read as a pass. kubectl refuses the same input:
+    ``kubectl apply --dry-run=client -f empty.yaml`` exits 1 with ``error: no objects passed
+    to apply`` (k8s.io/kubectl pkg/cmd/apply/apply.go, ``ApplyOptions.Run``).
+
+    Raises:
+        ManifestError: ``paths`` were given and yielded no object (exit 2).
+    """
+    from eks_gpu.manifests import ManifestError
+
+    if paths and not objects:
+        raise ManifestError(
+            f"no objects in INPUT: {_input_names(paths)}; did the command producing it fail?",
+            hint="check the command or file that feeds validate; pass --allow-empty when "
+            "empty input is expected (e.g. a folder that may hold no manifests yet)",
+        )
+
+
 def _connect(kubeconfig: str | None, kube_context: str | None) -> tuple[Client, LiveLookup]:
     from eks_gpu.cluster.client import connect
     from eks_gpu.cluster.reader import live_lookup
@@ -102,17 +130,21 @@ def validate(
     kubernetes_version: str | None = None,
     eks_admission: bool = True,
     skip_crd_checks: bool = False,
+    allow_empty: bool = False,
 ) -> ValidationResult:
     """Validate ``manifests``, else the files at ``paths``, else the render of ``source``
     (``eks_admission=False``: the pods of a cluster without EKS's ExtendedResourceToleration
-    admission)."""
+    admission). Files or stdin with no object are an error unless ``allow_empty``."""
     from eks_gpu.commands.crd_source import choose_crds
     from eks_gpu.validate.core import DEFAULT_KUBERNETES_VERSION, check_kubernetes_version
     from eks_gpu.validate.engine import Options, validate_manifests
+    from eks_gpu.validate.findings import object_ref
 
     _check_flags(paths, source, from_cluster, crd_paths, kubeconfig, kube_context)
     version = check_kubernetes_version(kubernetes_version or DEFAULT_KUBERNETES_VERSION)
     objects = _input(paths, source, manifests)
+    if not allow_empty:
+        check_not_empty(paths, objects)
     client, live = _connect(kubeconfig, kube_context) if from_cluster else (None, None)
     try:
         choice = choose_crds(crd_paths, karpenter_version, client, skip=skip_crd_checks)
@@ -123,7 +155,8 @@ def validate(
     finally:
         if client is not None:
             client.close()  # transition rules read live objects during validate_manifests
-    return ValidationResult(tuple(report.findings), tuple(report.skipped))
+    origins = tuple((object_ref(m.obj), m.source, m.index) for m in objects)
+    return ValidationResult(tuple(report.findings), tuple(report.skipped), origins=origins)
 
 
-__all__ = ["KIND", "ValidationResult", "validate"]
+__all__ = ["KIND", "ValidationResult", "check_not_empty", "validate"]

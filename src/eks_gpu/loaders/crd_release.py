@@ -1,6 +1,7 @@
 """Where CRDs come from offline: files (``--crds``), or a Karpenter release
 (``--karpenter-version``, else the newest supported one), downloaded once from the release's
-``pkg/apis/crds/`` and cached under the user cache dir.
+``pkg/apis/crds/`` and cached under the user cache dir. Either way the CRDs' CEL rules come
+back parsed from the cache when an earlier run parsed them (:mod:`.cel_cache`).
 
 Nothing is bundled: the upstream CRD files are Karpenter's, so we fetch them for the exact
 version the user runs, and fail plainly (exit 3) when they cannot be had: a check that did
@@ -10,13 +11,13 @@ not run must never read as a pass.
 from __future__ import annotations
 
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eks_gpu.errors import UsageError
 from eks_gpu.loaders.cache_dir import cache_dir
+from eks_gpu.loaders.cel_cache import warm
 from eks_gpu.loaders.manifest_files import load_manifests, read_text, yaml_files
 from eks_gpu.manifests import Manifest, ManifestError, parse_documents
 from eks_gpu.validate.crds import (
@@ -27,6 +28,9 @@ from eks_gpu.validate.crds import (
     check_version,
     crd_set,
 )
+
+if TYPE_CHECKING:
+    import urllib.error
 
 RELEASE_URL = "https://raw.githubusercontent.com/aws/karpenter-provider-aws/{version}/pkg/apis/crds"
 URL_ENV = "EKS_GPU_KARPENTER_CRD_URL"
@@ -62,7 +66,7 @@ def crds_from_paths(paths: Iterable[str]) -> CrdSet:
             f"--crds {', '.join(paths)}: no CustomResourceDefinition found",
             hint="point --crds at the CRD YAML files, e.g. Karpenter's pkg/apis/crds/",
         )
-    return found
+    return warm(found)
 
 
 def crd_cache(version: str) -> Path:
@@ -72,6 +76,8 @@ def crd_cache(version: str) -> Path:
 
 def _not_found(error: urllib.error.URLError) -> bool:
     """A 404 (or a missing file under a ``file://`` base): the release has no such file."""
+    import urllib.error
+
     if isinstance(error, urllib.error.HTTPError):
         return error.code == 404
     return isinstance(error.reason, FileNotFoundError)
@@ -81,7 +87,12 @@ def _download(url: str, target: Path, optional: bool = False) -> None:
     """Fetch ``url`` into ``target``. An optional file the release lacks is remembered as
     ``<name>.absent`` so it is not asked for again; one that cannot be fetched right now
     (offline, with the required files cached by an older eks-gpu) is tried again next time,
-    and its objects meanwhile fail as "not served" rather than pass."""
+    and its objects meanwhile fail as "not served" rather than pass. urllib is imported here
+    (with http.client and ssl it is a noticeable part of start-up), as a cached release never
+    needs it."""
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
             body = response.read()
@@ -125,7 +136,8 @@ def karpenter_crds(version: str, download: bool = True) -> CrdSet:
             _download(url, folder / name, optional)
     names = [*KARPENTER_CRD_FILES, *OPTIONAL_CRD_FILES]
     paths = [str(folder / name) for name in names if (folder / name).is_file()]
-    return crd_set(load_manifests(paths), f"Karpenter {tag} CRDs ({folder})")
+    found = crd_set(load_manifests(paths), f"Karpenter {tag} CRDs ({folder})")
+    return warm(found)
 
 
 __all__ = [

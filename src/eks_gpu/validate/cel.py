@@ -5,6 +5,10 @@ them, so a NodePool that "validates" can still be refused at apply time. This mo
 CRD version's ``openAPIV3Schema`` once (:func:`compile_validations`), compiles each rule once
 (a process-wide cache keyed by rule text, so the eight ``self != ''`` rules compile once), and
 then evaluates them on any number of objects (:func:`evaluate`). Pure: no file or network I/O.
+Parse trees are the costly part (celpy builds a Lark LALR parser first), so they can be
+handed out (:func:`parsed_rules`) and back in (:func:`seed_parsed`): the loaders keep them
+in the user cache per CRD version (:mod:`eks_gpu.loaders.cel_cache`), and a warm run never
+builds the parser.
 
 Paths, two kinds:
 
@@ -38,16 +42,18 @@ parse, or that calls a Kubernetes library function not in :mod:`.cel_functions`,
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
 import celpy
 import lark
 from celpy import celtypes
-from celpy.celparser import CELParseError
+from celpy.celparser import CELParseError, CELParser
 from celpy.evaluation import CELEvalError, CELUnsupportedError, base_functions
 
 from eks_gpu.validate.cel_functions import FUNCTIONS, FUNCTIONS_WITHOUT_INT, MACROS
@@ -130,10 +136,95 @@ class _Program:
     unsupported: str | None
 
 
+Parsed = Union["lark.Tree[Any]", str]
+"""A rule's parse tree, or why cel-python cannot parse it (the part worth caching on disk)."""
+
+_PARSED: dict[str, Parsed] = {}
+_PARSE_COUNT = [0]
+
+
+class _RunEnvironment(celpy.Environment):
+    """What a program needs from its environment (package, annotations), without the parser:
+    building celpy's Lark LALR parser is most of a cold compile, and rules parsed in an earlier
+    run (see :func:`seed_parsed`) never need it."""
+
+    def __init__(self) -> None:  # celpy.Environment.__init__ would build the parser
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 2500))  # as celpy's own does
+        self.logger = logging.getLogger("celpy.Environment")
+        self.package = None
+        self.annotations = dict(celpy.googleapis)
+        self.runner_class = celpy.InterpretedRunner
+
+
 @cache
 def _environment() -> celpy.Environment:
-    """One celpy environment (its constructor raises the recursion limit to 2500, once)."""
-    return celpy.Environment()
+    """One environment for every program."""
+    return _RunEnvironment()
+
+
+@cache
+def _parser() -> CELParser:
+    """celpy's parser, built on the first rule that is not already parsed."""
+    return CELParser(tree_class=celpy.InterpretedRunner.tree_node_class)
+
+
+def parse_rule(text: str) -> Parsed:
+    """``text``'s parse tree (or why it cannot be parsed), parsed once per process."""
+    found = _PARSED.get(text)
+    if found is not None:
+        return found
+    try:
+        parsed: Parsed = _parser().parse(text)
+    except (CELParseError, lark.exceptions.LarkError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        parsed = f"cel-python cannot parse it ({first_line})"
+    _PARSE_COUNT[0] += 1
+    _PARSED[text] = parsed
+    return parsed
+
+
+def parse_count() -> int:
+    """How many rule texts this process parsed (not seeded): 0 when every rule was cached."""
+    return _PARSE_COUNT[0]
+
+
+def seed_parsed(parsed: Mapping[str, Parsed]) -> None:
+    """Take parse trees made earlier (a cache of a previous run) so those rules skip the
+    parser. Only a tree or a string per rule text is taken; anything else is ignored."""
+    for text, tree in parsed.items():
+        if isinstance(text, str) and isinstance(tree, lark.Tree | str):
+            _PARSED.setdefault(text, tree)
+
+
+def parsed_rules(texts: Iterable[str]) -> dict[str, Parsed]:
+    """The parse of each of ``texts`` (parsing those not parsed yet), for a cache to keep."""
+    return {text: parse_rule(text) for text in texts}
+
+
+def rule_texts(schema: Mapping[str, Any]) -> list[str]:
+    """Every rule and messageExpression text of a CRD version's schema, in schema order."""
+    out: list[str] = []
+    for entry in _entries(schema):
+        out.append(str(entry.get("rule") or ""))
+        if entry.get("messageExpression"):
+            out.append(str(entry["messageExpression"]))
+    return out
+
+
+def forget_parsed() -> None:
+    """Drop every parsed and compiled rule, as a fresh process starts (tests, benchmarks)."""
+    _PARSED.clear()
+    _PARSE_COUNT[0] = 0
+    _compile.cache_clear()
+
+
+def _entries(schema: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    yield from schema.get("x-kubernetes-validations") or ()
+    for child in (schema.get("properties") or {}).values():
+        yield from _entries(child)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), Mapping):
+            yield from _entries(schema[key])
 
 
 def _names(ast: lark.Tree[Any]) -> tuple[set[str], set[str]]:
@@ -153,12 +244,10 @@ def _names(ast: lark.Tree[Any]) -> tuple[set[str], set[str]]:
 @cache
 def _compile(text: str) -> _Program:
     """Parse and bind one rule; cached by its text, so a rule compiles once per process."""
+    ast = parse_rule(text)
+    if isinstance(ast, str):
+        return _Program(None, "oldSelf" in text, ast)
     environment = _environment()
-    try:
-        ast = environment.compile(text)
-    except (CELParseError, lark.exceptions.LarkError) as error:
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return _Program(None, "oldSelf" in text, f"cel-python cannot parse it ({first_line})")
     variables, calls = _names(ast)
     transition = "oldSelf" in variables
     unknown = sorted(calls - _KNOWN_FUNCTIONS)
@@ -343,8 +432,15 @@ __all__ = [
     "CompiledRule",
     "CompiledValidations",
     "Outcome",
+    "Parsed",
     "RuleSite",
     "compile_cache_info",
     "compile_validations",
     "evaluate",
+    "forget_parsed",
+    "parse_count",
+    "parse_rule",
+    "parsed_rules",
+    "rule_texts",
+    "seed_parsed",
 ]

@@ -8,8 +8,8 @@ objects into a :class:`CrdSet`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -47,6 +47,10 @@ class CrdVersion:
     version: str
     openapi: dict[str, Any]
     source: str
+    schema_checked: bool = field(default=False, compare=False)
+    """An earlier run checked this very schema against the metaschema (the CEL cache says so)."""
+    before_compile: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+    """Called once before the rules compile: the loaders seed parse trees from their cache."""
 
     @property
     def api_version(self) -> str:
@@ -55,11 +59,13 @@ class CrdVersion:
     @cached_property
     def validator(self) -> Draft202012Validator:
         """The structural-schema validator, built once per CRD version."""
-        return schema_validator(self.openapi)
+        return schema_validator(self.openapi, check=not self.schema_checked)
 
     @cached_property
     def cel(self) -> CompiledValidations:
         """Every CEL rule of this version, compiled once."""
+        if self.before_compile is not None:
+            self.before_compile()
         return compile_validations(self.openapi)
 
 

@@ -15,6 +15,7 @@ from eks_gpu.validate.crds import CrdSet, CrdVersion
 from eks_gpu.validate.findings import Finding, object_ref, sort_findings
 from eks_gpu.validate.rules import run_lint
 from eks_gpu.validate.schema import schema_violations
+from eks_gpu.validate.type_meta import type_meta_findings
 from eks_gpu.validate.versions import version_findings
 
 
@@ -117,6 +118,10 @@ def _one(manifest: Manifest, options: Options, report: Report) -> None:
     obj, group = manifest.obj, manifest.api_group
     ref = object_ref(obj)
     report.findings.extend(duplicate_key_findings(manifest))
+    missing = type_meta_findings(obj)
+    if missing:
+        report.findings.extend(missing)  # no schema can be chosen: nothing else to check
+        return
     crd = options.crds.find(str(obj.get("apiVersion")), manifest.kind) if options.crds else None
     if crd is not None:
         _custom_resource(crd, manifest, report, options.live)
