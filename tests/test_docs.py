@@ -93,7 +93,10 @@ def _command_lines() -> list[tuple[str, list[str]]]:
 def _parse(args: list[str]) -> None:
     """Parse ``args`` as eks-gpu would, down to the leaf command, without running anything."""
     command: click.Command = cli
-    ctx = command.make_context("eks-gpu", list(args))
+    try:
+        ctx = command.make_context("eks-gpu", list(args))
+    except click.exceptions.Exit:  # --version: parsed, answered, nothing left to parse
+        return
     while isinstance(command, click.Group):
         rest = [*getattr(ctx, "_protected_args", []), *ctx.args]  # click >= 8.2 keeps it there
         if not rest:
@@ -155,6 +158,32 @@ def test_doc_commands_parse(where: str, args: list[str]) -> None:
         _parse(args)
     except click.ClickException as error:
         pytest.fail(f"{where}: {error.format_message()}")
+
+
+def _offline_commands() -> list[tuple[str, list[str]]]:
+    """Doc commands that read only files of this repository: run for real, not just parsed."""
+
+    def reads_repo_file(args: list[str]) -> bool:
+        files = [a for a in args if a.startswith(("docs/", "tests/data/"))]
+        return bool(files) and all((ROOT / f).exists() for f in files)
+
+    return [(w, a) for w, a in _command_lines() if reads_repo_file(a)]
+
+
+def test_docs_have_offline_commands() -> None:
+    assert len(_offline_commands()) >= 5
+
+
+@pytest.mark.parametrize("where,args", _offline_commands(), ids=lambda v: str(v)[:80])
+def test_offline_doc_commands_run(
+    where: str, args: list[str], run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from the repository root as the docs say; exit 0 or 1 (a finding), nothing else."""
+    monkeypatch.chdir(ROOT)
+    result = run_cli(*args)
+    assert result.code in (0, 1), f"{where}: exit {result.code}\n{result.err}"
+    assert "internal error" not in result.err and "Traceback" not in result.err, where
+    assert result.out.strip(), where
 
 
 def test_a_wrong_flag_in_the_docs_would_be_caught() -> None:
