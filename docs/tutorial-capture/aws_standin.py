@@ -10,8 +10,9 @@ The local control plane runs Karpenter with its kwok provider instead, so this s
    kwok's ``KWOKNodeClass/default``, the only node class the kwok provider launches for (the
    reference is immutable, hence delete and create, by field manager ``aws-standin``;
    ``eks-gpu diff`` shows the difference afterwards);
-3. has kwok serve recorded outputs of a real A10G (tests/data/verify/SOURCE.md) as the logs
-   of the three test pods, as tests/controlplane/kwok_logs.py does for the tests.
+3. has kwok serve A10G outputs as the logs of the three test pods, as
+   tests/controlplane/test_verify.py does (nvidia-smi's recorded on a real g5, the probes'
+   built from published figures: tests/data/verify/SOURCE.md).
 
 Usage, from the repository root with the plane up: PYTHONPATH=tests python
 docs/tutorial-capture/aws_standin.py KUBECONFIG LOGS_DIR
@@ -24,8 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-from controlplane.kube import ApiError, Kube
 from controlplane.karpenter import kwok_nodeclass
+from controlplane.kube import ApiError, Kube
 from controlplane.kwok_logs import serve_logs
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "verify"
@@ -81,7 +82,7 @@ def main(kubeconfig: str, logs_dir: str) -> None:
     pool_on_kwok(kube)
     for pod, (container, recording) in LOGS.items():
         serve_logs(kube, Path(logs_dir), pod, container, (DATA / recording).read_text())
-    print("EC2NodeClass Ready; NodePool on KWOKNodeClass/default; recorded A10G logs served")
+    print("EC2NodeClass Ready; NodePool on KWOKNodeClass/default; A10G test outputs served")
 
 
 if __name__ == "__main__":
