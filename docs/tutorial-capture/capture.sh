@@ -2,14 +2,16 @@
 # Re-capture the output shown in docs/tutorial.md: brings the local control plane up with
 # Karpenter (kwok provider; needs root and `scripts/controlplane.sh build`), runs the
 # tutorial's commands in a scratch folder, prints each as "$ command" + its output + exit code,
-# and brings the plane down. Usage: docs/tutorial-capture/capture.sh > /tmp/transcript.txt
+# and brings the plane down. Karpenter's CRDs come from the upstream reference folder
+# ($EKS_GPU_REFERENCE; see docs/explanation.md#upstream-reference-files).
+# Usage: docs/tutorial-capture/capture.sh > /tmp/transcript.txt
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 . "$root/.venv/bin/activate"
 work="$(mktemp -d)"
 export NO_COLOR=1 COLUMNS=100
-(cd "$root/tests" && python -m controlplane up --karpenter >/dev/null) || exit 1
 trap '(cd "$root/tests" && python -m controlplane down)' EXIT
+(cd "$root/tests" && python -m controlplane up --karpenter >/dev/null) || exit 1
 eval "$(cd "$root/tests" && python -m controlplane env)"
 cd "$work"
 run() { echo "\$ $*"; "$@" 2>&1; echo "[exit $?]"; echo; }
