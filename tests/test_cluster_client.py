@@ -11,6 +11,7 @@ import json
 import socket
 import sys
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -413,3 +414,53 @@ def test_a_context_without_a_user_sends_no_credentials(server: tuple[str, Script
     assert config is not None and config.user is None
     assert Client(config).get("/version") == {"major": "1"}
     assert script.seen == [("/version", {}, "")]
+
+
+class _QuietWatch(BaseHTTPRequestHandler):
+    """A watch that stays silent for ``delay`` seconds, then sends one event and ends."""
+
+    protocol_version = "HTTP/1.1"
+    delay = 1.0
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        time.sleep(self.delay)
+        line = json.dumps({"type": "ADDED", "object": {"metadata": {"name": "n1"}}}).encode()
+        line += b"\n"
+        self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n0\r\n\r\n")
+
+
+def test_a_watch_outlives_the_clients_read_timeout_while_the_collection_is_quiet() -> None:
+    """status --watch used to lose a kind after TIMEOUT_S without events (a ReadTimeout in
+    its thread): a watch's stream may be silent until the server's timeoutSeconds."""
+    from lightkube.config.kubeconfig import KubeConfig
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _QuietWatch)
+    threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True).start()
+    try:
+        config = KubeConfig.from_dict(
+            {
+                "clusters": [
+                    {
+                        "name": "c",
+                        "cluster": {"server": f"http://127.0.0.1:{httpd.server_address[1]}"},
+                    }
+                ],
+                "users": [{"name": "me", "user": {"token": "t"}}],
+                "contexts": [{"name": "test", "context": {"cluster": "c", "user": "me"}}],
+            }
+        ).get("test")
+        assert config is not None
+        api = Client(config, timeout=0.3, sleep=lambda _s: None)
+        events = list(api.watch("/api/v1/nodes", "1", timeout_s=5))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert events == [("ADDED", {"metadata": {"name": "n1"}})]

@@ -23,10 +23,15 @@ UPSTREAM = {
 
 
 def _without_our_additions(daemonset: dict[str, Any]) -> dict[str, Any]:
-    """Drop the two things we add on purpose: our managed-by label and GPU-node affinity."""
+    """Drop what we add on purpose: our managed-by label, GPU-node affinity, and the hardening
+    checkov asks for (resources, seccomp, no token; docs/hardening.md)."""
     out = copy.deepcopy(daemonset)
     del out["metadata"]["labels"]
-    del out["spec"]["template"]["spec"]["affinity"]
+    pod = out["spec"]["template"]["spec"]
+    for added in ("affinity", "automountServiceAccountToken", "securityContext"):
+        del pod[added]
+    for container in pod["containers"]:
+        del container["resources"]
     return out
 
 

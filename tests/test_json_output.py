@@ -123,6 +123,7 @@ CASES = {
         code=1,
     ),
     "status": Case(("status", "--from", "cluster.yaml", "-o", "json"), "GpuStatus"),
+    "rbac": Case(("rbac", "-o", "json"), "List"),
     "catalog-show": Case(("catalog", "show", "-o", "json"), "PriceCatalog"),
     "doctor": Case(("doctor", "--from", str(HEALTHY_DUMP), "-o", "json"), "DoctorReport"),
     "doctor-idle": Case(("doctor", "--from", "idle.yaml", "-o", "json"), "DoctorReport"),

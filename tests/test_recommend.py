@@ -24,7 +24,7 @@ from eks_gpu.config.profiles import PROFILES, profile_config
 from eks_gpu.errors import UsageError
 from eks_gpu.loaders.price_cache import save_price_book
 from eks_gpu.recommend.choose import launchable
-from eks_gpu.recommend.memory import GIB, estimate_memory, parse_params
+from eks_gpu.recommend.memory import GIB, estimate_memory, parse_params, read_params
 from eks_gpu.scheduling.instance_model import catalog_types
 
 RunCli = Callable[..., CliResult]
@@ -66,13 +66,22 @@ def recommend(run_cli: RunCli, *args: str, code: int = 0) -> Document:
         (" 70B ", 7e10),
         ("500k", 5e5),
         ("1T", 1e12),
+        ("70", 7e10),  # a bare number below 10,000 is billions
+        ("7", 7e9),
+        ("1.5", 1.5e9),
+        ("9999", 9.999e12),
+        ("10000", 1e4),  # from 10,000 up, a literal count
+        ("70K", 7e4),
+        ("70M", 7e7),
     ],
 )
 def test_parse_params(text: str, params: float) -> None:
     assert parse_params(text) == pytest.approx(params)
 
 
-@pytest.mark.parametrize("text", ["", "B", "abc", "7X", "-7B", "0", "0B", "1e9", "7,5B", "7BB"])
+@pytest.mark.parametrize(
+    "text", ["", "B", "abc", "7X", "-7B", "-70", "0", "0.0", "0B", "1e9", "7,5B", "7BB", "seventy"]
+)
 def test_parse_params_rejects(text: str) -> None:
     with pytest.raises(UsageError, match="--model-params"):
         parse_params(text)
@@ -455,6 +464,33 @@ def test_bad_model_params_exits_2(run_cli: RunCli) -> None:
     result = run_cli("recommend", "--workload", "inference", "--model-params", "lots")
     assert result.code == 2
     assert "'lots'" in result.err
+
+
+@pytest.mark.parametrize("text", ["-70", "0", "seventy"])
+def test_nonsense_model_params_exit_2_with_the_accepted_forms(run_cli: RunCli, text: str) -> None:
+    result = run_cli("recommend", "--workload", "inference", f"--model-params={text}")
+    assert result.code == 2
+    assert f"{text!r}" in result.err and "70B" in result.err and "billions" in result.err
+
+
+def test_only_a_bare_number_gets_the_billions_note() -> None:
+    assert read_params("70B") == (7e10, None)
+    assert read_params("10000")[1] is None
+    params, note = read_params("70")
+    assert params == 7e10 and note is not None and "70 read as 70B" in note
+
+
+def test_bare_70_is_a_70b_model_not_a_t4(run_cli: RunCli) -> None:
+    """Issue 14: ``--model-params 70`` was read as 70 parameters (0.0 GiB) and got a T4."""
+    bare = recommend(run_cli, "--workload", "inference", "--model-params", "70")
+    suffixed = recommend(run_cli, "--workload", "inference", "--model-params", "70B")
+    assert bare["required_gpu_memory_gib"] == suffixed["required_gpu_memory_gib"] > 150
+    assert bare["options"] == suffixed["options"] and bare["options"]
+    assert all(o["gpu_name"] != "t4" for o in bare["options"])
+    assert bare["assumptions"][0].startswith("--model-params 70 read as 70B parameters")
+    assert not any("read as" in line for line in suffixed["assumptions"])
+    table = run_cli("recommend", "--workload", "inference", "--model-params", "70")
+    assert "--model-params 70 read as 70B parameters" in table.out
 
 
 # --- init profiles share the guide's advice -------------------------------------------------

@@ -26,6 +26,9 @@ GROUP_EKS_NODE = "node.eks.aws"
 """nodeadm's group: the ``NodeConfig`` API version and the MIME type of its user-data part."""
 API_VERSION_NODECONFIG = f"{GROUP_EKS_NODE}/v1alpha1"
 API_VERSION_KUSTOMIZATION = "kustomize.config.k8s.io/v1beta1"
+GROUP_METRICS = "metrics.k8s.io"
+GROUP_RBAC = "rbac.authorization.k8s.io"
+API_VERSION_RBAC = f"{GROUP_RBAC}/v1"
 
 # --- label keys: Kubernetes ------------------------------------------------------------------
 LABEL_ZONE = "topology.kubernetes.io/zone"

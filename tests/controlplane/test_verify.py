@@ -34,6 +34,7 @@ import pytest
 import yaml
 
 from eks_gpu.config.parse import config_from_data
+from eks_gpu.names import ANNOTATION_VERIFY_EXPIRES
 from eks_gpu.render.bundle import render_all
 from test_json_output import validator
 
@@ -233,6 +234,31 @@ def test_low_copy_bandwidth_fails_the_pytorch_step(
     assert report["_code"] == 1
     assert pytorch["status"] == "failed"
     assert "copy at" in pytorch["summary"] and "A10G" in pytorch["summary"], pytorch
+    _wait_no_run_namespace(kube)
+
+
+def _leftover(kube: Kube, name: str, expires: datetime.datetime) -> None:
+    stamp = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
+    kube.apply({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": name, "labels": {LABEL_VERIFY_RUN: "old"},
+                             "annotations": {ANNOTATION_VERIFY_EXPIRES: stamp}}},
+               "eks-gpu-test")  # fmt: skip
+
+
+def test_a_later_run_removes_expired_leftovers_and_spares_live_runs(
+    run_cli: RunCli, kube: Kube, kubeconfig: Path, cluster: dict[str, Any]
+) -> None:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    _leftover(kube, f"{NAME}-expired", now - datetime.timedelta(minutes=1))
+    _leftover(kube, f"{NAME}-running", now + datetime.timedelta(minutes=30))
+    try:
+        report = _verify(run_cli, cluster, kubeconfig, "--only", "simple", *FAST)
+        assert report["_code"] == 0, report["_err"]
+        assert report["removedLeftovers"] == [f"{NAME}-expired"]
+        assert f"namespace {NAME}-running belongs to a verify run still in time" in report["_err"]
+        assert kube.get(f"/api/v1/namespaces/{NAME}-running")["metadata"]["name"]
+    finally:
+        kube.request("DELETE", f"/api/v1/namespaces/{NAME}-running")
     _wait_no_run_namespace(kube)
 
 

@@ -65,6 +65,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "plan",
         "Start here: render, validate and simulate the config; what it launches and costs.",
     ),
+    "rbac": (
+        "eks_gpu.cli.rbac_cmd",
+        "rbac",
+        "Print the least-privilege ClusterRoles each mode needs (read, apply, verify).",
+    ),
     "recommend": (
         "eks_gpu.cli.recommend_cmd",
         "recommend",

@@ -36,8 +36,9 @@ def plan_text(result: PlanResult) -> str:
 
     manifests = result.rendered.manifests
     source = manifests[0].source if manifests else "nothing"
+    estimate = result.simulation.simulation.estimate_note
     parts = [
-        result.cost.line() + "\n\n",
+        result.cost.line() + "\n" + (f"  {estimate}\n" if estimate else "") + "\n",
         f"Would create ({source}):\n",
         format_table(("OBJECT",), [[object_ref(m.obj)] for m in manifests]),
         "\nValidation: " + findings_text(result.validation),

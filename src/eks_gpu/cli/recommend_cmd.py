@@ -31,7 +31,10 @@ def human(result: RecommendationResult) -> str:
     if not rows:
         lines += ["", "No instance type fits: relax --max-price, --families or --gpus."]
         return "\n".join(lines) + "\n"
-    headers = ("RANK", "TYPE", "GPUS", "GPU", f"$/H ({document['price_basis']})", "WHY")
+    basis = document["price_basis"]
+    if result.estimated_from:
+        basis += f", {result.estimated_from} estimate"
+    headers = ("RANK", "TYPE", "GPUS", "GPU", f"$/H ({basis})", "WHY")
     lines += ["", format_table(headers, rows).rstrip("\n"), ""]
     best = document["options"][0]
     lines += [
@@ -46,7 +49,11 @@ def human(result: RecommendationResult) -> str:
 
 @click.command()
 @click.option("--workload", type=click.Choice(("inference", "training", "dev")), required=True)
-@click.option("--model-params", metavar="N", help="Model size: 7B, 13B, 70B, 350M or a number.")
+@click.option(
+    "--model-params",
+    metavar="N",
+    help="Model size: 7B, 13B, 70B, 350M; a bare number below 10,000 means billions.",
+)
 @click.option(
     "--precision",
     type=click.Choice(PRECISIONS),
@@ -89,7 +96,11 @@ def human(result: RecommendationResult) -> str:
     show_default=True,
     help="Training bytes per parameter (Adam, mixed precision).",
 )
-@click.option("--region", help="Region for prices (bundled: us-east-1).")
+@click.option(
+    "--region",
+    help="Region (bundled: us-east-1; another without a refresh: us-east-1 prices as a "
+    "labelled estimate, its own GPU offerings).",
+)
 @click.option(
     "--limit",
     type=click.IntRange(min=1),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import re
 import ssl
 import time
 import urllib.parse
@@ -41,11 +42,17 @@ Objects = list[Obj]
 
 ATTEMPTS = 4
 TIMEOUT_S = 30.0
+WATCH_SLACK_S = 30.0  # a watch stream may be silent this much longer than its timeoutSeconds
 BACKOFF_S = 0.5
 MAX_WAIT_S = 30.0
 PAGE_SIZE = 500
 RETRY_CODES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "eks-gpu"
+FORBIDDEN = re.compile(
+    r'cannot (?P<verb>[a-z]+) resource "(?P<resource>[^"]+)" in API group "(?P<group>[^"]*)"'
+)
+"""The API server's 403 message (k8s.io/apiserver endpoints/handlers/responsewriters/errors.go,
+forbiddenMessage); a subresource reads ``pods/log``."""
 VERBS = {"GET": "get/list", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
@@ -157,15 +164,7 @@ def translate(failure: Failure, target: Target, attempts: int = 1) -> ClusterAcc
         )
     resource = resource_of(failure.path, status)
     if code == 403:
-        verbs = VERBS.get(failure.method, failure.method.lower())
-        return ClusterAccessError(
-            f"forbidden: {message or 'access denied'}; your user needs {verbs} on {resource}",
-            hint=f"ask a cluster admin for a (Cluster)Role with the rule "
-            f"{rbac_rule(resource, verbs)} bound to user {target.user!r} (check: `kubectl auth "
-            f"can-i {verbs.split('/')[-1]} {resource}`), or pass --context with a user that has it",
-            code=code,
-            status=status,
-        )
+        return _forbidden(failure, target, status, message)
     if code == 404:
         return _not_found(failure, status, message)
     if code == 409:
@@ -183,6 +182,32 @@ def translate(failure: Failure, target: Target, attempts: int = 1) -> ClusterAcc
     text = f"{server} answered {code} {reason}{after}: {message or failure.path}"
     hint_if = hint if failure.retryable else None
     return ClusterAccessError(text, hint=hint_if, code=code, status=status)
+
+
+def missing_permission(failure: Failure, status: Obj | None = None) -> tuple[str, str]:
+    """``(resource, verbs)`` a 403 says is missing: the API server's own words when its
+    message has them (``cannot create resource "nodepools" in API group "karpenter.sh"``:
+    exact, subresources such as ``pods/log`` included), else guessed from the method."""
+    found = FORBIDDEN.search(str((status or {}).get("message") or ""))
+    if found is not None:
+        plural, group = found["resource"], found["group"]
+        return (f"{plural}.{group}" if group else plural), found["verb"]
+    verbs = VERBS.get(failure.method, failure.method.lower())
+    return resource_of(failure.path, status), verbs
+
+
+def _forbidden(failure: Failure, target: Target, status: Obj, message: str) -> ClusterAccessError:
+    """A 403: the one rule to add, and where the full role comes from."""
+    resource, verbs = missing_permission(failure, status)
+    return ClusterAccessError(
+        f"forbidden: {message or 'access denied'}; your user needs {verbs} on {resource}",
+        hint=f"ask a cluster admin for a (Cluster)Role with the rule "
+        f"{rbac_rule(resource, verbs)} bound to user {target.user!r} (check: `kubectl auth "
+        f"can-i {verbs.split('/')[-1]} {resource}`), or pass --context with a user that has it; "
+        "`eks-gpu rbac` prints the roles each command needs",
+        code=403,
+        status=status,
+    )
 
 
 def _not_found(failure: Failure, status: Obj, message: str) -> NotFoundError:
@@ -255,6 +280,7 @@ class Client:
             str(config.fname or "in-cluster config"),
         )
         self.attempts = max(1, attempts)
+        self.timeout = timeout
         self._sleep = sleep
         self._http = _http_client(config, self.target, timeout)
 
@@ -344,7 +370,11 @@ class Client:
         attempt = 0
         while True:
             attempt += 1
-            request = self._http.build_request("GET", path, params=query)
+            # A quiet collection sends nothing for minutes (bookmarks come about once a
+            # minute), so the stream may wait for the server's own end of the watch; the
+            # client-wide read timeout would end it after TIMEOUT_S of silence.
+            timeout = httpx.Timeout(self.timeout, read=timeout_s + WATCH_SLACK_S)
+            request = self._http.build_request("GET", path, params=query, timeout=timeout)
             try:
                 response = self._http.send(request, stream=True)
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
@@ -366,7 +396,7 @@ class Client:
                     continue
                 event = json.loads(line)
                 yield str(event.get("type") or ""), event.get("object") or {}
-        except (httpx.RemoteProtocolError, httpx.ReadError) as error:
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout) as error:
             raise translate(Failure(path, cause=error, dropped=True), self.target) from None
         finally:
             response.close()
@@ -502,6 +532,7 @@ __all__ = [
     "Failure",
     "Target",
     "connect",
+    "missing_permission",
     "rbac_rule",
     "resource_of",
     "translate",

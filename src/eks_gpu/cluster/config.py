@@ -51,11 +51,21 @@ def _read(path: Path) -> dict[str, Any]:
         ) from None
     except yaml.YAMLError as error:
         raise ClusterAccessError(
-            f"{path}: not valid YAML: {error}", hint="fix the file, or pass another --kubeconfig"
+            f"{path}: not valid YAML: {_yaml_problem(error)}",
+            hint="fix the file, or pass another --kubeconfig",
         ) from None
     if not isinstance(data, dict):
         raise ClusterAccessError(f"{path}: not a kubeconfig (no mapping at the top)")
     return data
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """What is wrong and where, without PyYAML's quote of the line: in a kubeconfig that line
+    may hold a token or a key."""
+    problem = getattr(error, "problem", None) or type(error).__name__
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"
 
 
 def _check_base64(path: Path, data: dict[str, Any]) -> None:

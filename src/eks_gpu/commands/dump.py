@@ -1,7 +1,9 @@
 """``eks-gpu dump``: the cluster as the analysers see it, in one file to attach to a ticket or
 to read back with ``--from``.
 
-One paginated LIST per kind (``cluster/snapshot.py``), redacted (``manifests/redact.py``), plus
+One paginated LIST per kind (``cluster/snapshot.py``; Secrets and ConfigMaps are never LISTed),
+redacted (``manifests/redact.py``: env values, EC2NodeClass userData, last-applied
+annotations; the ``ClusterDump`` header's ``redacted`` says what and how many), plus
 the log tails of the device plugin and Karpenter controller pods (``cluster/logs.py``), the
 only per-pod calls. The document is a ``kind: List`` (what ``kubectl get -o yaml`` prints),
 so a dump is also valid ``simulate --from`` and ``kubectl``-style input.

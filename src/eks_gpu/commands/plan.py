@@ -121,7 +121,8 @@ def plan(
         skip_crd_checks=skip_crd_checks,
     )
     tests = [o for o in rendered.objects if o.get("kind") == "Pod"]
-    prices = price_book(region)  # read once: the simulation and the cost ceiling share it
+    # read once: the simulation and the cost ceiling share it
+    prices = price_book(region, estimate=True)
     simulation = simulate(
         objects=rendered.objects,
         workloads=workloads,

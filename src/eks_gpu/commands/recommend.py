@@ -4,7 +4,7 @@ and give the NodePool requirements that make Karpenter launch them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from eks_gpu.commands.price_source import price_book
@@ -32,6 +32,7 @@ class RecommendationResult:
     advice: str
     price_note: str
     messages: tuple[str, ...] = ()
+    estimated_from: str | None = None  # the prices are this region's, as an estimate
 
     @property
     def exit_code(self) -> int:
@@ -83,12 +84,15 @@ def _estimate(
     workload: Workload, model_params: str | None, precision: Precision,
     gpu_memory: float | None, headroom: float, bytes_per_param: float,
 ) -> MemoryEstimate:  # fmt: skip
-    from eks_gpu.recommend.memory import estimate_memory, given_memory, parse_params
+    from eks_gpu.recommend.memory import estimate_memory, given_memory, read_params
 
     if gpu_memory is not None:
         return given_memory(gpu_memory)
-    params = parse_params(model_params) if model_params else None
-    return estimate_memory(workload, params, precision, headroom, bytes_per_param)
+    params, note = read_params(model_params) if model_params else (None, None)
+    estimate = estimate_memory(workload, params, precision, headroom, bytes_per_param)
+    if note is None:
+        return estimate
+    return replace(estimate, assumptions=(note, *estimate.assumptions))
 
 
 def recommend(
@@ -109,6 +113,7 @@ def recommend(
     """Rank the cheapest instance types that hold ``workload`` (the guide's capacity types
     for it unless ``capacity_types`` says otherwise)."""
     from eks_gpu.catalog.advice import guide_advice
+    from eks_gpu.catalog.prices import BUNDLED_REGION
     from eks_gpu.catalog.query import InstanceQuery, validate_query
     from eks_gpu.recommend.choose import Constraints, choose
 
@@ -125,10 +130,15 @@ def recommend(
         bf16_compute_capability=TRAINING_MIN_CC if workload == "training" else None,
         limit=limit,
     )
-    prices = price_book(region)
+    prices = price_book(region, estimate=True)
     choice = choose(constraints, prices)
     basis: CapacityType = "spot" if choice.price_basis == "spot" else "on-demand"
-    return RecommendationResult(estimate, choice, chosen, advice.advice, prices.describe(basis))
+    zones = () if prices.zones_source is None else (f"offerings: {prices.zones_source}",)
+    note = "; ".join((prices.describe(basis), *zones))
+    estimated = BUNDLED_REGION if prices.source == "estimate" else None
+    return RecommendationResult(
+        estimate, choice, chosen, advice.advice, note, estimated_from=estimated
+    )
 
 
 __all__ = ["CAPACITY_TYPES", "KIND", "TRAINING_MIN_CC", "RecommendationResult", "recommend"]

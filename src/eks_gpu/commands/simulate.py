@@ -92,7 +92,7 @@ def build_inputs(
         nodeclasses=[o for o in objects if o.get("kind") == "EC2NodeClass"],
         nodeoverlays=[o for o in objects if o.get("kind") == "NodeOverlay"],
         workloads=[*workloads, *daemonsets, *extra],
-        prices=prices if prices is not None else price_book(region),
+        prices=prices if prices is not None else price_book(region, estimate=True),
         zones=tuple(zones),
         nodes=nodes,
         pending=pending,

@@ -48,6 +48,14 @@ DEVICE_PLUGIN_VERSION = "v0.20.0"  # newest release in shared/reference/nvidia
 DEVICE_PLUGIN_GUIDE_VERSION = "v0.16.2"
 DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin"
 DEVICE_PLUGIN_NAMESPACE = "kube-system"
+# NVIDIA ships the plugin without requests or limits (values.yaml `resources: {}`). A request
+# keeps the plugin's share on a busy node (and Karpenter counts it as DaemonSet overhead); the
+# limits bound a leak of a node-critical daemon, far above what it uses (an idle gRPC server
+# and NVML health checks). docs/hardening.md.
+DEVICE_PLUGIN_RESOURCES: dict[str, dict[str, str]] = {
+    "requests": {"cpu": "50m", "memory": "64Mi"},
+    "limits": {"cpu": "500m", "memory": "256Mi"},
+}
 
 # CUDA 12.x images: CUDA 13 dropped Volta (V100, p3), which the guide's families include.
 CUDA_IMAGE = "nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04"
@@ -55,5 +63,11 @@ PYTORCH_IMAGE = "pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime"
 TESTS_NAMESPACE = "eks-gpu-tests"
 TEST_DEADLINE_SECONDS = 900
 TEST_STORAGE_REQUEST = "10Gi"
+# Test pods run as an unprivileged UID above the host's range (>= 10000, checkov CKV_K8S_40):
+# it owns nothing on the node if a mount ever leaked. 65532 is the usual "nonroot" UID.
+TEST_USER_ID = 65532
+# A CPU limit per test pod, so a test never takes a node's CPUs from co-located workloads;
+# whole cores, so torch's start-up and the storage probe's writes are not throttled.
+TEST_CPU_LIMIT = {"simple": "1", "pytorch": "2", "storage": "2"}
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "eks-gpu"}

@@ -1,12 +1,14 @@
-"""What a dump leaves out, so it can be attached to a ticket: env values, kubectl's copy of the
-last applied object, and the field-manager bookkeeping.
+"""What a dump leaves out, so it can be attached to a ticket: env values, an EC2NodeClass's
+``spec.userData``, kubectl's copy of the last applied object, and the field-manager bookkeeping.
 
 Secrets (and ConfigMaps) are never read at all (``cluster/snapshot.py`` does not LIST them);
 this module handles what the kinds a dump does read can carry: a container's literal
 ``env[].value`` (a token pasted into a Deployment) becomes ``REDACTED`` while its name and any
 ``valueFrom`` reference stay, so "which variable is set, and from where" is still answerable;
 ``kubectl.kubernetes.io/last-applied-configuration`` (a second copy of those values) and
-``metadata.managedFields`` (which also make up a third of a pod's size) are dropped.
+``metadata.managedFields`` (which also make up a third of a pod's size) are dropped; an
+EC2NodeClass's ``spec.userData`` (a bootstrap script, where join tokens and registry passwords
+end up) becomes ``REDACTED``: no diagnosis reads it.
 
 Pure and copy-on-write: an object that needs no change is returned as it is, one that does is
 copied only along the changed path, so the caller's objects are never modified.
@@ -41,6 +43,7 @@ class Redaction:
     env_values: int = 0
     last_applied: int = 0
     managed_fields: int = 0
+    user_data: int = 0
 
     def notes(self) -> tuple[str, ...]:
         """What was redacted, for the dump's header (zero counts are said too: "none found")."""
@@ -51,6 +54,7 @@ class Redaction:
             f"metadata.annotations[{ANNOTATION_LAST_APPLIED}]: dropped from "
             f"{self.last_applied} objects",
             f"metadata.managedFields: dropped from {self.managed_fields} objects",
+            f"EC2NodeClass spec.userData: {self.user_data} replaced with {REDACTED}",
         )
 
 
@@ -119,10 +123,21 @@ def _slim_metadata(obj: Obj) -> tuple[Obj, bool, bool]:
     return {**obj, "metadata": slim}, applied, managed
 
 
+def _redact_user_data(obj: Obj) -> tuple[Obj, bool]:
+    """An EC2NodeClass without the value of ``spec.userData``; whether it had one."""
+    spec = obj.get("spec")
+    if obj.get("kind") != "EC2NodeClass" or not isinstance(spec, dict):
+        return obj, False
+    if spec.get("userData") in (None, "", REDACTED):
+        return obj, False
+    return {**obj, "spec": {**spec, "userData": REDACTED}}, True
+
+
 def redact(obj: Obj) -> tuple[Obj, int, bool, bool]:
     """One object redacted: (object, env values replaced, last-applied dropped, managedFields
-    dropped)."""
+    dropped); :func:`redact_all` also counts userData."""
     obj, applied, managed = _slim_metadata(obj)
+    obj, _ = _redact_user_data(obj)
     env_values = 0
     for path in POD_SPEC_PATHS:
         obj, count = _redact_at(obj, path)
@@ -133,14 +148,15 @@ def redact(obj: Obj) -> tuple[Obj, int, bool, bool]:
 def redact_all(objects: Iterable[Obj]) -> Redaction:
     """Every object redacted, with the totals for the header."""
     out: list[Obj] = []
-    env_values = last_applied = managed_fields = 0
+    env_values = last_applied = managed_fields = user_data = 0
     for obj in objects:
+        user_data += _redact_user_data(obj)[1]
         new, count, applied, managed = redact(obj)
         out.append(new)
         env_values += count
         last_applied += applied
         managed_fields += managed
-    return Redaction(tuple(out), env_values, last_applied, managed_fields)
+    return Redaction(tuple(out), env_values, last_applied, managed_fields, user_data)
 
 
 __all__ = ["NOT_READ", "REDACTED", "Redaction", "redact", "redact_all"]

@@ -146,16 +146,21 @@ class _Sorted:
     fits: list[tuple[float, int, GpuInstanceType]]
     unpriced: list[str]
     unlisted: list[str]
+    not_offered: list[str]
+    region: str = ""
 
 
 def _sort_types(constraints: Constraints, prices: PriceBook, basis: str) -> _Sorted:
-    out = _Sorted([], [], [])
+    out = _Sorted([], [], [], [], prices.region)
     for spec in gpu_instance_types():
         gpus = gpus_needed(spec, constraints.required_gib, constraints.gpus)
         if not _eligible(spec, constraints) or gpus is None:
             continue
         if not launchable(spec):
             out.unlisted.append(spec.instance_type)
+            continue
+        if prices.offered(spec.instance_type) is False:
+            out.not_offered.append(spec.instance_type)
             continue
         price = prices.price(spec.instance_type, basis)  # type: ignore[arg-type]
         if price is None:
@@ -187,6 +192,8 @@ def _notes(
             "fit but are not in Karpenter v1.14's instance-type list, so no NodePool "
             f"launches them: {', '.join(found.unlisted)}"
         )
+    if found.not_offered:
+        notes.append(f"fit but are not offered in {found.region}: {', '.join(found.not_offered)}")
     if found.unpriced:
         notes.append(
             f"fit but have no {basis} price, so are not ranked: {', '.join(found.unpriced)}"

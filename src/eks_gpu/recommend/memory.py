@@ -32,15 +32,40 @@ GIB = 1024**3
 _SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
 
 
-def parse_params(text: str) -> float:
-    """``'7B'`` -> 7e9, ``'1.5b'`` -> 1.5e9, ``'350M'`` -> 3.5e8, ``'13000000000'`` -> 1.3e10."""
+BARE_BILLIONS_BELOW = 10_000
+"""A bare number below this is a count of billions (see :func:`read_params`)."""
+
+
+def read_params(text: str) -> tuple[float, str | None]:
+    """The parameter count ``text`` names, and a note when it had to be interpreted.
+
+    Suffixes: ``K``, ``M``, ``B`` (billions), ``T``, any case: ``'7B'`` -> 7e9, ``'350M'``
+    -> 3.5e8. A bare number below :data:`BARE_BILLIONS_BELOW` is read as **billions**, with
+    a note: model sizes are quoted as "a 70B model", nobody sizes a GPU for 70 parameters,
+    and taking ``70`` literally recommended a T4 for a 70B model. A bare number from 10,000
+    up is a literal count (``'13000000000'`` -> 1.3e10). Zero, negative numbers and words
+    are a :class:`UsageError` with the accepted forms.
+    """
     match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kKmMbBtT]?)\s*", text)
     if match is None or float(match.group(1)) <= 0:
         raise UsageError(
             f"--model-params {text!r} is not a parameter count",
-            hint="use e.g. 7B, 13B, 70B, 350M or a plain number",
+            hint="use e.g. 7B, 13B, 70B, 350M (a bare number below 10,000 means billions)",
         )
-    return float(match.group(1)) * _SUFFIX[match.group(2).lower()]
+    number, suffix = float(match.group(1)), match.group(2).lower()
+    if not suffix and number < BARE_BILLIONS_BELOW:
+        note = (
+            f"--model-params {match.group(1)} read as {match.group(1)}B parameters (a bare "
+            f"number below {BARE_BILLIONS_BELOW:,} means billions; write {match.group(1)}M "
+            "for millions)"
+        )
+        return number * 1e9, note
+    return number * _SUFFIX[suffix], None
+
+
+def parse_params(text: str) -> float:
+    """The parameter count of ``text`` (:func:`read_params` without the note)."""
+    return read_params(text)[0]
 
 
 def _count(params: float) -> str:
@@ -99,6 +124,7 @@ def given_memory(gib: float) -> MemoryEstimate:
 
 
 __all__ = [
+    "BARE_BILLIONS_BELOW",
     "BYTES_PER_PARAM",
     "DEFAULT_HEADROOM",
     "TRAINING_BYTES_PER_PARAM",
@@ -107,4 +133,5 @@ __all__ = [
     "estimate_memory",
     "given_memory",
     "parse_params",
+    "read_params",
 ]

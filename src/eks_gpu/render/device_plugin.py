@@ -12,7 +12,12 @@ whose names, labels, container, security context and volume we keep, so that
   among the catalog's NVIDIA types: managed and self-managed node groups carry neither label,
   and their GPU nodes would otherwise lose the plugin when ours replaces the guide's;
 - kept off EKS Auto Mode nodes and any listed node classes (Bottlerocket ships its own
-  plugin; two plugins on one node conflict).
+  plugin; two plugins on one node conflict);
+- hardened beyond upstream (checked by ``checkov`` in ``tests/test_checkov.py``): CPU and
+  memory requests and limits, ``RuntimeDefault`` seccomp (the plugin makes gRPC and NVML
+  calls only; the NVIDIA runtime hook that injects the GPUs runs outside the container), and
+  no service account token (the plugin never calls the Kubernetes API). What it keeps from
+  upstream and why (root, hostPath, tags, writable root) is in docs/hardening.md.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any
 import yaml
 
 from eks_gpu.catalog.gpu_types import gpu_instance_types
-from eks_gpu.config.defaults import DEVICE_PLUGIN_IMAGE
+from eks_gpu.config.defaults import DEVICE_PLUGIN_IMAGE, DEVICE_PLUGIN_RESOURCES
 from eks_gpu.config.device_plugin import DevicePlugin, TimeSlicing
 from eks_gpu.config.fields import version_tuple
 from eks_gpu.config.gpu_config import GpuConfig
@@ -147,6 +152,7 @@ def _container(plugin: DevicePlugin, volume: str) -> dict[str, Any]:
     container: dict[str, Any] = {"name": CONTAINER_NAME, "image": image_for(plugin)}
     if env:
         container["env"] = env
+    container["resources"] = {k: dict(v) for k, v in DEVICE_PLUGIN_RESOURCES.items()}
     container["securityContext"] = {
         "allowPrivilegeEscalation": False,
         "capabilities": {"drop": ["ALL"]},
@@ -187,6 +193,8 @@ def render_daemonset(config: GpuConfig) -> dict[str, Any]:
         "tolerations": plugin_tolerations(config),
         "affinity": plugin_affinity(plugin),
         "priorityClassName": plugin.priority_class_name,
+        "automountServiceAccountToken": False,
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [_container(plugin, volume)],
         "volumes": _volumes(plugin, volume),
     }

@@ -2,8 +2,12 @@
 
 Each pod tolerates the target pool's taints, selects its labels (``node-type: gpu``),
 asks for one ``nvidia.com/gpu`` in limits, and runs non-root under the ``restricted``
-Pod Security Standard, which its namespace enforces. The root filesystem stays writable:
-the NVIDIA CDI hook fails on read-only roots (kserve/kserve#5711).
+Pod Security Standard, which its namespace enforces: no privilege escalation, every
+capability dropped, ``RuntimeDefault`` seccomp, a UID >= 10000, CPU and memory limits, no
+service account token, and a deadline. The image is pulled on every run (``Always``): a tag
+that moved is noticed, and only the manifest is fetched when the layers are cached. The root
+filesystem stays writable: the NVIDIA CDI hook fails on read-only roots (kserve/kserve#5711);
+``checkov`` checks all of this in ``tests/test_checkov.py`` (docs/hardening.md).
 
 ``gpu-simple-test`` runs plain ``nvidia-smi`` (the CUDA base image has no Python; eks-gpu
 parses the output on its side, :func:`eks_gpu.probes.gpu.parse_pod_log`). The PyTorch and
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eks_gpu.config.defaults import TEST_CPU_LIMIT, TEST_USER_ID
 from eks_gpu.config.gpu_config import GpuConfig
 from eks_gpu.config.nodepool import NodePool
 from eks_gpu.config.test_pods import Tests
@@ -34,7 +39,7 @@ from eks_gpu.render.probe_sources import probe_path, probes_mount, probes_volume
 SIMPLE = "gpu-simple-test"
 PYTORCH = "gpu-pytorch-test"
 STORAGE = "gpu-storage-test"
-USER_ID = 1000
+USER_ID = TEST_USER_ID
 SCRATCH = "/scratch"
 SCRATCH_VOLUME = "scratch"
 
@@ -69,15 +74,18 @@ def pod_tolerations(pool: NodePool) -> list[dict[str, str]]:
     return tolerations
 
 
-def _container(name: str, image: str, command: list[str], memory: str) -> dict[str, Any]:
+def _container(
+    name: str, image: str, command: list[str], memory: str, cpu_limit: str
+) -> dict[str, Any]:
     return {
         "name": name,
         "image": image,
+        "imagePullPolicy": "Always",
         "command": command,
         "env": [{"name": "HOME", "value": "/tmp"}],
         "resources": {
             "requests": {"cpu": "100m", "memory": memory},
-            "limits": {"memory": memory, RESOURCE_NVIDIA_GPU: "1"},
+            "limits": {"cpu": cpu_limit, "memory": memory, RESOURCE_NVIDIA_GPU: "1"},
         },
         "securityContext": {
             "allowPrivilegeEscalation": False,
@@ -113,14 +121,18 @@ def _pod(name: str, config: GpuConfig, container: dict[str, Any]) -> dict[str, A
 
 def render_simple_test(config: GpuConfig) -> dict[str, Any]:
     """``gpu-simple-test``: runs ``nvidia-smi`` once."""
-    container = _container("nvidia-smi", config.tests.cuda_image, ["nvidia-smi"], "128Mi")
+    container = _container(
+        "nvidia-smi", config.tests.cuda_image, ["nvidia-smi"], "128Mi", TEST_CPU_LIMIT["simple"]
+    )
     return _pod(SIMPLE, config, container)
 
 
 def render_pytorch_test(config: GpuConfig) -> dict[str, Any]:
     """``gpu-pytorch-test``: the torch probe (CUDA, correctness, matmul TFLOP/s, copy GB/s)."""
     command = ["python3", probe_path("pytorch.py")]
-    container = _container("pytorch", config.tests.pytorch_image, command, "4Gi")
+    container = _container(
+        "pytorch", config.tests.pytorch_image, command, "4Gi", TEST_CPU_LIMIT["pytorch"]
+    )
     container["volumeMounts"] = [probes_mount()]
     pod = _pod(PYTORCH, config, container)
     pod["spec"]["volumes"] = [probes_volume()]
@@ -149,7 +161,9 @@ def render_storage_test(config: GpuConfig) -> dict[str, Any]:
     ``nvidia-smi``, as it asks for the driver's ``utility`` capability (pytorch/pytorch
     ``Dockerfile``, stage ``official``: ``NVIDIA_DRIVER_CAPABILITIES compute,utility``)."""
     tests = config.tests
-    container = _container("gpu-nvme", tests.pytorch_image, storage_command(), "512Mi")
+    container = _container(
+        "gpu-nvme", tests.pytorch_image, storage_command(), "512Mi", TEST_CPU_LIMIT["storage"]
+    )
     container["resources"]["requests"]["ephemeral-storage"] = tests.storage_request
     container["resources"]["limits"]["ephemeral-storage"] = tests.storage_request
     container["volumeMounts"] = [{"name": SCRATCH_VOLUME, "mountPath": SCRATCH}, probes_mount()]

@@ -82,6 +82,15 @@ def _zones(inputs: Inputs) -> list[str]:
     return list(DEFAULT_ZONES)
 
 
+def _zones_origin(inputs: Inputs) -> str:
+    if inputs.zones:
+        return ""
+    if inputs.prices.zones is None:
+        return " (default; pass --zones)"
+    source = inputs.prices.zones_source
+    return f" ({inputs.prices.region}, from {source}; pass --zones)" if source else ""
+
+
 def _overlay_updates(
     inputs: Inputs, node_classes: Mapping[str, Mapping[str, Any]], types: _TypeCache
 ) -> tuple[dict[str, Any], list[str]]:
@@ -166,8 +175,7 @@ def assumptions(inputs: Inputs, unknown: tuple[int, float], notes: Sequence[str]
         inputs.prices.describe("spot"),
         "spot offerings without a known price rank at the on-demand price and are preferred "
         "over on-demand at equal rank (Karpenter prefers spot when a pool allows both)",
-        f"zones: {', '.join(_zones(inputs))}"
-        + ("" if inputs.zones or inputs.prices.zones else " (default; pass --zones)"),
+        f"zones: {', '.join(_zones(inputs))}{_zones_origin(inputs)}",
         "instance types: Karpenter v1.14's list plus p3.* (missing from that list, derived "
         "from EC2 facts); capacity and allocatable as Karpenter computes them under each "
         "EC2NodeClass (AL2023, 7.5% VM memory overhead, RAID0 or root-volume storage)",
@@ -188,7 +196,7 @@ def assumptions(inputs: Inputs, unknown: tuple[int, float], notes: Sequence[str]
             f"{count} NodeClaim(s) have no known price (spot without a refresh): cost_per_hour "
             f"omits them; at on-demand rates they would add ${at_on_demand:.3f}/h"
         )
-    return out + list(notes)
+    return out + list(inputs.prices.notes) + list(notes)
 
 
 def _admission_assumption(on: bool) -> str:
@@ -210,6 +218,7 @@ class Simulation:
 
     document: dict[str, Any]
     isolation: list[IsolationResult]
+    estimate_note: str | None = None  # the prices are another region's, as an estimate
 
     @property
     def isolation_broken(self) -> bool:
@@ -248,7 +257,8 @@ def simulate(inputs: Inputs) -> Simulation:
         "cost_per_hour": cost,
         "assumptions": [*assumptions(inputs, unknown, notes), *isolation_notes],
     }
-    return Simulation(document, isolation)
+    estimate = inputs.prices.describe() if inputs.prices.source == "estimate" else None
+    return Simulation(document, isolation, estimate)
 
 
 __all__ = ["Inputs", "Simulation", "assumptions", "build_pools", "simulate"]
