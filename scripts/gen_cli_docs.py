@@ -44,7 +44,7 @@ def _value(param: click.Parameter, ctx: click.Context) -> str:
         return ""
     if isinstance(param.type, click.Choice):
         return " \\| ".join(f"`{choice}`" for choice in param.type.choices)
-    return f"`{param.make_metavar(ctx)}`"
+    return "`" + param.make_metavar(ctx).replace("|", "\\|") + "`"
 
 
 def _default(param: click.Parameter) -> str:
@@ -53,6 +53,8 @@ def _default(param: click.Parameter) -> str:
     default = param.default
     if default is None or default is False or callable(default):
         return ""
+    if default is True:
+        return "on"
     if isinstance(default, (list, tuple)):
         default = ",".join(str(v) for v in default)
     return f"`{default}`"

@@ -250,3 +250,12 @@ def test_a_broken_link_or_anchor_would_be_caught(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
     page.write_text("# Title\n[a](missing.md) [b](page.md#title) [c](#nope)\n")
     assert _broken_links([page]) == ["page.md: missing.md", "page.md: #nope (no such heading)"]
+
+
+def test_generated_tables_keep_their_columns() -> None:
+    """A `|` in a metavar or help text must not split a reference table's cell."""
+    for name, text in _gen_cli_docs().render().items():
+        for line in text.splitlines():
+            if line.startswith("|") and not line.startswith("|---"):
+                cells = re.split(r"(?<!\\)\|", line)[1:-1]
+                assert len(cells) in (2, 4), (name, line)
