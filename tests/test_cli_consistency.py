@@ -19,6 +19,7 @@ import click
 import pytest
 
 from conftest import CliResult
+from eks_gpu.cli import table
 from eks_gpu.cli.main import COMMANDS, INSTEAD, cli
 from eks_gpu.errors import EXIT_BROKEN_PIPE, EXIT_CODES, EXIT_INTERNAL, EXIT_USAGE
 
@@ -378,7 +379,7 @@ def test_validate_table_fits_a_120_column_terminal(
 ) -> None:
     """It was 400+ characters wide. Fitted, long cells wrap (no character is lost: the same
     characters as -o wide, only on more lines); -o wide keeps one line per finding."""
-    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setattr(table, "terminal_width", lambda: 120)
     fitted = run_cli("validate")
     wide = run_cli("validate", "-o", "wide")
     assert fitted.code == wide.code == 0
@@ -392,7 +393,8 @@ def test_validate_table_fits_a_120_column_terminal(
 
 
 def test_piped_tables_keep_every_cell() -> None:
-    result = run_bin("validate")
+    """Even with COLUMNS in the environment (GNU readline exports it to children)."""
+    result = run_bin("validate", env={"COLUMNS": "80"})
     assert max(len(line) for line in result.stdout.splitlines()) > 200
     assert "drop p3 from this pool" in result.stdout
 
@@ -402,7 +404,7 @@ def test_other_tables_fit_too(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, args: list[str]
 ) -> None:
     whole = max(len(line) for line in run_cli(*args).out.splitlines())
-    monkeypatch.setenv("COLUMNS", str(whole - 20))
+    monkeypatch.setattr(table, "terminal_width", lambda: whole - 20)
     result = run_cli(*args)
     assert result.code == 0, result.err
     assert max(len(line) for line in result.out.splitlines()) <= whole - 20
@@ -414,13 +416,13 @@ def test_fit_widths_shrinks_the_widest_first_and_stops_at_the_floor() -> None:
     assert fit_widths([4, 50, 20], ["A", "B", "C"], 40) == [4, 16, 16]
     assert fit_widths([10, 10], ["LONG HEADER", "B"], 5) == [10, 8]  # floors: header, 8
     text = format_table(["NAME", "NOTE"], [["x", "a" * 30]], wide=False)
-    assert text.splitlines()[1].endswith("a" * 30)  # no terminal, no COLUMNS: whole
+    assert text.splitlines()[1].endswith("a" * 30)  # not a terminal: whole
 
 
 def test_fitted_cells_wrap_at_spaces_and_hyphens(monkeypatch: pytest.MonkeyPatch) -> None:
     from eks_gpu.cli.table import format_table
 
-    monkeypatch.setenv("COLUMNS", "30")
+    monkeypatch.setattr(table, "terminal_width", lambda: 30)
     text = format_table(["RULE", "MESSAGE"], [["raid0-without-nvme", "one two three four five"]])
     assert text.splitlines() == [
         "RULE            MESSAGE",

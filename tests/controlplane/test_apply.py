@@ -391,7 +391,7 @@ def test_restricted_user_gets_the_rbac_rule(
     )
     assert (code, out) == (3, "")
     assert "error: forbidden: " in err
-    assert "your user needs get/list on customresourcedefinitions.apiextensions.k8s.io" in err
+    assert "your user needs list on customresourcedefinitions.apiextensions.k8s.io" in err
     rule = '{apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"]'
     assert f"hint: ask a cluster admin for a (Cluster)Role with the rule {rule}" in err
 

@@ -125,7 +125,7 @@ def test_restricted_user_is_forbidden(run_cli: RunCli, kubeconfig: Path, tmp_pat
     assert (code, report) == (3, {})
     assert "error: forbidden: " in err
     assert 'User "restricted" cannot list resource "customresourcedefinitions"' in err
-    assert "your user needs get/list on customresourcedefinitions.apiextensions.k8s.io" in err
+    assert "your user needs list on customresourcedefinitions.apiextensions.k8s.io" in err
     assert "hint: " in err
 
 

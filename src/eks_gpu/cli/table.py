@@ -1,7 +1,7 @@
 """kubectl-style plain tables: upper-case headers, columns two spaces apart, no colour.
 
 Plain text keeps output pipeable (``| grep``, ``| awk``) and byte-stable for tests. On a
-terminal (or with ``COLUMNS`` set) a table is fitted to its width: the widest columns are
+terminal (``COLUMNS`` overriding its width) a table is fitted to its width: the widest columns are
 narrowed and their long cells wrap onto more lines, so nothing is lost; piped output and
 ``-o wide`` keep one line per row.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
 import sys
 import textwrap
@@ -26,11 +25,13 @@ def _text(cell: Cell) -> str:
 
 
 def terminal_width() -> int | None:
-    """The width to fit tables to: ``COLUMNS``, else the terminal's; None when stdout is
-    not a terminal (a pipe or file gets whole cells)."""
-    if os.environ.get("COLUMNS", "").isdigit() or sys.stdout.isatty():
-        return shutil.get_terminal_size().columns
-    return None
+    """The terminal's width (``COLUMNS`` overrides it, as :func:`shutil.get_terminal_size`
+    reads it); None when stdout is not a terminal: a pipe or a file gets whole cells, as from
+    kubectl, whatever ``COLUMNS`` says (GNU readline exports it to child processes, so a
+    script's environment may carry one that has nothing to do with where output goes)."""
+    if not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size().columns
 
 
 def fit_widths(widths: Sequence[int], headers: Sequence[str], limit: int) -> list[int]:
