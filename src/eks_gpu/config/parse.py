@@ -21,6 +21,7 @@ from eks_gpu.config.checks import config_problems
 from eks_gpu.config.fields import PATTERN_WORDS
 from eks_gpu.config.gpu_config import GpuConfig
 from eks_gpu.errors import ConfigError, Problem
+from eks_gpu.manifests.document import load_yaml
 from eks_gpu.spelling import did_you_mean
 
 KEY_MARKER = "[key]"
@@ -134,9 +135,13 @@ def config_from_data(data: Any, source: str = "eks-gpu.yaml") -> GpuConfig:
 
 
 def config_from_text(text: str, source: str = "eks-gpu.yaml") -> GpuConfig:
-    """Parse YAML text (one document) and validate it."""
+    """Parse YAML text (one document) and validate it.
+
+    The YAML is read as manifests are (:func:`eks_gpu.manifests.document.load_yaml`), so a
+    YAML bomb or nesting too deep to build is a :class:`ConfigError`, not a hang or a crash.
+    """
     try:
-        documents = list(yaml.safe_load_all(text))
+        documents = [document for document, _ in load_yaml(text)]
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
