@@ -30,6 +30,11 @@ def _json_objects(text: str, source: str) -> list[Obj] | None:
         document = json.loads(text)
     except ValueError:
         return None  # YAML flow style also starts with "{"; let the YAML parser judge
+    except RecursionError:  # deeper than the stack; no API object nests like that
+        raise ManifestError(
+            f"{source}: JSON nested too deeply to read (past {sys.getrecursionlimit()} levels)",
+            hint=DUMP_HINT,
+        ) from None
     documents = document if isinstance(document, list) else [document]
     out: list[Obj] = []
     for index, item in enumerate(documents):
