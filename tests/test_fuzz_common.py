@@ -45,7 +45,9 @@ SCALARS = (
 )
 JSON_VALUES = st.recursive(
     SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
     max_leaves=24,
 )
 """Any JSON-shaped value, including ones the API server would never send."""
@@ -169,9 +171,9 @@ def dumps(value: Any) -> str:
 
 def test_bomb_expands_past_a_billion() -> None:
     """The bomb the fuzz tests use is a real one: 9 levels of 9 make 9**9 strings."""
-    from eks_gpu.manifests.document import expanded_size
-
     import yaml
+
+    from eks_gpu.manifests.document import expanded_size
 
     node = yaml.compose(billion_laughs())
     assert node is not None

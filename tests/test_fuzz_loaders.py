@@ -14,6 +14,15 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+
+from eks_gpu.config.parse import config_from_data, config_from_text
+from eks_gpu.errors import ConfigError, EksGpuError
+from eks_gpu.loaders.config_file import load_config
+from eks_gpu.loaders.manifest_files import load_manifests
+from eks_gpu.loaders.snapshot_file import load_snapshot
+from eks_gpu.loaders.state_file import objects_in, read_state_file
+from eks_gpu.manifests import ManifestError, parse_documents
+from eks_gpu.manifests.cluster_state import state_from_objects
 from test_fuzz_common import (
     FUZZ,
     FUZZ_CHEAP,
@@ -26,15 +35,8 @@ from test_fuzz_common import (
     nested_json,
 )
 
-from eks_gpu.config.parse import config_from_data, config_from_text
-from eks_gpu.errors import ConfigError, EksGpuError
-from eks_gpu.loaders.config_file import load_config
-from eks_gpu.loaders.manifest_files import load_manifests
-from eks_gpu.loaders.snapshot_file import load_snapshot
-from eks_gpu.loaders.state_file import objects_in, read_state_file
-from eks_gpu.manifests import ManifestError, parse_documents
-from eks_gpu.manifests.cluster_state import state_from_objects
-
+CONFIG_KEYS = ["clusterName", "region", "nodePools", "nodeClass", "devicePlugin", "karpenter",
+               "testPods", "profile", "gpu", "timeSlicing"]  # fmt: skip
 YAML_TEXT = st.text() | st.builds(
     lambda objs: "\n---\n".join(yaml.safe_dump(o) for o in objs), st.lists(OBJECTS, max_size=3)
 )
@@ -73,10 +75,7 @@ def test_config_from_any_data_is_a_config_or_a_config_error(data: object) -> Non
 @FUZZ
 @given(
     st.dictionaries(
-        st.sampled_from(
-            ["clusterName", "region", "nodePools", "nodeClass", "devicePlugin", "karpenter",
-             "testPods", "profile", "gpu", "timeSlicing"]
-        ),  # fmt: skip
+        st.sampled_from(CONFIG_KEYS),
         JSON_VALUES | st.lists(st.dictionaries(st.text(max_size=10), JSON_VALUES), max_size=2),
         max_size=4,
     )
@@ -154,7 +153,7 @@ def test_deep_yaml_config_is_a_config_error_not_a_recursion_error() -> None:
 def test_deep_json_dump_is_a_manifest_error(text: str) -> None:
     """Found by fuzzing: ``--from`` JSON nested past the stack crashed ``json.loads`` with a
     RecursionError (exit 70 from status and doctor)."""
-    with pytest.raises(ManifestError, match="d.json.*nest"):
+    with pytest.raises(ManifestError, match=r"d\.json.*nest"):
         objects_in(text, "d.json")
 
 
