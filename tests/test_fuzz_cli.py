@@ -1,0 +1,78 @@
+"""Fuzz the commands that read a user's file, in-process: ``validate FILE``, ``doctor --from``,
+``status --from`` and ``simulate --workload``. Whatever the file holds, the exit code is 0, 1
+or 2 (never 70, the "bug in eks-gpu" code) and stderr holds no traceback.
+
+Budget: ~25 s of the fuzz suite's ~60 s: the nasty-file corpus once per command, then a few
+derandomized generated files per command (``FUZZ_CLI``: each run is a whole command).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from test_fuzz_common import FUZZ_CLI, NASTY_FILES, OBJECTS
+
+COMMANDS = {
+    "validate": ("validate", "{}"),
+    "doctor": ("doctor", "--from", "{}"),
+    "status": ("status", "--from", "{}"),
+    "simulate": ("simulate", "--workload", "{}"),
+}
+EXTRA_COMMANDS = {"simulate-manifests": ("simulate", "--manifests", "{}")}
+ALLOWED_EXITS = {0, 1, 2}
+
+
+def check_run(run_cli, command: str, path: Path) -> None:  # type: ignore[no-untyped-def]
+    args = [arg.format(path) for arg in {**COMMANDS, **EXTRA_COMMANDS}[command]]
+    result = run_cli(*args)
+    assert result.code in ALLOWED_EXITS, (args, result.code, result.err[-2000:])
+    assert "Traceback" not in result.err and "internal error" not in result.err, result.err
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_nasty_files(command: str, tmp_path: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    for name, content in sorted(NASTY_FILES.items()):
+        path = tmp_path / name
+        path.write_bytes(content)
+        check_run(run_cli, command, path)
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_generated_manifests(command: str, tmp_path_factory, run_cli) -> None:  # type: ignore[no-untyped-def]
+    """Kubernetes-ish objects with junk where the fields are (one file, several documents)."""
+    folder = tmp_path_factory.mktemp(command)
+
+    @FUZZ_CLI
+    @given(st.lists(OBJECTS, min_size=1, max_size=3), st.booleans())
+    def run(objects: list, as_list: bool) -> None:
+        path = folder / "in.yaml"
+        document = [{"apiVersion": "v1", "kind": "List", "items": objects}] if as_list else objects
+        path.write_text("\n---\n".join(yaml.safe_dump(o) for o in document))
+        check_run(run_cli, command, path)
+
+    run()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="scheduling/pools.py build_pool does int(spec.weight) unchecked: a NodePool weight "
+    "that is a mapping, a list or a word raises TypeError/ValueError (exit 70)",
+)
+@pytest.mark.parametrize("weight", ["{a: 1}", "[1]", "heavy"])
+def test_simulate_manifests_with_a_junk_nodepool_weight(
+    weight: str,
+    tmp_path: Path,
+    run_cli,  # type: ignore[no-untyped-def]
+) -> None:
+    """Found by fuzzing ``simulate --manifests``."""
+    path = tmp_path / "pools.yaml"
+    path.write_text(
+        "apiVersion: karpenter.sh/v1\nkind: NodePool\nmetadata: {name: gpu}\n"
+        f"spec: {{weight: {weight}, template: {{spec: {{requirements: []}}}}}}\n"
+    )
+    check_run(run_cli, "simulate-manifests", path)
