@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import click
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eks_gpu.catalog import aws_responses
@@ -389,3 +389,50 @@ def test_region_names_are_checked_in_full(text: str) -> None:
     found = assert_typed_error(lambda: aws_responses.check_region(text))
     if not isinstance(found, EksGpuError):
         assert found.isascii() and "\n" not in found and "/" not in found
+
+
+class JunkClient:
+    """A boto3 client whose every paginated call answers ``pages`` (whatever they hold)."""
+
+    def __init__(self, pages: list) -> None:
+        self.pages = pages
+
+    def get_paginator(self, _operation: str) -> JunkClient:
+        return self
+
+    def paginate(self, **_params: object) -> list:
+        return self.pages
+
+
+class JunkSession:
+    def __init__(self, pages: list) -> None:
+        self.pages = pages
+
+    def client(self, _service: str, region_name: str) -> JunkClient:
+        return JunkClient(self.pages)
+
+
+PAGES = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            key: AWS_ROWS | PRICE_ITEMS | JSON_VALUES
+            for key in ("InstanceTypes", "InstanceTypeOfferings", "SpotPriceHistory", "PriceList")
+        },
+    )
+    | JSON_VALUES,
+    max_size=3,
+)
+
+
+@settings(FUZZ, max_examples=25)  # each example runs a whole refresh (about 150 price calls)
+@given(PAGES)
+def test_refresh_over_junk_pages_writes_a_readable_cache(pages: list) -> None:
+    """``catalog refresh`` end to end over damaged answers: a cache that loads back, or a
+    typed error (conftest points the cache folder at a temporary one)."""
+    from eks_gpu.loaders.aws_refresh import refresh_prices
+    from eks_gpu.loaders.price_cache import load_price_book
+
+    found = assert_typed_error(lambda: refresh_prices("us-west-2", JunkSession(pages)))
+    if not isinstance(found, EksGpuError):
+        assert load_price_book("us-west-2").region == "us-west-2"
