@@ -15,7 +15,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from test_fuzz_common import FUZZ_CLI, NASTY_FILES, OBJECTS
+from test_fuzz_common import CLUSTER_OBJECTS, FUZZ_CLI, NASTY_FILES
 
 COMMANDS = {
     "validate": ("validate", "{}"),
@@ -44,11 +44,12 @@ def test_nasty_files(command: str, tmp_path: Path, run_cli) -> None:  # type: ig
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_generated_manifests(command: str, tmp_path_factory, run_cli) -> None:  # type: ignore[no-untyped-def]
-    """Kubernetes-ish objects with junk where the fields are (one file, several documents)."""
+    """Pods, nodes, NodePools and other objects with junk in a field or two (one file,
+    several documents, or one ``kind: List``)."""
     folder = tmp_path_factory.mktemp(command)
 
     @FUZZ_CLI
-    @given(st.lists(OBJECTS, min_size=1, max_size=3), st.booleans())
+    @given(st.lists(CLUSTER_OBJECTS, min_size=1, max_size=4), st.booleans())
     def run(objects: list, as_list: bool) -> None:
         path = folder / "in.yaml"
         document = [{"apiVersion": "v1", "kind": "List", "items": objects}] if as_list else objects
@@ -76,3 +77,32 @@ def test_simulate_manifests_with_a_junk_nodepool_weight(
         f"spec: {{weight: {weight}, template: {{spec: {{requirements: []}}}}}}\n"
     )
     check_run(run_cli, "simulate-manifests", path)
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ("kind: NodePool\nmetadata: {name: gpu}\nspec: {limits: [1]}", "spec.limits is a list"),
+        ("kind: NodePool\nmetadata: {name: gpu}\nspec: {limits: 1.5}", "spec.limits is a float"),
+        ("kind: Pod\nmetadata: {name: p}\nspec: {nodeName: {a: 1}}", "spec.nodeName is a dict"),
+        ("kind: Pod\nmetadata: {name: p}\nspec: {containers: [5]}", "spec.containers[0] is a int"),
+        ("kind: Node\nmetadata: {name: n}\nstatus: {capacity: [1]}", "status.capacity is a list"),
+    ],
+)
+@pytest.mark.parametrize("command", ["status", "doctor"])
+def test_dump_fields_of_the_wrong_type_are_usage_errors(
+    command: str,
+    document: str,
+    field: str,
+    tmp_path: Path,
+    run_cli,  # type: ignore[no-untyped-def]
+) -> None:
+    """Found by fuzzing ``status --from``: a NodePool whose limits were a list or a number, or
+    a Pod whose nodeName was a mapping, crashed the inventory (AttributeError, unhashable
+    dict: exit 70). The loader now checks the fields the analysers read against the types the
+    API server prints, and names the object and field."""
+    path = tmp_path / "dump.yaml"
+    path.write_text("apiVersion: v1\n" + document + "\n")
+    result = run_cli(command, "--from", str(path))
+    assert result.code == 2, result.err
+    assert field in result.err and "dump.yaml" in result.err

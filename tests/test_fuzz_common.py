@@ -53,22 +53,69 @@ JSON_VALUES = st.recursive(
 """Any JSON-shaped value, including ones the API server would never send."""
 
 KINDS = st.sampled_from(
-    ["Pod", "Node", "NodePool", "NodeClaim", "EC2NodeClass", "DaemonSet", "Deployment", "Job",
-     "CronJob", "StatefulSet", "List", "PodList", "ClusterDump", "PodLog", "NodeMetrics",
-     "NodeOverlay", "Event", "ConfigMap", "Secret", ""]
-)  # fmt: skip
+    [
+        "Pod",
+        "Node",
+        "NodePool",
+        "NodeClaim",
+        "EC2NodeClass",
+        "DaemonSet",
+        "Deployment",
+        "Job",
+        "CronJob",
+        "StatefulSet",
+        "List",
+        "PodList",
+        "ClusterDump",
+        "PodLog",
+        "NodeMetrics",
+        "NodeOverlay",
+        "Event",
+        "ConfigMap",
+        "Secret",
+        "",
+    ]
+)
 API_VERSIONS = st.sampled_from(
     ["v1", "apps/v1", "batch/v1", "karpenter.sh/v1", "karpenter.k8s.aws/v1", "eks-gpu.io/v1", ""]
 )
 SPEC_KEYS = st.sampled_from(
-    ["containers", "initContainers", "nodeName", "nodeSelector", "tolerations", "affinity",
-     "template", "replicas", "parallelism", "taints", "nodeClassRef", "requirements", "limits",
-     "disruption", "resources", "overhead", "providerID", "jobTemplate", "selector"]
-)  # fmt: skip
+    [
+        "containers",
+        "initContainers",
+        "nodeName",
+        "nodeSelector",
+        "tolerations",
+        "affinity",
+        "template",
+        "replicas",
+        "parallelism",
+        "taints",
+        "nodeClassRef",
+        "requirements",
+        "limits",
+        "disruption",
+        "resources",
+        "overhead",
+        "providerID",
+        "jobTemplate",
+        "selector",
+    ]
+)
 STATUS_KEYS = st.sampled_from(
-    ["phase", "conditions", "capacity", "allocatable", "containerStatuses", "reason",
-     "startTime", "nodeName", "numberReady", "desiredNumberScheduled"]
-)  # fmt: skip
+    [
+        "phase",
+        "conditions",
+        "capacity",
+        "allocatable",
+        "containerStatuses",
+        "reason",
+        "startTime",
+        "nodeName",
+        "numberReady",
+        "desiredNumberScheduled",
+    ]
+)
 METADATA = st.fixed_dictionaries(
     {},
     optional={
@@ -93,6 +140,70 @@ OBJECTS = st.fixed_dictionaries(
     },
 )
 """Kubernetes-ish objects: the right top-level keys with anything under them."""
+
+
+def _pod(kind: str, spec_junk: dict, metadata_junk: dict) -> dict:
+    pod_spec = {
+        "containers": [{"name": "c", "image": "x", "resources": {"limits": {"nvidia.com/gpu": 1}}}],
+        **spec_junk,
+    }
+    spec = pod_spec if kind == "Pod" else {"template": {"spec": pod_spec}, "replicas": 2}
+    api = "v1" if kind == "Pod" else "apps/v1"
+    return {"apiVersion": api, "kind": kind, "metadata": {"name": "p", **metadata_junk},
+            "spec": spec, "status": {"phase": "Pending"}}  # fmt: skip
+
+
+WORKLOADS = st.builds(
+    _pod,
+    st.sampled_from(["Pod", "Deployment", "StatefulSet", "DaemonSet"]),
+    st.dictionaries(SPEC_KEYS, JSON_VALUES, max_size=2),
+    st.dictionaries(
+        st.sampled_from(["namespace", "labels", "ownerReferences"]), JSON_VALUES, max_size=1
+    ),
+)
+"""A GPU pod or workload that is right except for one or two fields."""
+NODES = st.builds(
+    lambda labels, status: {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": "n", "labels": labels},
+        "status": status,
+    },
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "karpenter.sh/nodepool",
+                "node.kubernetes.io/instance-type",
+                "karpenter.sh/capacity-type",
+                "topology.kubernetes.io/zone",
+            ]
+        ),
+        st.sampled_from(["gpu", "g5.xlarge", "spot", "us-east-1a"]) | st.text(max_size=5),
+        max_size=4,
+    ),
+    st.dictionaries(
+        st.sampled_from(["capacity", "allocatable", "conditions", "nodeInfo"]),
+        JSON_VALUES | st.just({"nvidia.com/gpu": "1", "cpu": "4", "memory": "16Gi"}),
+        max_size=3,
+    ),
+)
+"""A node with real labels and anything in its status."""
+NODEPOOLS = st.builds(
+    lambda spec, extra: {
+        "apiVersion": "karpenter.sh/v1",
+        "kind": "NodePool",
+        "metadata": {"name": "gpu"},
+        "spec": {"template": {"spec": spec}, **extra},
+    },
+    st.dictionaries(
+        st.sampled_from(["requirements", "taints", "nodeClassRef", "startupTaints"]),
+        JSON_VALUES,
+        max_size=2,
+    ),
+    st.dictionaries(st.sampled_from(["limits", "disruption", "weight"]), JSON_VALUES, max_size=2),
+)
+"""A NodePool with anything in its template and limits."""
+CLUSTER_OBJECTS = WORKLOADS | NODES | NODEPOOLS | OBJECTS
 
 
 def billion_laughs(levels: int = 9, width: int = 9, key: str = "spec") -> str:
