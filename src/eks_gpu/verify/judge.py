@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eks_gpu.catalog.baselines import below_threshold, device_fractions, peak_for
@@ -120,7 +120,7 @@ def _below_line(device: Mapping[str, Any], metric: str) -> str:
     )
 
 
-def _torch_figures(devices: list[Mapping[str, Any]]) -> dict[str, Any]:
+def _torch_figures(devices: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     first = devices[0] if devices else {}
     tflops = first.get("tflops") or {}
     fractions = device_fractions(first) if first else {}
