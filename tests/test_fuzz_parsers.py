@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 from decimal import Decimal
 
 import click
@@ -92,6 +93,18 @@ def test_selector_is_parsed_or_refused_and_matching_never_fails(
         assert isinstance(found, UsageError) and "--selector" in found.message
     else:
         assert isinstance(found.matches(labels), bool)
+
+
+@pytest.mark.parametrize(
+    "text", [" " * 20_000 + "x y", "!" + " " * 20_000 + "a b", "a" + " " * 20_000 + "= b c"]
+)
+def test_selector_with_a_long_run_of_spaces_is_refused_fast(text: str) -> None:
+    """Found by fuzzing: ``\\s*(!?)\\s*`` backtracked quadratically, so 20,000 spaces before a
+    bad term took 20 s to refuse."""
+    started = time.monotonic()
+    with pytest.raises(UsageError, match="not a label selector term"):
+        parse_selector(text)
+    assert time.monotonic() - started < 1
 
 
 @FUZZ_CHEAP
