@@ -61,20 +61,27 @@ def test_generated_manifests(command: str, tmp_path_factory, run_cli) -> None:  
 
 @pytest.mark.xfail(
     strict=True,
-    reason="scheduling/pools.py build_pool does int(spec.weight) unchecked: a NodePool weight "
-    "that is a mapping, a list or a word raises TypeError/ValueError (exit 70)",
+    reason="scheduling/pools.py build_pool reads a NodePool's spec unchecked: int(weight) of a "
+    "mapping or a word, tuple(taints) of a number, taint.get on a string, and requirements "
+    "that are not a list of mappings (RequirementError, not an EksGpuError) all exit 70",
 )
-@pytest.mark.parametrize("weight", ["{a: 1}", "[1]", "heavy"])
-def test_simulate_manifests_with_a_junk_nodepool_weight(
-    weight: str,
-    tmp_path: Path,
-    run_cli,  # type: ignore[no-untyped-def]
-) -> None:
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "{weight: {a: 1}, template: {spec: {}}}",
+        "{weight: heavy, template: {spec: {}}}",
+        "{template: {spec: {taints: 5}}}",
+        "{template: {spec: {taints: [gpu]}}}",
+        "{template: {spec: {requirements: {a: 1}}}}",
+        "{template: {spec: {requirements: [[1]]}}}",
+    ],
+    ids=["weight-map", "weight-word", "taints-number", "taint-string", "reqs-map", "req-list"],
+)
+def test_simulate_manifests_with_a_junk_nodepool(spec: str, tmp_path: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     """Found by fuzzing ``simulate --manifests``."""
     path = tmp_path / "pools.yaml"
     path.write_text(
-        "apiVersion: karpenter.sh/v1\nkind: NodePool\nmetadata: {name: gpu}\n"
-        f"spec: {{weight: {weight}, template: {{spec: {{requirements: []}}}}}}\n"
+        f"apiVersion: karpenter.sh/v1\nkind: NodePool\nmetadata: {{name: gpu}}\nspec: {spec}\n"
     )
     check_run(run_cli, "simulate-manifests", path)
 
