@@ -113,3 +113,29 @@ def test_dump_fields_of_the_wrong_type_are_usage_errors(
     result = run_cli(command, "--from", str(path))
     assert result.code == 2, result.err
     assert field in result.err and "dump.yaml" in result.err
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="validate/rules/user_data.py reads userData with PyYAML's pure yaml.safe_load, which "
+    "overflows the stack on a deeply nested NodeConfig (RecursionError, exit 70); "
+    "eks_gpu.manifests.document.load_yaml refuses it",
+)
+def test_validate_a_nodeclass_whose_user_data_nests_deeply(tmp_path: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    """Found by fuzzing: the manifest parses (the nesting is inside a string), the rule's own
+    YAML read of userData crashes."""
+    user_data = (
+        "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: " + "[" * 3000 + "]" * 3000
+    )
+    node_class = {
+        "apiVersion": "karpenter.k8s.aws/v1",
+        "kind": "EC2NodeClass",
+        "metadata": {"name": "gpu"},
+        "spec": {"amiFamily": "AL2023", "role": "r", "userData": user_data,
+                 "amiSelectorTerms": [{"alias": "al2023@latest"}],
+                 "subnetSelectorTerms": [{"tags": {"a": "b"}}],
+                 "securityGroupSelectorTerms": [{"tags": {"a": "b"}}]},
+    }  # fmt: skip
+    path = tmp_path / "nodeclass.yaml"
+    path.write_text(yaml.safe_dump(node_class))
+    check_run(run_cli, "validate", path)
