@@ -141,7 +141,7 @@ def config_from_text(text: str, source: str = "eks-gpu.yaml") -> GpuConfig:
     YAML bomb or nesting too deep to build is a :class:`ConfigError`, not a hang or a crash.
     """
     try:
-        documents = [document for document, _ in load_yaml(text)]
+        documents = [document for document, _ in load_yaml(text, precise=True)]
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
