@@ -10,15 +10,17 @@ Damaged or zero records are skipped, never guessed: an unknown price beats a wro
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from eks_gpu.errors import UsageError
 
 GPU_MANUFACTURERS = frozenset({"NVIDIA", "AMD"})
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+REGION_PATTERN = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+", re.ASCII)
+"""A region name, matched in full (``$`` would let a trailing newline into the cache path)."""
 DENIED_PREFIXES = ("UnauthorizedOperation", "AccessDenied")
 CREDENTIAL_ERRORS = frozenset(
     {
@@ -40,11 +42,32 @@ def gpu_type_names(instance_types: Iterable[Mapping[str, Any]]) -> list[str]:
     Habana (dl1) also reports ``GpuInfo``, but no GPU device plugin serves it.
     """
     names = set()
-    for row in instance_types:
-        gpus = row.get("GpuInfo", {}).get("Gpus", [])
-        if any(gpu.get("Manufacturer") in GPU_MANUFACTURERS for gpu in gpus):
-            names.add(str(row["InstanceType"]))
+    for row in _mappings(instance_types):
+        gpus = _mappings(_mapping(row.get("GpuInfo")).get("Gpus"))
+        name = row.get("InstanceType")
+        if isinstance(name, str) and any(g.get("Manufacturer") in GPU_MANUFACTURERS for g in gpus):
+            names.add(name)
     return sorted(names)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _mappings(rows: Any) -> list[Mapping[str, Any]]:
+    """The mappings among ``rows`` (a damaged answer's other items are skipped)."""
+    if isinstance(rows, Mapping) or not isinstance(rows, Iterable) or isinstance(rows, str):
+        return []
+    return [row for row in rows if isinstance(row, Mapping)]
+
+
+def _price(text: Any) -> float | None:
+    """A positive, finite price from AWS's decimal string; None for anything else."""
+    try:
+        price = float(text)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return price if math.isfinite(price) and price > 0 else None
 
 
 def zones_by_type(
@@ -52,39 +75,41 @@ def zones_by_type(
 ) -> dict[str, tuple[str, ...]]:
     """Zones offering each of ``types`` (``()`` for none), from availability-zone offerings."""
     zones: dict[str, set[str]] = {name: set() for name in types}
-    for row in offerings:
+    for row in _mappings(offerings):
+        name, zone = row.get("InstanceType"), row.get("Location")
+        if not (isinstance(name, str) and isinstance(zone, str)):
+            continue  # damaged: skipped, never guessed
         if row.get("LocationType", "availability-zone") == "availability-zone":
-            zones.setdefault(str(row["InstanceType"]), set()).add(str(row["Location"]))
+            zones.setdefault(name, set()).add(zone)
     return {name: tuple(sorted(found)) for name, found in sorted(zones.items())}
 
 
 def latest_spot_prices(history: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
     """type -> zone -> the latest spot price; unparsable or zero records are skipped."""
     latest: dict[tuple[str, str], tuple[datetime, float]] = {}
-    for row in history:
-        try:
-            key = (str(row["InstanceType"]), str(row["AvailabilityZone"]))
-            stamp, price = row["Timestamp"], float(row["SpotPrice"])
-        except (KeyError, TypeError, ValueError):
+    for row in _mappings(history):
+        name, zone = row.get("InstanceType"), row.get("AvailabilityZone")
+        stamp = row.get("Timestamp")
+        price = _price(row.get("SpotPrice"))
+        if not (isinstance(name, str) and isinstance(zone, str) and isinstance(stamp, datetime)):
             continue
-        seen = latest.get(key)
-        if price > 0 and (seen is None or stamp > seen[0]):
-            latest[key] = (stamp, price)
+        if stamp.tzinfo is None:  # boto3 answers in UTC; a naive time cannot be compared with it
+            stamp = stamp.replace(tzinfo=timezone.utc)
+        seen = latest.get((name, zone))
+        if price is not None and (seen is None or stamp > seen[0]):
+            latest[(name, zone)] = (stamp, price)
     prices: dict[str, dict[str, float]] = {}
     for (name, zone), (_, price) in sorted(latest.items()):
         prices.setdefault(name, {})[zone] = price
     return prices
 
 
-def _lowest_on_demand(terms: Mapping[str, Any], currency: str) -> float | None:
+def _lowest_on_demand(terms: Any, currency: str) -> float | None:
     found = []
-    for term in terms.values():
-        for dimension in term.get("priceDimensions", {}).values():
-            try:
-                price = float(dimension["pricePerUnit"][currency])
-            except (KeyError, TypeError, ValueError):
-                continue
-            if price > 0:
+    for term in _mapping(terms).values():
+        for dimension in _mapping(_mapping(term).get("priceDimensions")).values():
+            price = _price(_mapping(_mapping(dimension).get("pricePerUnit")).get(currency))
+            if price is not None:
                 found.append(price)
     return min(found) if found else None
 
@@ -97,12 +122,12 @@ def on_demand_prices(price_list: Iterable[str], currency: str = "USD") -> dict[s
     prices: dict[str, float] = {}
     for item in price_list:
         try:
-            product = json.loads(item)
-            name = product["product"]["attributes"]["instanceType"]
-            price = _lowest_on_demand(product.get("terms", {}).get("OnDemand", {}), currency)
-        except (ValueError, KeyError, TypeError, AttributeError):
+            product = _mapping(json.loads(item))
+        except (ValueError, TypeError, RecursionError):
             continue
-        if price is not None:
+        name = _mapping(_mapping(product.get("product")).get("attributes")).get("instanceType")
+        price = _lowest_on_demand(_mapping(product.get("terms")).get("OnDemand"), currency)
+        if isinstance(name, str) and price is not None:
             prices[name] = min(price, prices.get(name, price))
     return dict(sorted(prices.items()))
 
@@ -123,7 +148,7 @@ def pricing_filters(region: str, instance_type: str) -> list[dict[str, str]]:
 
 def error_code(response: Mapping[str, Any]) -> tuple[str, str]:
     """(code, message) of a botocore ``ClientError.response``."""
-    error = response.get("Error", {})
+    error = _mapping(_mapping(response).get("Error"))
     return str(error.get("Code", "Unknown")), str(error.get("Message", "")).strip()
 
 
@@ -134,7 +159,7 @@ def is_denied(code: str) -> bool:
 
 def check_region(region: str) -> str:
     """``region`` if it looks like an AWS region (it also names the cache file)."""
-    if not REGION_PATTERN.match(region):
+    if not isinstance(region, str) or not REGION_PATTERN.fullmatch(region):
         raise UsageError(f"--region: {region!r} is not an AWS region name", hint="e.g. us-west-2")
     return region
 

@@ -21,6 +21,7 @@ from eks_gpu.config.checks import config_problems
 from eks_gpu.config.fields import PATTERN_WORDS
 from eks_gpu.config.gpu_config import GpuConfig
 from eks_gpu.errors import ConfigError, Problem
+from eks_gpu.manifests.document import ExcessiveAliasing, load_yaml
 from eks_gpu.spelling import did_you_mean
 
 KEY_MARKER = "[key]"
@@ -133,11 +134,30 @@ def config_from_data(data: Any, source: str = "eks-gpu.yaml") -> GpuConfig:
     return config
 
 
-def config_from_text(text: str, source: str = "eks-gpu.yaml") -> GpuConfig:
-    """Parse YAML text (one document) and validate it."""
+def _precise_error(text: str, error: yaml.YAMLError) -> yaml.YAMLError:
+    """PyYAML's own parser's error for ``text`` when libyaml refused its syntax: it quotes the
+    offending character (``found character '\\t' that cannot start any token``). Not for a
+    bomb or libyaml's depth limit: those are precise already, and the pure parser is slow on
+    very deep input."""
+    if isinstance(error, ExcessiveAliasing) or "nesting depth" in str(error):
+        return error
     try:
-        documents = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as error:
+        load_yaml(text, precise=True)
+    except yaml.YAMLError as precise:
+        return precise
+    return error
+
+
+def config_from_text(text: str, source: str = "eks-gpu.yaml") -> GpuConfig:
+    """Parse YAML text (one document) and validate it.
+
+    The YAML is read as manifests are (:func:`eks_gpu.manifests.document.load_yaml`), so a
+    YAML bomb or nesting too deep to build is a :class:`ConfigError`, not a hang or a crash.
+    """
+    try:
+        documents = [document for document, _ in load_yaml(text)]
+    except yaml.YAMLError as fast_error:
+        error = _precise_error(text, fast_error)
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         reason = getattr(error, "problem", None) or str(error)

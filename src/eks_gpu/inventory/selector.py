@@ -18,9 +18,11 @@ from eks_gpu.errors import UsageError
 SELECTOR_HINT = "e.g. --selector 'karpenter.sh/nodepool=gpu,karpenter.sh/capacity-type in (spot)'"
 _KEY = r"[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?"
 _VALUE = r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?"
-_SET = re.compile(rf"^\s*({_KEY})\s+(in|notin)\s*\(([^()]*)\)\s*$")
-_EQ = re.compile(rf"^\s*({_KEY})\s*(==|=|!=)\s*({_VALUE})\s*$")
-_EXISTS = re.compile(rf"^\s*(!?)\s*({_KEY})\s*$")
+# Terms are stripped before matching, so no pattern starts or ends with ``\s*``: two runs of
+# ``\s*`` side by side (``\s*(!?)\s*``) backtrack quadratically on a long run of spaces.
+_SET = re.compile(rf"({_KEY})\s+(in|notin)\s*\(([^()]*)\)")
+_EQ = re.compile(rf"({_KEY})\s*(==|=|!=)\s*({_VALUE})")
+_EXISTS = re.compile(rf"(!?)\s*({_KEY})")
 _VALUE_ONLY = re.compile(rf"^{_VALUE}$")
 
 
@@ -82,14 +84,15 @@ def _values(raw: str, term: str) -> frozenset[str]:
 
 
 def _term(term: str) -> Requirement:
-    if match := _SET.match(term):
+    stripped = term.strip()
+    if match := _SET.fullmatch(stripped):
         if not match[4].strip():
             raise UsageError(f"--selector: {term.strip()!r}: {match[3]} needs at least one value")
         return Requirement(match[1], match[3], _values(match[4], term))
-    if match := _EQ.match(term):
+    if match := _EQ.fullmatch(stripped):
         operator = "notin" if match[3] == "!=" else "in"
         return Requirement(match[1], operator, _values(match[4], term))
-    if match := _EXISTS.match(term):
+    if match := _EXISTS.fullmatch(stripped):
         return Requirement(match[2], "!" if match[1] else "exists")
     raise UsageError(
         f"--selector: {term.strip()!r} is not a label selector term "

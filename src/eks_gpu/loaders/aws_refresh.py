@@ -81,7 +81,9 @@ def _chunks(items: Sequence[str]) -> Iterator[list[str]]:
 def _paginate(client: Any, operation: str, result_key: str, **params: Any) -> list[Any]:
     items: list[Any] = []
     for page in client.get_paginator(operation).paginate(**params):
-        items.extend(page.get(result_key, []))
+        found = page.get(result_key) if isinstance(page, Mapping) else None
+        if isinstance(found, list):  # anything else is a damaged page: skipped, never guessed
+            items.extend(found)
     return items
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from eks_gpu.errors import UsageError
+from eks_gpu.loaders.atomic_file import write_atomic
 from eks_gpu.loaders.cache_dir import cache_dir
 from eks_gpu.loaders.cel_cache import warm
 from eks_gpu.loaders.manifest_files import load_manifests, read_text, yaml_files
@@ -107,8 +108,15 @@ def _download(url: str, target: Path, optional: bool = False) -> None:
         if optional:
             return
         raise CrdUnavailable(f"cannot download {url}: {error}") from None
-    parse_documents(body.decode("utf-8"), url)  # refuse to cache what does not parse
-    target.write_bytes(body)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CrdUnavailable(f"{url}: not UTF-8 text ({error})") from None
+    parse_documents(text, url)  # refuse to cache what does not parse
+    try:
+        write_atomic(target, body)  # a CRD cut short would fail every later validate
+    except OSError as error:
+        raise CrdUnavailable(f"cannot cache {url} in {target}: {error}") from None
 
 
 def _known(folder: Path, name: str) -> bool:

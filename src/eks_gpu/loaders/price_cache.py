@@ -12,6 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from eks_gpu.catalog.prices import BUNDLED_REGION, PriceBook, bundled_price_book
+from eks_gpu.errors import EXIT_USAGE, CatalogError, UsageError
+from eks_gpu.loaders.atomic_file import write_atomic
 from eks_gpu.loaders.cache_dir import cache_dir
 
 
@@ -25,7 +27,7 @@ def load_price_book(region: str | None = None) -> PriceBook:
     wanted = region or BUNDLED_REGION
     path = cache_path(wanted)
     if path.is_file():
-        book = PriceBook.from_json(path.read_text(encoding="utf-8"), str(path))
+        book = _read_cache(path)
         if wanted == BUNDLED_REGION:
             # The refresh fetches GPU types only; keep the bundled prices of everything else.
             merged = {**bundled_price_book().on_demand, **book.on_demand}
@@ -36,12 +38,38 @@ def load_price_book(region: str | None = None) -> PriceBook:
     return PriceBook(wanted, "none", "")
 
 
+class DamagedCacheError(CatalogError):
+    """A price cache that cannot be read: the user's file (exit 2, delete or refresh it), not
+    a broken install (a plain :class:`CatalogError`, exit 70, "report the traceback")."""
+
+    exit_code = EXIT_USAGE
+
+
+def _read_cache(path: Path) -> PriceBook:
+    """The cache at ``path``; damaged (not UTF-8, not a cache, JSON nested past the stack) is
+    a :class:`DamagedCacheError` naming the file."""
+    hint = f"delete it, or run `eks-gpu catalog refresh` again: {path}"
+    try:
+        return PriceBook.from_json(path.read_text(encoding="utf-8"), str(path))
+    except CatalogError as error:
+        raise DamagedCacheError(error.message, hint=error.hint or hint) from None
+    except (OSError, UnicodeDecodeError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else error
+        raise DamagedCacheError(f"{path}: not a valid price cache ({reason})", hint=hint) from None
+
+
 def save_price_book(book: PriceBook) -> Path:
-    """Write ``book`` to its region's cache file; returns the path."""
+    """Write ``book`` to its region's cache file, whole or not at all; returns the path."""
     path = cache_path(book.region)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(book.to_json(), encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, book.to_json().encode("utf-8"))
+    except OSError as error:
+        raise UsageError(
+            f"cannot write the price cache {path}: {error}",
+            hint="check the disk space and permissions, or set EKS_GPU_CACHE_DIR",
+        ) from None
     return path
 
 
-__all__ = ["cache_path", "load_price_book", "save_price_book"]
+__all__ = ["DamagedCacheError", "cache_path", "load_price_book", "save_price_book"]

@@ -4,6 +4,7 @@ folder of such files, or ``-`` for stdin), parsed by :mod:`eks_gpu.scheduling.sn
 from __future__ import annotations
 
 from eks_gpu.loaders.manifest_files import load_manifests
+from eks_gpu.manifests import ManifestError
 from eks_gpu.scheduling.snapshot import Snapshot, SnapshotNode, snapshot_from_manifests
 from eks_gpu.scheduling.workloads import SimPod
 
@@ -14,7 +15,13 @@ def read_snapshot(path: str) -> Snapshot:
     Raises:
         ManifestError: the file cannot be read or parsed, or holds no usable snapshot.
     """
-    return snapshot_from_manifests(load_manifests([path]))
+    try:
+        return snapshot_from_manifests(load_manifests([path]))
+    except ManifestError as error:
+        if path in error.message:
+            raise
+        # The snapshot's own checks name the object, not the file it came from.
+        raise ManifestError(f"{path}: {error.message}", hint=error.hint) from None
 
 
 def load_snapshot(path: str) -> tuple[list[SnapshotNode], list[SimPod]]:

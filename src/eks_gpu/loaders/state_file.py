@@ -15,6 +15,7 @@ from typing import Any
 
 from eks_gpu.loaders.manifest_files import read_text, yaml_files
 from eks_gpu.manifests import ManifestError, parse_documents
+from eks_gpu.manifests.api_shapes import field_type_error
 from eks_gpu.manifests.cluster_state import ClusterState, state_from_objects
 from eks_gpu.manifests.document import flatten
 
@@ -30,6 +31,11 @@ def _json_objects(text: str, source: str) -> list[Obj] | None:
         document = json.loads(text)
     except ValueError:
         return None  # YAML flow style also starts with "{"; let the YAML parser judge
+    except RecursionError:  # deeper than the stack; no API object nests like that
+        raise ManifestError(
+            f"{source}: JSON nested too deeply to read (past {sys.getrecursionlimit()} levels)",
+            hint=DUMP_HINT,
+        ) from None
     documents = document if isinstance(document, list) else [document]
     out: list[Obj] = []
     for index, item in enumerate(documents):
@@ -58,13 +64,14 @@ def _shape_error(obj: Obj, index: int, source: str) -> str | None:
         value = metadata.get(key)
         if value is not None and not isinstance(value, dict):
             return f"metadata.{key} is a {type(value).__name__}, not an object"
-    return None
+    return field_type_error(obj)
 
 
 def _check_shapes(objects: list[Obj], source: str) -> list[Obj]:
     """Every object has a ``kind``, and ``metadata``/``spec``/``status`` (and the labels and
-    annotations) are objects, as the API server always prints them: checked once here, so
-    status and doctor never meet a list where a mapping belongs (a typed error, not a crash)."""
+    annotations, and the fields :mod:`eks_gpu.manifests.api_shapes` lists) have the types the
+    API server always prints: checked once here, so status and doctor never meet a list where
+    a mapping belongs (a typed error, not a crash)."""
     for index, obj in enumerate(objects):
         why = _shape_error(obj, index, source)
         if why is None:

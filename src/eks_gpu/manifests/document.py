@@ -81,12 +81,52 @@ def flatten(obj: Any, where: str = "") -> Iterator[dict[str, Any]]:
 # libyaml's loader is ~10x faster on big files (CRDs are 100-300 KB); same safe semantics.
 _BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+ALIAS_ALLOWANCE = 100_000
+"""Nodes that aliases may add to a document beyond its own size (see :func:`expanded_size`)."""
 
-class _Loader(_BASE_LOADER):  # type: ignore[misc]
-    """The safe loader, noting every key a mapping repeats (libyaml parses; this constructs)."""
+
+class ExcessiveAliasing(yaml.constructor.ConstructorError):
+    """A document whose aliases expand it far beyond its size: a "billion laughs" YAML bomb.
+
+    Loading one is cheap (an alias is a shared reference), but every consumer that walks the
+    objects (schema checks, JSON output, the CEL rules) would pay for the expansion. The rule
+    follows go-yaml's (gopkg.in/yaml.v2 decode.go ``allowedAliasRatio``), which sigs.k8s.io/yaml
+    and so kubectl apply: a document may not grow by more than its own size plus a margin.
+    """
+
+
+def expanded_size(root: yaml.Node) -> tuple[int, int]:
+    """``(distinct, expanded)`` node counts of a composed document: ``expanded`` counts a node
+    once per alias that reaches it. Iterative, so a deep document cannot overflow the stack."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if children_done or not children:
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+            continue
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+    return len(sizes), sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+class _GuardedLoader:
+    """Mixed into a safe loader: notes every key a mapping repeats, and refuses a document
+    whose aliases expand it past :data:`ALIAS_ALLOWANCE` before constructing it."""
 
     def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+        super().__init__(stream)  # type: ignore[call-arg]
         self.duplicates: list[DuplicateKey] = []
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
@@ -97,18 +137,48 @@ class _Loader(_BASE_LOADER):  # type: ignore[misc]
                 mark = key_node.start_mark
                 self.duplicates.append(DuplicateKey(str(key), mark.line + 1, mark.column + 1))
             seen.add(key)
-        return super().construct_mapping(node, deep)
+        return super().construct_mapping(node, deep)  # type: ignore[misc]
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        distinct, expanded = expanded_size(node)
+        if expanded - distinct > max(ALIAS_ALLOWANCE, distinct):
+            raise ExcessiveAliasing(
+                problem=f"aliases expand {distinct:,} YAML nodes to {expanded:,} (a YAML bomb?)",
+                problem_mark=node.start_mark,
+            )
+        return super().construct_document(node)  # type: ignore[misc]
 
 
-def _load(text: str) -> list[tuple[Any, tuple[DuplicateKey, ...]]]:
-    """Every document of ``text`` with the keys it repeats."""
-    loader = _Loader(text)
+class _Loader(_GuardedLoader, _BASE_LOADER):  # type: ignore[misc]
+    """libyaml parses (fast on 100-300 KB CRDs); Python constructs."""
+
+
+class _PreciseLoader(_GuardedLoader, yaml.SafeLoader):
+    """PyYAML's own parser: slower, but its syntax errors quote the offending character
+    (``found character '\\t' that cannot start any token``), which a hand-written config wants."""
+
+
+MAX_DEPTH_MESSAGE = "nested too deeply"
+
+
+def load_yaml(text: str, *, precise: bool = False) -> list[tuple[Any, tuple[DuplicateKey, ...]]]:
+    """Every document of ``text`` with the keys it repeats (safe tags only); ``precise``
+    parses with PyYAML's own parser, for its more specific syntax errors.
+
+    Raises:
+        yaml.YAMLError: bad syntax, an unsafe tag, a YAML bomb (:class:`ExcessiveAliasing`),
+            or nesting too deep to build (libyaml stops at 1,000 levels; the pure-Python
+            parser would overflow the stack first, which is reported the same way).
+    """
+    loader = _PreciseLoader(text) if precise else _Loader(text)
     out = []
     try:
         while loader.check_data():
             document = loader.get_data()
             out.append((document, tuple(loader.duplicates)))
             loader.duplicates = []
+    except RecursionError:
+        raise yaml.YAMLError(MAX_DEPTH_MESSAGE) from None
     finally:
         loader.dispose()
     return out
@@ -117,7 +187,7 @@ def _load(text: str) -> list[tuple[Any, tuple[DuplicateKey, ...]]]:
 def parse_documents(text: str, source: str) -> list[Manifest]:
     """Every object in ``text``; empty documents are skipped."""
     try:
-        documents = _load(text)
+        documents = load_yaml(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
@@ -140,4 +210,14 @@ def parse_documents(text: str, source: str) -> list[Manifest]:
     return out
 
 
-__all__ = ["DuplicateKey", "Manifest", "ManifestError", "flatten", "parse_documents"]
+__all__ = [
+    "ALIAS_ALLOWANCE",
+    "DuplicateKey",
+    "ExcessiveAliasing",
+    "Manifest",
+    "ManifestError",
+    "expanded_size",
+    "flatten",
+    "load_yaml",
+    "parse_documents",
+]

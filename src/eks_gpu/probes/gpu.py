@@ -121,11 +121,19 @@ def value(raw: str) -> str | None:
     return None if text.lower() in UNKNOWN else text
 
 
+MAX_DIGITS = 18
+"""Longer digit runs are not a reading nvidia-smi makes (and would overflow a float)."""
+_NUMBER = re.compile(r"^\s*(-?[0-9]{1,%s}(?:\.[0-9]+)?)(?![0-9])" % MAX_DIGITS)  # noqa: UP031
+
+
 def number(raw: str | None) -> float | None:
-    """A number with or without its unit (``15360``, ``15360 MiB``, ``70.00 W``)."""
+    """A number with or without its unit (``15360``, ``15360 MiB``, ``70.00 W``).
+
+    ``None`` when unknown, including a digit run too long to be a reading (garbled output).
+    """
     if raw is None:
         return None
-    match = re.match(r"^\s*(-?[0-9]+(?:\.[0-9]+)?)", raw)
+    match = _NUMBER.match(raw)
     return float(match.group(1)) if match else None
 
 
@@ -133,6 +141,13 @@ def integer(raw: str | None) -> int | None:
     """An integer cell (index, MiB, degrees C, error counts), ``None`` when unknown."""
     num = number(raw)
     return None if num is None else int(num)
+
+
+def _digits(text: str | None) -> int | None:
+    """A regex's ``\\d+`` group as an int; ``None`` when too long to be a reading."""
+    if text is None or len(text) > MAX_DIGITS:
+        return None
+    return int(text)
 
 
 def flag(raw: str | None) -> bool | None:
@@ -344,7 +359,7 @@ def parse_table(text: str) -> list[dict[str, Any]]:
         third = _ROW3.match(lines[i + 2].rstrip()) if i + 2 < len(lines) else None
         gpus.append(
             {
-                "index": int(first.group(1)),
+                "index": _digits(first.group(1)),
                 "name": first.group(2),
                 "uuid": None,
                 "persistence_mode": first.group(3) == "On",
@@ -352,8 +367,8 @@ def parse_table(text: str) -> list[dict[str, Any]]:
                 "temperature_c": integer(second.group(1)) if second else None,
                 "pstate": value(second.group(2)) if second else None,
                 "power_draw_w": number(second.group(3)) if second else None,
-                "memory_used_mib": int(second.group(4)) if second else None,
-                "memory_total_mib": int(second.group(5)) if second else None,
+                "memory_used_mib": _digits(second.group(4)) if second else None,
+                "memory_total_mib": _digits(second.group(5)) if second else None,
                 "mig_mode": value(third.group(1)) if third else None,
             }
         )
@@ -367,7 +382,7 @@ def parse_list(text: str) -> list[dict[str, Any]]:
         match = _LIST.match(line.strip())
         if match:
             out.append(
-                {"index": int(match.group(1)), "name": match.group(2), "uuid": match.group(3)}
+                {"index": _digits(match.group(1)), "name": match.group(2), "uuid": match.group(3)}
             )
     return out
 

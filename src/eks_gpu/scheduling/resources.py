@@ -19,12 +19,25 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, DecimalException, Inexact, localcontext
 from typing import Any
 
+from eks_gpu.errors import EXIT_USAGE, EksGpuError
+
 CPU = "cpu"
 MEMORY = "memory"
 PODS = "pods"
 
 Resources = Mapping[str, Decimal]
 """A resource list: resource name → amount (``cpu`` in cores, ``memory`` in bytes)."""
+
+
+class QuantityError(EksGpuError, ValueError):
+    """A value that is not a Kubernetes quantity, or not one that fits a resource list.
+
+    A typed error (exit 2, as bad input is) that is also the ``ValueError`` these functions
+    always raised, so callers that add the object and field to the message keep working.
+    """
+
+    exit_code = EXIT_USAGE
+
 
 _QUANTITY = re.compile(
     r"(?P<number>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
@@ -49,7 +62,7 @@ def _exact(operation: str, compute: Callable[..., Decimal], *args: Any) -> Decim
         try:
             result = compute(*args)
         except DecimalException:
-            raise ValueError(f"{operation} is out of range for an exact quantity") from None
+            raise QuantityError(f"{operation} is out of range for an exact quantity") from None
     return result
 
 
@@ -72,24 +85,36 @@ def parse_quantity(text: str | int | float) -> Decimal:
     ``0.5``). The result is canonical: ``Decimal("1000")`` for ``1k``, never ``1E+3``.
 
     Raises:
-        ValueError: naming ``text`` when it is not a quantity.
+        QuantityError: naming ``text`` when it is not a quantity (a ``ValueError``).
     """
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
-        raise ValueError(f"{text!r} is not a Kubernetes quantity (expected e.g. 100m, 1.5Gi, 2)")
+        raise QuantityError(f"{text!r} is not a Kubernetes quantity ({_EXPECTED})")
     if isinstance(text, int):
         return Decimal(text)
     if isinstance(text, float):
         if not math.isfinite(text):
-            raise ValueError(f"{text!r} is not a Kubernetes quantity (not a finite number)")
+            raise QuantityError(f"{text!r} is not a Kubernetes quantity (not a finite number)")
         return _exact(repr(text), _canonical, Decimal(repr(text)))
     match = _QUANTITY.fullmatch(text)
     if match is None:
-        raise ValueError(f"{text!r} is not a Kubernetes quantity (expected e.g. 100m, 1.5Gi, 2)")
+        raise QuantityError(f"{_shown(text)} is not a Kubernetes quantity ({_EXPECTED})")
     number = Decimal(match["number"])
     suffix, exponent = match["suffix"], match["exponent"]
+    if exponent and len(exponent.lstrip("eE+-")) > _MAX_EXPONENT_DIGITS:
+        raise QuantityError(f"{_shown(text)} is out of range for an exact quantity")
     power10 = int(exponent[1:]) if exponent else _DECIMAL_SUFFIXES.get(suffix or "", 0)
     power1024 = _BINARY_SUFFIXES.get(suffix or "", 0)
-    return _exact(repr(text), _scaled, number, power10, power1024)
+    return _exact(_shown(text), _scaled, number, power10, power1024)
+
+
+_EXPECTED = "expected e.g. 100m, 1.5Gi, 2"
+_MAX_EXPONENT_DIGITS = 9
+"""More exponent digits than any decimal context accepts (and than ``int()`` may read)."""
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a message, cut short when it is long (a fuzzed 5,000 digits)."""
+    return repr(text) if len(text) <= 64 else repr(text[:60]) + "..."
 
 
 def _plain(value: Decimal) -> str:
@@ -122,8 +147,14 @@ def format_quantity(value: Decimal, resource: str) -> str:
     ``ephemeral-storage``, ``hugepages-*``) in the shortest exact unit (``"14162Mi"``,
     ``"1.5Gi"``); everything else as a plain number (``"1"``).
     """
+    with localcontext() as context:
+        context.prec = _PRECISION  # the default 28 digits would round a long quantity
+        return _format_quantity(value, resource)
+
+
+def _format_quantity(value: Decimal, resource: str) -> str:
     if value < 0:
-        return "-" + format_quantity(-value, resource)
+        return "-" + _format_quantity(-value, resource)
     if resource == CPU and value != value.to_integral_value():
         milli = value.scaleb(3)
         if milli == milli.to_integral_value():
@@ -142,15 +173,15 @@ def parse_resources(mapping: Mapping[str, Any] | None) -> dict[str, Decimal]:
     if mapping is None:
         return {}
     if not isinstance(mapping, Mapping):
-        raise ValueError(f"expected a map of resource names to quantities, got {mapping!r}")
+        raise QuantityError(f"expected a map of resource names to quantities, got {mapping!r}")
     out: dict[str, Decimal] = {}
     for name, text in mapping.items():
         try:
             amount = parse_quantity(text)
         except ValueError as error:
-            raise ValueError(f"{name}: {error}") from None
+            raise QuantityError(f"{name}: {error}") from None
         if amount < 0:
-            raise ValueError(f"{name}: {text!r} is negative; requests cannot be")
+            raise QuantityError(f"{name}: {text!r} is negative; requests cannot be")
         out[str(name)] = amount
     return out
 
@@ -223,7 +254,7 @@ def _section(resources: Any, section: str, where: str) -> dict[str, Decimal]:
     try:
         return parse_resources(raw)
     except ValueError as error:
-        raise ValueError(f"{where}.{section}.{error}") from None
+        raise QuantityError(f"{where}.{section}.{error}") from None
 
 
 def resource_requests(resources: Any, where: str) -> dict[str, Decimal]:
@@ -243,7 +274,7 @@ def _containers(pod_spec: Mapping[str, Any], field: str) -> list[Mapping[str, An
     if raw is None:
         return []
     if not isinstance(raw, list) or not all(isinstance(c, Mapping) for c in raw):
-        raise ValueError(f"{field}: expected a list of containers")
+        raise QuantityError(f"{field}: expected a list of containers")
     return raw
 
 
@@ -292,7 +323,7 @@ def pod_requests(pod_spec: Mapping[str, Any]) -> dict[str, Decimal]:
     try:
         overhead = parse_resources(pod_spec.get("overhead"))
     except ValueError as error:
-        raise ValueError(f"overhead.{error}") from None
+        raise QuantityError(f"overhead.{error}") from None
     effective = add(effective, overhead)
     effective[PODS] = Decimal(1)
     return effective
@@ -302,6 +333,7 @@ __all__ = [
     "CPU",
     "MEMORY",
     "PODS",
+    "QuantityError",
     "Resources",
     "add",
     "check_fits",

@@ -13,7 +13,8 @@ the container's exit code and reason when the pod status has them.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eks_gpu.catalog.baselines import below_threshold, device_fractions, peak_for
@@ -31,11 +32,38 @@ def result_line(text: str, probe: str) -> dict[str, Any] | None:
             continue
         try:
             value = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the stack: not ours
             continue
         if isinstance(value, dict) and value.get("probe") == probe:
             return value
     return None
+
+
+def _finite(value: Any) -> Any:
+    """``value`` when it is a finite number (not a bool), else None: the probe's JSON comes from
+    a pod's log, so a figure may be anything (NaN, a string, an int too big for a float)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return value if math.isfinite(float(value)) else None
+    except OverflowError:
+        return None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _device(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A torch device entry with its figures checked, so judging never trips over their types."""
+    tflops = raw.get("tflops")
+    memory = _finite(raw.get("memory_bytes"))
+    return {
+        **raw,
+        "tflops": {k: _finite(v) for k, v in tflops.items()} if isinstance(tflops, Mapping) else {},
+        "copy_gb_s": _finite(raw.get("copy_gb_s")),
+        "memory_bytes": int(memory) if memory and memory > 0 else None,
+    }
 
 
 def _tail(text: str) -> list[str]:
@@ -92,7 +120,7 @@ def _below_line(device: Mapping[str, Any], metric: str) -> str:
     )
 
 
-def _torch_figures(devices: list[Mapping[str, Any]]) -> dict[str, Any]:
+def _torch_figures(devices: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     first = devices[0] if devices else {}
     tflops = first.get("tflops") or {}
     fractions = device_fractions(first) if first else {}
@@ -110,7 +138,7 @@ def judge_pytorch(text: str) -> StepResult:
     out = result_line(text, "torch")
     if out is None:
         return failed("pytorch", "no result line from the torch probe", _tail(text))
-    devices = [d for d in out.get("devices") or [] if isinstance(d, Mapping)]
+    devices = [_device(d) for d in _list(out.get("devices")) if isinstance(d, Mapping)]
     figures = _torch_figures(devices)
     if not out.get("ok"):
         reason = out.get("reason") or out.get("cause") or "the probe failed"
@@ -133,7 +161,7 @@ def judge_nvme(text: str) -> StepResult:
     figures = {
         "device": out.get("device"),
         "raid0": out.get("raid0"),
-        "members": len(out.get("members") or []),
+        "members": len(_list(out.get("members"))),
         "write_mb_s": out.get("write_mb_s"),
         "read_mb_s": out.get("read_mb_s"),
         "rand_read_iops": out.get("rand_read_iops"),
@@ -149,7 +177,7 @@ def judge_nvme(text: str) -> StepResult:
         f"write {out.get('write_mb_s')} MB/s, read {out.get('read_mb_s')} MB/s, "
         f"{out.get('rand_read_iops')} random-read IOPS"
     )
-    return passed("nvme", summary, [f"note: {n}" for n in out.get("notes") or []], **figures)
+    return passed("nvme", summary, [f"note: {n}" for n in _list(out.get("notes"))], **figures)
 
 
 JUDGES = {"simple": judge_simple, "pytorch": judge_pytorch, "nvme": judge_nvme}
