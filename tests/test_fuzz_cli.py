@@ -59,12 +59,6 @@ def test_generated_manifests(command: str, tmp_path_factory, run_cli) -> None:  
     run()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scheduling/pools.py build_pool reads a NodePool's spec unchecked: int(weight) of a "
-    "mapping or a word, tuple(taints) of a number, taint.get on a string, and requirements "
-    "that are not a list of mappings (RequirementError, not an EksGpuError) all exit 70",
-)
 @pytest.mark.parametrize(
     "spec",
     [
@@ -115,12 +109,6 @@ def test_dump_fields_of_the_wrong_type_are_usage_errors(
     assert field in result.err and "dump.yaml" in result.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate/rules/user_data.py reads userData with PyYAML's pure yaml.safe_load, which "
-    "overflows the stack on a deeply nested NodeConfig (RecursionError, exit 70); "
-    "eks_gpu.manifests.document.load_yaml refuses it",
-)
 def test_validate_a_nodeclass_whose_user_data_nests_deeply(tmp_path: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     """Found by fuzzing: the manifest parses (the nesting is inside a string), the rule's own
     YAML read of userData crashes."""

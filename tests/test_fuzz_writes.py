@@ -109,11 +109,6 @@ def test_damaged_price_cache_is_a_usage_error(name: str, tmp_path: Path, monkeyp
     assert str(cache_path(BUNDLED_REGION)) in caught.value.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="commands/render.py write_files writes each file in place (Path.write_text): a "
-    "failed write leaves a half file, and the OSError escapes as exit 70",
-)
 def test_render_out_dir_writes_whole_files_or_none(tmp_path: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     assert run_cli("render", "--cluster-name", "demo", "--out-dir", str(whole)).code == 0
@@ -125,11 +120,6 @@ def test_render_out_dir_writes_whole_files_or_none(tmp_path: Path, run_cli) -> N
             assert path.read_bytes() == (whole / path.relative_to(cut)).read_bytes(), path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="commands/init.py writes the config in place (Path.write_text): init -f --force "
-    "under a failing disk destroys the old config, leaves a half one, and exits 70",
-)
 def test_init_writes_whole_or_keeps_the_old_file(tmp_path: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     target = tmp_path / "eks-gpu.yaml"
     target.write_text("clusterName: old\n")

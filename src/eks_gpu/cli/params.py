@@ -18,6 +18,7 @@ def comma_list(values: Iterable[str]) -> tuple[str, ...]:
 
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_DURATION_S = 365 * 86400.0  # a year: longer is a typo, and timedelta overflows on inf
 
 
 def duration_seconds(value: str, flag: str) -> float:
@@ -26,7 +27,7 @@ def duration_seconds(value: str, flag: str) -> float:
         seconds = float(value[:-1]) * DURATION_UNITS[value[-1]]
     except (KeyError, ValueError, IndexError):
         seconds = -1.0
-    if seconds < 0 or seconds != seconds:  # negative or NaN
+    if not 0 <= seconds < MAX_DURATION_S:  # negative, NaN, inf, or past any timedelta
         raise click.BadParameter(
             f"{value!r}: use a number with s, m, h or d (30m)", param_hint=flag
         )

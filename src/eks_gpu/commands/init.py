@@ -68,7 +68,9 @@ def init(
         return InitResult(text, profile, None)
     if path.exists() and not force:
         raise UsageError(f"{path} already exists", hint="pass --force to overwrite it")
-    path.write_text(text, encoding="utf-8")
+    from eks_gpu.loaders.atomic_file import write_text_file
+
+    write_text_file(path, text)  # a failing disk keeps the old config, not half a new one
     return InitResult(text, profile, path)
 
 

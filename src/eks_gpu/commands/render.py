@@ -72,12 +72,15 @@ def check_groups(names: Iterable[str]) -> tuple[Group, ...]:
 
 
 def write_files(out_dir: Path, files: Mapping[str, str]) -> tuple[Path, ...]:
-    """Write ``files`` (relative path -> text) under ``out_dir``; only our files are touched."""
+    """Write ``files`` (relative path -> text) under ``out_dir``; only our files are touched,
+    each whole or not at all."""
+    from eks_gpu.loaders.atomic_file import write_text_file
+
     written = []
     for relative, text in files.items():
         target = out_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        write_text_file(target, text)
         written.append(target)
     return tuple(written)
 

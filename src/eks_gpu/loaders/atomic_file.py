@@ -28,4 +28,18 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-__all__ = ["write_atomic"]
+def write_text_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all, for a command's output file; the
+    disk's refusal (full, read-only, a size limit) is a usage error naming the file."""
+    from eks_gpu.errors import UsageError
+
+    try:
+        write_atomic(path, text.encode("utf-8"))
+    except OSError as error:
+        raise UsageError(
+            f"could not write {path}: {error.strerror or error}",
+            hint="free space or pick a writable place; nothing half-written was left",
+        ) from None
+
+
+__all__ = ["write_atomic", "write_text_file"]

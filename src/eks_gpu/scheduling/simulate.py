@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from eks_gpu.catalog.prices import PriceBook
+from eks_gpu.manifests.document import ManifestError
 from eks_gpu.names import RESOURCE_NVIDIA_GPU
 from eks_gpu.scheduling import overlays
 from eks_gpu.scheduling.allocatable import KubeletSettings, Storage
@@ -122,6 +123,26 @@ def build_pools(inputs: Inputs, daemonsets: Sequence[PodView]) -> list[PoolModel
     return pools
 
 
+def _checked_pool(
+    nodepool: Mapping[str, Any], node_classes: Mapping[str, Mapping[str, Any]], types: _TypeCache
+) -> PoolModel:
+    """:func:`build_pool`, with a NodePool the API server would refuse (a weight that is not a
+    number, taints or requirements that are not lists of objects) named as bad input."""
+    try:
+        pool = build_pool(nodepool, node_classes, types)
+        if not all(isinstance(taint, Mapping) for taint in pool.taints):
+            raise TypeError("spec.template.spec.taints holds something that is not a taint")
+        return pool
+    except (TypeError, ValueError, AttributeError) as error:  # RequirementError is a ValueError
+        name = (
+            (nodepool.get("metadata") or {}).get("name") if isinstance(nodepool, Mapping) else None
+        )
+        raise ManifestError(
+            f"NodePool {name}: its spec cannot be read ({error})",
+            hint="run `eks-gpu validate` on it: the API server would refuse it too",
+        ) from None
+
+
 def _build_pools(
     inputs: Inputs, daemonsets: Sequence[PodView]
 ) -> tuple[list[PoolModel], list[str]]:
@@ -130,7 +151,7 @@ def _build_pools(
     updates, notes = _overlay_updates(inputs, node_classes, types)
     pools = []
     for nodepool in inputs.nodepools:
-        pool = build_pool(nodepool, node_classes, types)
+        pool = _checked_pool(nodepool, node_classes, types)
         pool.types = overlays.apply(pool.types, updates.get(pool.name, {}))
         pool.overhead = daemon_overheads(daemonsets, pool)
         for node in inputs.nodes:

@@ -34,7 +34,7 @@ class UserDataParts:
 def _node_config(text: str) -> dict[str, Any] | None:
     try:
         document = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):  # unreadable, or nested past the stack
         return None
     if isinstance(document, dict) and document.get("kind") == "NodeConfig":
         return document
