@@ -22,10 +22,8 @@ import contextlib
 import functools
 import hashlib
 import json
-import os
 import pickle
 import sys
-import tempfile
 from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -90,8 +88,8 @@ def _read(path: Path, key: str) -> dict[str, Any] | None:
         payload = pickle.loads(path.read_bytes())
     except FileNotFoundError:
         return None
-    except Exception:
-        return None
+    except Exception:  # a damaged pickle raises almost anything (EOFError, UnpicklingError,
+        return None  # AttributeError, ImportError ...): it is rebuilt, never trusted
     if not isinstance(payload, dict) or payload.get("key") != key:
         return None
     parsed = payload.get("parsed")
@@ -99,13 +97,13 @@ def _read(path: Path, key: str) -> dict[str, Any] | None:
 
 
 def _write(path: Path, payload: dict[str, Any]) -> None:
-    """Atomically, so a concurrent run never reads half a file; failures only cost speed."""
+    """Whole or not at all, so a concurrent run never reads half a file; failures only cost
+    speed (the next run parses again)."""
+    from eks_gpu.loaders.atomic_file import write_atomic
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(handle, "wb") as out:
-            pickle.dump(payload, out, protocol=pickle.HIGHEST_PROTOCOL)
-        Path(temporary).replace(path)
+        write_atomic(path, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
     except (OSError, pickle.PicklingError, RecursionError):
         return
 
