@@ -8,9 +8,7 @@ has no GPU, so the "no nvidia-smi" case is real too.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 import pytest
 
 from eks_gpu.probes import gpu
+from probe_run import run_probe
 
 DATA = Path(__file__).parent / "data" / "nvidia-smi"
 SCRIPT = Path(gpu.__file__)
@@ -424,17 +423,7 @@ else:
 def _run_probe(
     path: str, *args: str, python: str = sys.executable
 ) -> tuple[int, dict[str, Any], str]:
-    env = {"PATH": path, "LANG": "C.UTF-8"}
-    proc = subprocess.run(
-        [python, str(SCRIPT), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    last = proc.stdout.strip().splitlines()[-1]
-    return proc.returncode, json.loads(last), proc.stdout
+    return run_probe(SCRIPT, args, env={"PATH": path, "LANG": "C.UTF-8"}, python=python, timeout=60)
 
 
 def test_no_nvidia_smi_on_this_machine_is_a_clean_not_ok(tmp_path: Path) -> None:

@@ -12,12 +12,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from eks_gpu.probes import storage
+from probe_run import run_probe
 
 PROBE = Path(storage.__file__)
 
@@ -245,11 +245,7 @@ def test_mb_per_s_is_decimal() -> None:
 
 
 def _run(*args: str) -> tuple[int, dict[str, object], str]:
-    proc = subprocess.run(
-        [sys.executable, str(PROBE), *args], capture_output=True, text=True, timeout=120
-    )
-    last = proc.stdout.strip().splitlines()[-1]
-    return proc.returncode, json.loads(last), proc.stdout
+    return run_probe(PROBE, args)
 
 
 def test_probe_measures_a_real_directory_and_removes_its_file(tmp_path: Path) -> None:

@@ -9,9 +9,7 @@ and "no kernel image" from the first matmul.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import pytest
 
 from eks_gpu.probes import pytorch as probe
+from probe_run import run_probe
 
 SCRIPT = Path(probe.__file__)
 PY38 = Path("/root/.pyenv/versions/3.8.18/bin/python3")
@@ -144,16 +143,8 @@ def _run(
             FAKE_TORCH_ERROR=error,
             FAKE_TORCH_GPU=gpu,
         )
-    done = subprocess.run(
-        [python, str(SCRIPT), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    last = done.stdout.strip().splitlines()[-1]
-    return done.returncode, json.loads(last)
+    code, result, _ = run_probe(SCRIPT, args, env=env, python=python, timeout=60)
+    return code, result
 
 
 def test_without_torch_it_prints_clean_json_and_exits_1(tmp_path: Path) -> None:

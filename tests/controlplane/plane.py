@@ -25,6 +25,8 @@ from pathlib import Path
 
 import yaml
 
+from eks_gpu.names import LABEL_VERIFY_RUN
+
 from .build import REPO
 from .kube import ApiError, Kube, condition, tls_context
 
@@ -61,7 +63,6 @@ NODE_LEASE_SECONDS = 40  # kubelet's default; kwok renews the Lease at a quarter
 
 
 KWOK_LOG_CRDS = ("kwok.x-k8s.io_logs.yaml", "kwok.x-k8s.io_clusterlogs.yaml")
-LABEL_VERIFY_RUN = "eks-gpu.io/verify-run"
 # A kubelet's container exits when its command does; kwok's pods run forever unless a Stage
 # ends them. This one ends the pods `eks-gpu verify` starts (its run label), as a probe that
 # printed its result and exited 0 would: Running for two seconds, then Succeeded.

@@ -18,11 +18,20 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from eks_gpu.diagnose.view import conditions, labels_of, name_of, owner_kind, owner_name
+from eks_gpu.diagnose.view import (
+    conditions,
+    labels_of,
+    meta,
+    name_of,
+    owner_kind,
+    owner_name,
+    ref,
+)
 from eks_gpu.errors import EksGpuError
 from eks_gpu.manifests.cluster_state import is_device_plugin
 from eks_gpu.names import RESOURCE_NVIDIA_GPU
 from eks_gpu.scheduling.resources import parse_quantity
+from eks_gpu.scheduling.taints import taint_str
 from eks_gpu.verify.steps import StepResult, failed, passed
 
 Obj = dict[str, Any]
@@ -75,20 +84,16 @@ def check_objects(
 
 
 def _plugin_pods_by_node(daemonset: Obj, pods: Sequence[Obj]) -> dict[str, list[Obj]]:
-    namespace = _map(daemonset.get("metadata")).get("namespace")
+    namespace = meta(daemonset).get("namespace")
     out: dict[str, list[Obj]] = {}
     for pod in pods:
         if owner_kind(pod) != "DaemonSet" or owner_name(pod) != name_of(daemonset):
             continue
-        if _map(pod.get("metadata")).get("namespace") != namespace:
+        if meta(pod).get("namespace") != namespace:
             continue
         node = str(_map(pod.get("spec")).get("nodeName") or "")
         out.setdefault(node, []).append(pod)
     return out
-
-
-def _ds_ref(daemonset: Obj) -> str:
-    return f"DaemonSet/{_map(daemonset.get('metadata')).get('namespace')}/{name_of(daemonset)}"
 
 
 def check_device_plugin(
@@ -110,23 +115,19 @@ def check_device_plugin(
         desired = int(status.get("desiredNumberScheduled") or 0)
         ready = int(status.get("numberReady") or 0)
         if ready < desired:
-            problems.append(f"{_ds_ref(ds)}: {ready} of {desired} pods ready")
+            problems.append(f"{ref(ds)}: {ready} of {desired} pods ready")
         for node, node_pods in _plugin_pods_by_node(ds, pods).items():
             if any(_ready(pod)[0] for pod in node_pods):
                 covered.add(node)
     names = [name_of(node) for node in gpu_nodes]
     missing = [n for n in names if n not in covered]
     problems += [f"Node/{n}: no Ready device plugin pod on it" for n in missing]
-    refs = ", ".join(_ds_ref(ds) for ds in plugins)
+    refs = ", ".join(ref(ds) for ds in plugins)
     if problems:
         return failed("device-plugin", problems[0], problems)
     if not names:
         return passed("device-plugin", f"{refs} ready; no GPU node in the pool yet")
     return passed("device-plugin", f"{refs} ready on all {len(names)} GPU node(s)")
-
-
-def _taint_key(taint: Mapping[str, Any]) -> tuple[str, str, str]:
-    return (str(taint.get("key")), str(taint.get("value") or ""), str(taint.get("effect")))
 
 
 def gpu_allocatable(node: Mapping[str, Any]) -> Decimal:
@@ -154,14 +155,8 @@ def _node_problems(
         for key, value in sorted(labels.items())
         if have.get(key) != value
     ]
-    live = {
-        _taint_key(t) for t in _map(node.get("spec")).get("taints") or [] if isinstance(t, dict)
-    }
-    out += [
-        f"{name}: taint {k}{'=' + v if v else ''}:{e} missing"
-        for k, v, e in (_taint_key(t) for t in taints)
-        if (k, v, e) not in live
-    ]
+    live = {taint_str(t) for t in _map(node.get("spec")).get("taints") or [] if isinstance(t, dict)}
+    out += [f"{name}: taint {taint_str(t)} missing" for t in taints if taint_str(t) not in live]
     if gpu_allocatable(node) <= 0:
         out.append(
             f"{name}: allocatable {RESOURCE_NVIDIA_GPU} is 0 or absent "

@@ -14,17 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eks_gpu.diagnose.view import meta
 from eks_gpu.names import ANNOTATION_VERIFY_EXPIRES, LABEL_VERIFY_RUN
 from eks_gpu.render.test_pods import PYTORCH, SIMPLE, STORAGE
 
 Obj = dict[str, Any]
 POD_OF_STEP = {"simple": SIMPLE, "pytorch": PYTORCH, "nvme": STORAGE}
 MAX_NAME = 63
-
-
-def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    value = obj.get("metadata")
-    return value if isinstance(value, Mapping) else {}
 
 
 @dataclass(frozen=True)
@@ -45,9 +41,9 @@ def plan_of(rendered: Sequence[Obj], pool: str) -> Plan:
     by_kind: dict[str, list[Obj]] = {}
     for obj in rendered:
         by_kind.setdefault(str(obj.get("kind")), []).append(obj)
-    nodepool = next(o for o in by_kind["NodePool"] if _meta(o).get("name") == pool)
+    nodepool = next(o for o in by_kind["NodePool"] if meta(o).get("name") == pool)
     template = nodepool["spec"]["template"]
-    pods = {str(_meta(p).get("name")): p for p in by_kind.get("Pod", [])}
+    pods = {str(meta(p).get("name")): p for p in by_kind.get("Pod", [])}
     return Plan(
         pool=pool,
         nodeclass=str(template["spec"]["nodeClassRef"]["name"]),
@@ -61,7 +57,7 @@ def plan_of(rendered: Sequence[Obj], pool: str) -> Plan:
 
 def run_namespace(plan: Plan, run_id: str) -> str:
     """``<tests namespace>-<run id>``, within a DNS label's 63 characters."""
-    base = str(_meta(plan.namespace).get("name"))
+    base = str(meta(plan.namespace).get("name"))
     return f"{base[: MAX_NAME - len(run_id) - 1]}-{run_id}"
 
 

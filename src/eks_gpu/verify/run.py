@@ -62,7 +62,6 @@ class Outcome:
     namespace: str = ""
     cleanup: str = "nothing to clean up"
     leftovers: list[str] = field(default_factory=list)
-    interrupted: bool = False
 
 
 def _utc_now() -> datetime.datetime:
@@ -169,9 +168,6 @@ class Verifier:
             elif pod_steps:
                 done.update(self._run_pods(pod_steps))
                 self._recheck(steps, done)
-        except KeyboardInterrupt:
-            self.outcome.interrupted = True
-            raise
         finally:
             self.outcome.steps = [done.get(s) or not_run(s, "interrupted") for s in steps]
             self._cleanup()
